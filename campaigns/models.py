@@ -1,0 +1,116 @@
+"""Donation drives (献血活动) and the donations liaisons log for their units."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from quotas.models import AnnualPlan
+from units.models import Unit
+
+from .querysets import DonationQuerySet
+
+
+class DonationDrive(models.Model):
+    """A date (or dates) and place where the blood station collects from invited units."""
+
+    plan = models.ForeignKey(AnnualPlan, verbose_name=_("年度计划"), on_delete=models.CASCADE, related_name="drives")
+    title = models.CharField(_("名称"), max_length=200, blank=True, default="")
+    start_date = models.DateField(_("开始日期"))
+    end_date = models.DateField(_("结束日期"))
+    place = models.CharField(_("地点"), max_length=200)
+    station = models.CharField(_("采血点/采血车"), max_length=200, blank=True, default="")
+    units = models.ManyToManyField(Unit, verbose_name=_("受邀单位"), related_name="drives", blank=True)
+    notes = models.TextField(_("备注"), blank=True, default="")
+
+    class Meta:
+        verbose_name = _("献血活动")
+        verbose_name_plural = _("献血活动")
+        ordering = ["-start_date"]
+        constraints = [
+            models.CheckConstraint(condition=Q(start_date__lte=F("end_date")), name="drive_start_before_end"),
+        ]
+
+    def __str__(self) -> str:
+        when = self.start_date.isoformat() if self.start_date == self.end_date else f"{self.start_date}–{self.end_date}"
+        return f"{when} {self.title or self.place}"
+
+
+class Donation(models.Model):
+    """One completed donation by a person of a unit. The ID number is never stored in clear."""
+
+    class Kind(models.TextChoices):
+        WHOLE_BLOOD = "whole", _("全血")
+        PLATELETS = "platelets", _("单采血小板")
+
+    class Status(models.TextChoices):
+        LOGGED = "logged", _("已登记")
+        VERIFIED = "verified", _("已核实")
+        REJECTED = "rejected", _("已退回")
+
+    class Sex(models.TextChoices):
+        MALE = "M", _("男")
+        FEMALE = "F", _("女")
+
+    donor_name = models.CharField(_("姓名"), max_length=50)
+    id_number_encrypted = models.TextField(_("身份证号（加密）"), editable=False)
+    id_number_hash = models.CharField(_("身份证号散列"), max_length=64, editable=False, db_index=True)
+    id_number_masked = models.CharField(_("身份证号"), max_length=18, editable=False)
+    sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices)
+    birth_date = models.DateField(_("出生日期"))
+    phone_encrypted = models.TextField(_("手机号（加密）"), blank=True, default="", editable=False)
+    unit = models.ForeignKey(Unit, verbose_name=_("单位"), on_delete=models.PROTECT, related_name="donations")
+    donated_on = models.DateField(_("献血日期"))
+    kind = models.CharField(_("献血类型"), max_length=10, choices=Kind.choices, default=Kind.WHOLE_BLOOD)
+    volume_ml = models.PositiveIntegerField(_("献血量（毫升）"))
+    # Blood units (U): 200 ml whole blood is 1 U; one therapeutic dose of platelets counts 1.
+    blood_units = models.DecimalField(_("单位数（U）"), max_digits=4, decimal_places=1, editable=False)
+    drive = models.ForeignKey(
+        DonationDrive,
+        verbose_name=_("献血活动"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="donations",
+    )
+    logged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("登记人"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    logged_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.LOGGED)
+    flags = models.JSONField(_("规则提示"), default=list, blank=True)
+    flag_resolution = models.TextField(_("处理说明"), blank=True, default="")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("审核人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
+
+    objects = DonationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("献血记录")
+        verbose_name_plural = _("献血记录")
+        ordering = ["-donated_on", "-id"]
+        indexes = [
+            models.Index(fields=["unit", "donated_on"], name="donation_unit_date"),
+            models.Index(fields=["donated_on"], name="donation_date"),
+        ]
+        constraints = [
+            # The same person on the same day is one donation, however many liaisons submit it.
+            models.UniqueConstraint(
+                fields=["id_number_hash", "donated_on"],
+                condition=~Q(status="rejected"),
+                name="donation_one_per_person_per_day",
+            ),
+            models.CheckConstraint(condition=Q(volume_ml__gt=0), name="donation_volume_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.donor_name} {self.id_number_masked} {self.donated_on}"

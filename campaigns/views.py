@@ -1,0 +1,50 @@
+"""Pages for liaisons (their unit's quotas) and leadership (plan totals)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+from django.utils import timezone
+
+from quotas.models import AnnualPlan, Quota
+from units.models import Unit
+from units.roles import BLOOD_OFFICE, LEADERSHIP, LIAISON, role_of
+
+from .selectors import plan_totals, quota_progress
+
+
+def _require(request, *roles: str) -> str:
+    role = role_of(request.user)
+    if role not in roles:
+        raise PermissionDenied
+    return role
+
+
+@login_required
+def liaison_home(request):
+    """A liaison's units and their quotas with task, completed, remaining and due date."""
+    _require(request, LIAISON)
+    today = timezone.localdate()
+    units = list(Unit.objects.for_user(request.user).select_related("jurisdiction"))
+    quotas = list(
+        Quota.objects.filter(units__in=units, plan__status__in=["published", "closed"])
+        .distinct()
+        .select_related("plan", "plan__jurisdiction")
+        .prefetch_related("units")
+        .order_by("-year", "period_end", "position")
+    )
+    progress = quota_progress(quotas, today=today)
+    return render(request, "campaigns/liaison_home.html", {"units": units, "progress": progress, "today": today})
+
+
+@login_required
+def dashboard(request):
+    """Leadership's overview: every plan's task and completed (the full dashboard is issue 5)."""
+    _require(request, LEADERSHIP, BLOOD_OFFICE)
+    plans = list(
+        AnnualPlan.objects.exclude(status=AnnualPlan.Status.DRAFT)
+        .select_related("jurisdiction", "jurisdiction__parent")
+        .order_by("-year", "jurisdiction__path")
+    )
+    return render(request, "campaigns/dashboard.html", {"totals": plan_totals(plans)})

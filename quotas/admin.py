@@ -1,0 +1,183 @@
+"""Admin for annual plans and quotas: the blood office's main work surface."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import Count, Q, Sum
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from .models import AnnualPlan, PlanSource, Quota
+from .services import plan_copy_to_year, plan_set_status
+
+
+class MonthFilter(admin.SimpleListFilter):
+    """Quotas due in a month: the month of the period's end."""
+
+    title = _("截止月份")
+    parameter_name = "month"
+
+    def lookups(self, request, model_admin):
+        return [(str(m), f"{m}月") for m in range(1, 13)] + [("none", _("未定时间"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "none":
+            return queryset.filter(period_end__isnull=True)
+        if self.value():
+            return queryset.filter(period_end__month=int(self.value()))
+        return queryset
+
+
+class QuotaInline(admin.TabularInline):
+    model = Quota
+    fields = [
+        "seq",
+        "label",
+        "units",
+        "sub_jurisdiction",
+        "target",
+        "advisory",
+        "period_text",
+        "period_start",
+        "period_end",
+        "location",
+        "headcount",
+    ]
+    autocomplete_fields = ["units", "sub_jurisdiction"]
+    extra = 0
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("units")
+
+
+class PlanSourceInline(admin.TabularInline):
+    model = PlanSource
+    fields = ["original_name", "file", "uploaded_by", "uploaded_at", "sha256"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AnnualPlan)
+class AnnualPlanAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "document_number",
+        "status",
+        "quota_count",
+        "target_total",
+        "declared_total",
+        "issue_date",
+    ]
+    list_filter = ["year", "status", ("jurisdiction", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["jurisdiction__name", "document_number", "title", "quotas__label"]
+    autocomplete_fields = ["jurisdiction"]
+    list_select_related = ["jurisdiction"]
+    inlines = [QuotaInline, PlanSourceInline]
+    actions = ["publish", "close", "copy_to_next_year"]
+    fieldsets = [
+        (None, {"fields": ["jurisdiction", "year", "status"]}),
+        (_("通知"), {"fields": ["document_number", "title", "issuing_office", "issue_date"]}),
+        (_("总数"), {"fields": ["declared_total", "total_measure", "notes"]}),
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _quota_count=Count("quotas", distinct=True),
+                _target_total=Sum("quotas__target", filter=Q(quotas__advisory=False)),
+            )
+        )
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is Quota:
+            for quota in formset.save(commit=False):
+                quota.year = form.instance.year
+                quota.save()
+            for quota in formset.deleted_objects:
+                quota.delete()
+            formset.save_m2m()
+        else:
+            formset.save()
+
+    @admin.display(description=_("任务条数"), ordering="_quota_count")
+    def quota_count(self, obj):
+        return obj._quota_count
+
+    @admin.display(description=_("任务合计"), ordering="_target_total")
+    def target_total(self, obj):
+        return obj._target_total or 0
+
+    @admin.action(description=_("发布所选计划"), permissions=["change"])
+    def publish(self, request, queryset):
+        changed = plan_set_status(plans=queryset, status=AnnualPlan.Status.PUBLISHED)
+        self.message_user(request, ngettext("已发布 %d 个计划。", "已发布 %d 个计划。", changed) % changed)
+
+    @admin.action(description=_("结束所选计划"), permissions=["change"])
+    def close(self, request, queryset):
+        changed = plan_set_status(plans=queryset, status=AnnualPlan.Status.CLOSED)
+        self.message_user(request, ngettext("已结束 %d 个计划。", "已结束 %d 个计划。", changed) % changed)
+
+    @admin.action(description=_("复制为下一年度草稿"), permissions=["add"])
+    def copy_to_next_year(self, request, queryset):
+        for plan in queryset:
+            if AnnualPlan.objects.filter(jurisdiction=plan.jurisdiction, year=plan.year + 1).exists():
+                self.message_user(
+                    request, _("%(plan)s：下一年度计划已存在，未复制。") % {"plan": plan}, level=messages.WARNING
+                )
+                continue
+            copy = plan_copy_to_year(plan=plan, year=plan.year + 1)
+            self.message_user(request, _("已创建 %(plan)s（草稿）。") % {"plan": copy})
+
+
+@admin.register(Quota)
+class QuotaAdmin(admin.ModelAdmin):
+    list_display = [
+        "label",
+        "plan",
+        "target",
+        "advisory",
+        "period_text",
+        "period_start",
+        "period_end",
+        "location",
+        "source_ref",
+    ]
+    list_filter = [
+        "plan__year",
+        MonthFilter,
+        "advisory",
+        ("plan__jurisdiction", admin.RelatedOnlyFieldListFilter),
+        "units__category",
+    ]
+    search_fields = ["label", "units__name", "units__aliases__name", "location"]
+    autocomplete_fields = ["plan", "units", "sub_jurisdiction"]
+    list_select_related = ["plan", "plan__jurisdiction"]
+    readonly_fields = ["source", "source_sheet", "source_cell"]
+    list_per_page = 100
+
+    def save_model(self, request, obj, form, change):
+        obj.year = obj.plan.year
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description=_("来源"))
+    def source_ref(self, obj):
+        return f"{obj.source_sheet}!{obj.source_cell}" if obj.source_cell else ""
+
+
+@admin.register(PlanSource)
+class PlanSourceAdmin(admin.ModelAdmin):
+    list_display = ["original_name", "plan", "uploaded_by", "uploaded_at", "size"]
+    list_filter = ["plan__year"]
+    search_fields = ["original_name", "plan__jurisdiction__name"]
+    readonly_fields = ["plan", "file", "original_name", "sha256", "size", "uploaded_by", "uploaded_at", "summary"]
+    list_select_related = ["plan", "plan__jurisdiction", "uploaded_by"]
+
+    def has_add_permission(self, request):
+        return False

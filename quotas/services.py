@@ -1,0 +1,361 @@
+"""Writes to plans and quotas: notice import (preview and apply), publish, close, copy a year on."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+
+from units.models import Jurisdiction, Unit
+from units.naming import normalize_name
+from units.selectors import NameMatch, UnitMatcher, unit_name_of
+from units.services import alias_create, unit_create
+
+from .models import AnnualPlan, PlanSource, Quota
+from .notice.layouts import Issue, ParsedRow
+from .notice.reader import NoticeReading, parse_notice_text, read_notice
+
+NEW, CHANGED, UNCHANGED, REMOVED, ERROR = "new", "changed", "unchanged", "removed", "error"
+CREATE = "create"
+
+ERROR_OUTSIDE_YEAR = "{ref}：时间“{text}”不在计划年度 {year} 年内。"
+ERROR_PLAN_CLOSED = "{year} 年度计划已结束，不能再导入。"
+ERROR_BAD_DECISION = "“{name}”的处理方式无效：请选择新建单位或已有单位。"
+
+
+@dataclass
+class RowPreview:
+    """A parsed row as it will be stored, with its match decisions and diff status."""
+
+    row: ParsedRow
+    matches: list[NameMatch]
+    status: str
+    existing_id: int | None = None
+    changes: list[str] = field(default_factory=list)
+    message: str = ""
+
+
+@dataclass
+class ImportReport:
+    reading: NoticeReading
+    rows: list[RowPreview]
+    removed: list[Quota]
+    plan: AnnualPlan | None
+    applied: bool = False
+    created_units: int = 0
+    created_aliases: int = 0
+
+    @property
+    def errors(self) -> list[Issue]:
+        return self.reading.errors
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return self.reading.warnings
+
+    @property
+    def unknown(self) -> dict[str, NameMatch]:
+        """Each printed name that matched nothing, once, in file order."""
+        names: dict[str, NameMatch] = {}
+        for preview in self.rows:
+            for match in preview.matches:
+                if not match.matched:
+                    names.setdefault(match.key, match)
+        return names
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = defaultdict(int)
+        for preview in self.rows:
+            counts[preview.status] += 1
+        counts[REMOVED] = len(self.removed)
+        return dict(counts)
+
+    def as_json(self) -> dict:
+        document = self.reading.as_json()
+        document["summary"] = {
+            "rows": len(self.rows),
+            **self.counts(),
+            "unknown_units": len(self.unknown),
+            "applied": self.applied,
+        }
+        return document
+
+
+def _quota_key(label: str, start: dt.date | None, end: dt.date | None) -> tuple:
+    return (normalize_name(label), start, end)
+
+
+def _diff(row: ParsedRow, quota: Quota) -> list[str]:
+    pairs = [
+        ("任务数", quota.target, row.target),
+        ("时间", quota.period_text, row.period_label or ""),
+        ("地点", quota.location, row.location or ""),
+        ("总人数", quota.headcount, row.headcount),
+        ("指导性", quota.advisory, row.advisory),
+        ("序号", quota.seq, row.seq),
+    ]
+    return [f"{name}：{old} → {new}" for name, old, new in pairs if old != new]
+
+
+def _names_of(row: ParsedRow) -> list[str]:
+    return row.members or [row.unit]
+
+
+def preview_import(
+    *,
+    data: bytes,
+    filename: str,
+    jurisdiction: Jurisdiction | None,
+    year: int,
+    plan: AnnualPlan | None = None,
+    notice_text: str = "",
+) -> ImportReport:
+    """Read a file and compare it with what is stored: nothing is written."""
+    reading = read_notice(data, filename, year=year, jurisdiction=jurisdiction.full_name if jurisdiction else "")
+    if notice_text:
+        reading.facts.update(parse_notice_text(notice_text))
+    if plan is None and jurisdiction is not None and jurisdiction.pk:
+        plan = AnnualPlan.objects.filter(jurisdiction=jurisdiction, year=year).first()
+    if plan is not None and plan.status == AnnualPlan.Status.CLOSED:
+        reading.errors.append(Issue("error", ERROR_PLAN_CLOSED.format(year=year)))
+    matcher = UnitMatcher(jurisdiction)
+    existing: dict[tuple, list[Quota]] = defaultdict(list)
+    if plan is not None and plan.pk:
+        for quota in plan.quotas.order_by("position", "pk"):
+            existing[_quota_key(quota.label, quota.period_start, quota.period_end)].append(quota)
+    previews = []
+    for row in reading.rows:
+        matches = [matcher.match(name) for name in _names_of(row)]
+        preview = RowPreview(row=row, matches=matches, status=NEW)
+        if row.start and (row.start.year != year or row.end.year != year):
+            preview.status = ERROR
+            preview.message = ERROR_OUTSIDE_YEAR.format(ref=row.cell, text=row.period_label, year=year)
+            reading.errors.append(Issue("error", preview.message, row.cell, row.period_label or ""))
+        else:
+            candidates = existing.get(_quota_key(row.unit, row.start, row.end))
+            if candidates:
+                quota = candidates.pop(0)
+                preview.existing_id = quota.pk
+                preview.changes = _diff(row, quota)
+                preview.status = CHANGED if preview.changes else UNCHANGED
+        previews.append(preview)
+    removed = [q for quotas in existing.values() for q in quotas]
+    return ImportReport(reading=reading, rows=previews, removed=removed, plan=plan)
+
+
+@transaction.atomic
+def plan_import(
+    *,
+    data: bytes,
+    filename: str,
+    jurisdiction: Jurisdiction,
+    year: int,
+    dry_run: bool = False,
+    user=None,
+    decisions: dict[str, str | int] | None = None,
+    notice_text: str = "",
+    plan_fields: dict | None = None,
+) -> ImportReport:
+    """Import a notice attachment into the jurisdiction's plan for `year`, all or nothing.
+
+    `decisions` maps a normalised unknown name to CREATE or to the id of an existing unit
+    (saved as an alias, so next year's file matches by itself); unknown names without a
+    decision are created as new units. With errors in the file, or `dry_run`, nothing is
+    written and the report says what would happen.
+    """
+    decisions = decisions or {}
+    report = preview_import(data=data, filename=filename, jurisdiction=jurisdiction, year=year, notice_text=notice_text)
+    if report.errors or dry_run:
+        return report
+
+    facts = report.reading.facts
+    plan = report.plan
+    if plan is None:
+        plan = AnnualPlan(jurisdiction=jurisdiction, year=year)
+    for name in ("document_number", "title"):
+        if facts.get(name) and not getattr(plan, name):
+            setattr(plan, name, facts[name])
+    if facts.get("issue_date") and not plan.issue_date:
+        plan.issue_date = dt.date.fromisoformat(facts["issue_date"])
+    if report.reading.declared_total and not plan.declared_total:
+        plan.declared_total = report.reading.declared_total
+    for name, value in (plan_fields or {}).items():
+        setattr(plan, name, value)
+    plan.full_clean()
+    plan.save()
+    report.plan = plan
+
+    source = PlanSource(
+        plan=plan, original_name=filename, sha256=hashlib.sha256(data).hexdigest(), size=len(data), uploaded_by=user
+    )
+    source.file.save(filename, ContentFile(data), save=False)
+    source.save()
+
+    resolved = _resolve_units(report, jurisdiction, decisions)
+    _write_quotas(report, plan, source, resolved)
+    report.applied = True
+    source.summary = report.as_json()["summary"] | {"warnings": len(report.warnings)}
+    source.save(update_fields=["summary"])
+    return report
+
+
+def _resolve_units(report: ImportReport, jurisdiction: Jurisdiction, decisions: dict) -> dict[str, tuple]:
+    """The unit id (or sub-jurisdiction id) each normalised name stands for, creating as decided."""
+    resolved: dict[str, tuple] = {}
+    for preview in report.rows:
+        for match in preview.matches:
+            if match.key in resolved:
+                continue
+            if match.unit_id is not None:
+                resolved[match.key] = ("unit", match.unit_id)
+            elif match.sub_jurisdiction_id is not None:
+                resolved[match.key] = ("jurisdiction", match.sub_jurisdiction_id)
+            else:
+                decision = decisions.get(match.key, CREATE)
+                if decision == CREATE:
+                    unit = unit_create(name=unit_name_of(match.printed), jurisdiction=jurisdiction)
+                    report.created_units += 1
+                    if normalize_name(match.printed) != unit.normalized_name:
+                        alias_create(unit=unit, name=match.printed)
+                else:
+                    try:
+                        unit = Unit.objects.get(pk=int(decision), jurisdiction__path__startswith=jurisdiction.path)
+                    except (Unit.DoesNotExist, ValueError, TypeError) as exc:
+                        raise ValueError(ERROR_BAD_DECISION.format(name=match.printed)) from exc
+                    if alias_create(unit=unit, name=match.printed):
+                        report.created_aliases += 1
+                resolved[match.key] = ("unit", unit.pk)
+    return resolved
+
+
+def _write_quotas(report: ImportReport, plan: AnnualPlan, source: PlanSource, resolved: dict[str, tuple]) -> None:
+    """Create, update and delete quotas to match the file, in bulk."""
+    existing = {q.pk: q for q in plan.quotas.all()}
+    to_create: list[Quota] = []
+    to_update: list[Quota] = []
+    members: list[tuple[Quota, list[int]]] = []
+    for position, preview in enumerate(report.rows):
+        row = preview.row
+        quota = existing[preview.existing_id] if preview.existing_id else Quota(plan=plan, year=plan.year)
+        quota.label = row.unit
+        quota.target = row.target
+        quota.period_text = row.period_label or ""
+        quota.period_start, quota.period_end = row.start, row.end
+        quota.location = row.location or ""
+        quota.headcount = row.headcount
+        quota.advisory = row.advisory
+        quota.seq = row.seq
+        quota.source = source
+        quota.source_sheet = row.sheet
+        quota.source_cell = row.cell.split("!")[-1]
+        quota.position = position
+        unit_ids, sub_jurisdiction = [], None
+        for match in preview.matches:
+            kind, pk = resolved[match.key]
+            if kind == "unit":
+                unit_ids.append(pk)
+            else:
+                sub_jurisdiction = pk
+        quota.sub_jurisdiction_id = sub_jurisdiction
+        quota.full_clean(
+            exclude=["plan", "source", "sub_jurisdiction"], validate_unique=False, validate_constraints=False
+        )
+        (to_update if quota.pk else to_create).append(quota)
+        members.append((quota, unit_ids))
+    Quota.objects.filter(pk__in=[q.pk for q in report.removed]).delete()
+    Quota.objects.bulk_create(to_create, batch_size=2000)
+    Quota.objects.bulk_update(
+        to_update,
+        [
+            "label",
+            "target",
+            "period_text",
+            "period_start",
+            "period_end",
+            "location",
+            "headcount",
+            "advisory",
+            "seq",
+            "source",
+            "source_sheet",
+            "source_cell",
+            "position",
+            "sub_jurisdiction",
+        ],
+        batch_size=2000,
+    )
+    Through = Quota.units.through
+    Through.objects.filter(quota__in=list(to_update)).delete()
+    Through.objects.bulk_create(
+        [
+            Through(quota_id=quota.pk, unit_id=unit_id)
+            for quota, unit_ids in members
+            for unit_id in dict.fromkeys(unit_ids)
+        ],
+        batch_size=5000,
+    )
+
+
+@transaction.atomic
+def plan_set_status(*, plans, status: str) -> int:
+    """Publish or close plans; returns how many changed."""
+    return AnnualPlan.objects.filter(pk__in=[p.pk for p in plans]).exclude(status=status).update(status=status)
+
+
+@transaction.atomic
+def plan_copy_to_year(*, plan: AnnualPlan, year: int) -> AnnualPlan:
+    """A draft copy of a plan for another year: the same units and numbers, periods shifted."""
+    copy = AnnualPlan(
+        jurisdiction=plan.jurisdiction,
+        year=year,
+        title=plan.title.replace(str(plan.year), str(year)),
+        issuing_office=plan.issuing_office,
+        declared_total=plan.declared_total,
+        total_measure=plan.total_measure,
+        status=AnnualPlan.Status.DRAFT,
+        notes=plan.notes,
+    )
+    copy.full_clean()
+    copy.save()
+    quotas = list(plan.quotas.prefetch_related("units"))
+    new = []
+    for quota in quotas:
+        new.append(
+            Quota(
+                plan=copy,
+                year=year,
+                label=quota.label,
+                sub_jurisdiction_id=quota.sub_jurisdiction_id,
+                target=quota.target,
+                period_text=quota.period_text,
+                period_start=_shift(quota.period_start, year),
+                period_end=_shift(quota.period_end, year),
+                location=quota.location,
+                headcount=quota.headcount,
+                advisory=quota.advisory,
+                seq=quota.seq,
+                position=quota.position,
+            )
+        )
+    Quota.objects.bulk_create(new)
+    Through = Quota.units.through
+    Through.objects.bulk_create(
+        [Through(quota_id=n.pk, unit_id=u.pk) for old, n in zip(quotas, new, strict=False) for u in old.units.all()]
+    )
+    return copy
+
+
+def _shift(day: dt.date | None, year: int) -> dt.date | None:
+    """The same day in another year; 29 February becomes 28 February, and a month end stays one."""
+    if day is None:
+        return None
+    import calendar
+
+    last = calendar.monthrange(year, day.month)[1]
+    if day.day == calendar.monthrange(day.year, day.month)[1]:
+        return dt.date(year, day.month, last)
+    return dt.date(year, day.month, min(day.day, last))

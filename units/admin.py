@@ -1,0 +1,108 @@
+"""Admin for jurisdictions, units, aliases, liaisons and staff profiles (blood-office staff)."""
+
+from django.contrib import admin
+from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
+
+from .models import Jurisdiction, Liaison, StaffProfile, Unit, UnitAlias
+from .services import alias_save, jurisdiction_save, unit_save
+
+
+@admin.register(Jurisdiction)
+class JurisdictionAdmin(admin.ModelAdmin):
+    list_display = ["name", "level", "parent", "code", "unit_count"]
+    list_filter = ["level"]
+    search_fields = ["name", "code"]
+    autocomplete_fields = ["parent"]
+    list_select_related = ["parent"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_unit_count=Count("units"))
+
+    @admin.display(description=_("单位数"), ordering="_unit_count")
+    def unit_count(self, obj):
+        return obj._unit_count
+
+    def save_model(self, request, obj, form, change):
+        jurisdiction_save(jurisdiction=obj)
+
+
+class UnitAliasInline(admin.TabularInline):
+    model = UnitAlias
+    fields = ["name"]
+    extra = 0
+
+
+class SubordinateInline(admin.TabularInline):
+    model = Unit
+    fk_name = "parent"
+    fields = ["name", "category", "headcount", "active"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name = _("下属单位")
+    verbose_name_plural = _("下属单位")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Unit)
+class UnitAdmin(admin.ModelAdmin):
+    list_display = ["name", "category", "jurisdiction", "parent", "headcount", "contact_name", "active"]
+    list_filter = ["category", "active", ("jurisdiction", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name", "normalized_name", "aliases__name", "aliases__normalized_name"]
+    autocomplete_fields = ["jurisdiction", "parent"]
+    list_select_related = ["jurisdiction", "parent"]
+    inlines = [UnitAliasInline, SubordinateInline]
+    list_per_page = 50
+
+    def save_model(self, request, obj, form, change):
+        unit_save(unit=obj)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is UnitAlias:
+            for alias in formset.save(commit=False):
+                alias.jurisdiction = form.instance.jurisdiction
+                alias_save(alias=alias)
+            for alias in formset.deleted_objects:
+                alias.delete()
+        else:
+            formset.save()
+
+
+@admin.register(UnitAlias)
+class UnitAliasAdmin(admin.ModelAdmin):
+    list_display = ["name", "unit", "jurisdiction", "created_at"]
+    search_fields = ["name", "normalized_name", "unit__name"]
+    list_filter = [("jurisdiction", admin.RelatedOnlyFieldListFilter)]
+    autocomplete_fields = ["unit"]
+    fields = ["unit", "name"]
+    list_select_related = ["unit", "jurisdiction"]
+
+    def save_model(self, request, obj, form, change):
+        alias_save(alias=obj)
+
+
+@admin.register(Liaison)
+class LiaisonAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "user", "phone", "unit_names"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "phone", "units__name"]
+    autocomplete_fields = ["user", "units"]
+    list_select_related = ["user"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("units")
+
+    @admin.display(description=_("负责单位"))
+    def unit_names(self, obj):
+        return "、".join(u.name for u in obj.units.all())
+
+
+@admin.register(StaffProfile)
+class StaffProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "jurisdiction"]
+    search_fields = ["user__username", "jurisdiction__name"]
+    autocomplete_fields = ["user", "jurisdiction"]
+    list_select_related = ["user", "jurisdiction"]

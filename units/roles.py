@@ -1,0 +1,40 @@
+"""The portal's three roles, as Django groups created by a data migration (campaigns 0002)."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+BLOOD_OFFICE = "献血办"
+LEADERSHIP = "领导"
+LIAISON = "联络员"
+
+ROLE_LABELS = {BLOOD_OFFICE: _("献血办工作人员"), LEADERSHIP: _("领导"), LIAISON: _("联络员")}
+
+# Models whose rows each role may touch in the admin, by permission action.
+ADMIN_MODELS = [
+    ("units", "jurisdiction"),
+    ("units", "unit"),
+    ("units", "unitalias"),
+    ("units", "liaison"),
+    ("units", "staffprofile"),
+    ("quotas", "annualplan"),
+    ("quotas", "quota"),
+    ("quotas", "plansource"),
+    ("campaigns", "donationdrive"),
+    ("campaigns", "donation"),
+]
+# Leadership reads numbers, never donors: no view permission on donations.
+LEADERSHIP_HIDDEN = {("campaigns", "donation")}
+
+
+def role_of(user) -> str | None:
+    """The user's role: superusers count as blood-office staff."""
+    if not user.is_authenticated:
+        return None
+    if user.is_superuser:
+        return BLOOD_OFFICE
+    names = {g.name for g in user.groups.all()}
+    for role in (BLOOD_OFFICE, LEADERSHIP, LIAISON):
+        if role in names:
+            return role
+    return None

@@ -1,0 +1,87 @@
+"""Writes to jurisdictions, units and aliases; every write goes through here."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from .categories import guess_category
+from .models import Jurisdiction, Unit, UnitAlias
+from .naming import normalize_name
+
+
+@transaction.atomic
+def jurisdiction_save(*, jurisdiction: Jurisdiction) -> Jurisdiction:
+    """Save a jurisdiction and keep the materialised paths of it and its subtree right."""
+    old_path = jurisdiction.path
+    jurisdiction.full_clean(exclude=["path"])
+    if jurisdiction.parent_id and jurisdiction.parent.path.startswith(old_path or "\0") and jurisdiction.pk:
+        from django.core.exceptions import ValidationError
+
+        raise ValidationError({"parent": "上级不能是自身或其下级。"})
+    jurisdiction.save()
+    new_path = f"{jurisdiction.parent.path if jurisdiction.parent_id else '/'}{jurisdiction.pk}/"
+    if new_path != jurisdiction.path:
+        Jurisdiction.objects.filter(pk=jurisdiction.pk).update(path=new_path)
+        jurisdiction.path = new_path
+        if old_path:
+            for child in Jurisdiction.objects.filter(path__startswith=old_path).exclude(pk=jurisdiction.pk):
+                child.path = new_path + child.path[len(old_path) :]
+                child.save(update_fields=["path"])
+    return jurisdiction
+
+
+def jurisdiction_get_or_create(
+    *, name: str, parent: Jurisdiction | None = None, level: int | None = None
+) -> Jurisdiction:
+    """Find a jurisdiction by name under a parent, or create it there."""
+    existing = Jurisdiction.objects.filter(parent=parent, name=name).first()
+    if existing:
+        return existing
+    if level is None:
+        level = (parent.level + 1) if parent else Jurisdiction.Level.CITY
+    return jurisdiction_save(jurisdiction=Jurisdiction(name=name, parent=parent, level=min(level, 4)))
+
+
+def jurisdiction_find(name: str) -> Jurisdiction | None:
+    """A jurisdiction by its name ("袁州区") or its full name ("宜春市袁州区")."""
+    key = normalize_name(name)
+    matches = list(Jurisdiction.objects.filter(name=name))
+    if len(matches) == 1:
+        return matches[0]
+    for candidate in Jurisdiction.objects.filter(name__in=[key[i:] for i in range(len(key))]):
+        if normalize_name(candidate.full_name) == key:
+            return candidate
+    return matches[0] if matches else None
+
+
+def unit_save(*, unit: Unit) -> Unit:
+    unit.normalized_name = normalize_name(unit.name)
+    unit.full_clean()
+    unit.save()
+    return unit
+
+
+def unit_create(*, name: str, jurisdiction: Jurisdiction, category: str | None = None, **fields) -> Unit:
+    """Create a unit; its category is guessed from the name unless given."""
+    unit = Unit(name=name.strip(), jurisdiction=jurisdiction, category=category or guess_category(name), **fields)
+    return unit_save(unit=unit)
+
+
+def alias_create(*, unit: Unit, name: str) -> UnitAlias | None:
+    """Record another name for a unit so the next import matches it; no-op for its own name."""
+    key = normalize_name(name)
+    if key == unit.normalized_name:
+        return None
+    alias, _ = UnitAlias.objects.get_or_create(
+        jurisdiction=unit.jurisdiction, normalized_name=key, defaults={"unit": unit, "name": name.strip()}
+    )
+    return alias
+
+
+def alias_save(*, alias: UnitAlias) -> UnitAlias:
+    alias.normalized_name = normalize_name(alias.name)
+    if not alias.jurisdiction_id and alias.unit_id:
+        alias.jurisdiction = alias.unit.jurisdiction
+    alias.full_clean()
+    alias.save()
+    return alias
