@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, F, Func, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -161,16 +161,18 @@ def plan_totals(plans: list[AnnualPlan]) -> list[PlanTotals]:
         Donation.objects.counted()
         .filter(donated_on__year=OuterRef("year"))
         .filter(Q(unit_id__in=quota_units) | Q(unit__parent_id__in=quota_units))
-        .annotate(group=Value(1))
-        .values("group")
+        .order_by()
     )
+    # COUNT/SUM as plain functions: an aggregate over the whole subquery, with no GROUP BY.
+    count = Func(F("id"), function="COUNT", output_field=IntegerField())
+    units_sum = Func(F("blood_units"), function="SUM", output_field=DecimalField(max_digits=12, decimal_places=1))
     annotated = (
         AnnualPlan.objects.filter(pk__in=[p.pk for p in plans])
         .annotate(
             target_total=Coalesce(Sum("quotas__target", filter=Q(quotas__advisory=False)), 0),
-            completed=Coalesce(Subquery(credited.annotate(n=Count("id")).values("n")[:1]), 0),
+            completed=Coalesce(Subquery(credited.annotate(n=count).values("n")[:1]), 0),
             units_total=Coalesce(
-                Subquery(credited.annotate(u=Sum("blood_units")).values("u")[:1]),
+                Subquery(credited.annotate(u=units_sum).values("u")[:1]),
                 Value(Decimal(0)),
                 output_field=DecimalField(max_digits=12, decimal_places=1),
             ),

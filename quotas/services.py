@@ -133,8 +133,9 @@ def preview_import(
         preview = RowPreview(row=row, matches=matches, status=NEW)
         if row.start and (row.start.year != year or row.end.year != year):
             preview.status = ERROR
-            preview.message = ERROR_OUTSIDE_YEAR.format(ref=row.cell, text=row.period_label, year=year)
-            reading.errors.append(Issue("error", preview.message, row.cell, row.period_label or ""))
+            ref = row.period_cell or row.cell
+            preview.message = ERROR_OUTSIDE_YEAR.format(ref=ref, text=row.period_label, year=year)
+            reading.errors.append(Issue("error", preview.message, ref, row.period_label or ""))
         else:
             candidates = existing.get(_quota_key(row.unit, row.start, row.end))
             if candidates:

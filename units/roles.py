@@ -33,8 +33,7 @@ def role_of(user) -> str | None:
         return None
     if user.is_superuser:
         return BLOOD_OFFICE
-    names = {g.name for g in user.groups.all()}
-    for role in (BLOOD_OFFICE, LEADERSHIP, LIAISON):
-        if role in names:
-            return role
-    return None
+    if not hasattr(user, "_portal_role"):  # asked by the view and the template: one query
+        names = set(user.groups.values_list("name", flat=True))
+        user._portal_role = next((r for r in (BLOOD_OFFICE, LEADERSHIP, LIAISON) if r in names), None)
+    return user._portal_role

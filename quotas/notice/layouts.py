@@ -221,6 +221,7 @@ class ParsedRow:
     cell: str
     row_index: int = 0
     annual: bool = False  # an annual quota printed inside a monthly row
+    period_cell: str = ""  # where the period text stands (a merged cell's top-left)
 
     def as_json(self) -> dict:
         return {
@@ -427,6 +428,9 @@ class _RowContext:
             self.error(cols.get(PERIOD, 0), str(exc))
             return None
         self.period_label = label
+        period_cell = ""
+        if PERIOD in cols and label:
+            period_cell = sheet.ref(*sheet.merged_from.get((r, cols[PERIOD]), (r, cols[PERIOD])))
         headcount = None
         if HEADCOUNT in cols:
             try:
@@ -443,6 +447,7 @@ class _RowContext:
             "location": location or self.default_place or None,
             "headcount": headcount,
             "seq": parse_seq(sheet.value(r, cols[SEQ])) if SEQ in cols else None,
+            "period_cell": period_cell,
         }
 
     def add(self, unit: str, number: Number, common: dict, col: int, *, annual: bool = False) -> None:

@@ -1,0 +1,127 @@
+"""Roles: staff edit, leadership only views (and never donors), liaisons are kept out of the admin;
+each role lands on its own page."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import QuotaFactory, UserFactory, make_donation
+
+pytestmark = pytest.mark.django_db
+
+
+def test_groups_come_from_the_data_migration():
+    from django.contrib.auth.models import Group
+
+    assert set(Group.objects.values_list("name", flat=True)) >= {"献血办", "领导", "联络员"}
+
+
+def test_staff_can_edit_plans(staff_client, plan):
+    url = reverse("admin:quotas_annualplan_change", args=[plan.pk])
+    assert staff_client.get(url).status_code == 200
+    response = staff_client.post(
+        url,
+        {
+            "jurisdiction": plan.jurisdiction.pk,
+            "year": 2026,
+            "status": "published",
+            "document_number": "仪政办发〔2026〕3号",
+            "title": "",
+            "issuing_office": "",
+            "issue_date": "",
+            "declared_total": "",
+            "total_measure": "persons",
+            "notes": "",
+            "quotas-TOTAL_FORMS": "0",
+            "quotas-INITIAL_FORMS": "0",
+            "sources-TOTAL_FORMS": "0",
+            "sources-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302
+    plan.refresh_from_db()
+    assert plan.document_number == "仪政办发〔2026〕3号"
+
+
+def test_leadership_can_view_but_not_change(leader_client, plan):
+    assert leader_client.get(reverse("admin:quotas_annualplan_changelist")).status_code == 200
+    assert leader_client.get(reverse("admin:quotas_annualplan_add")).status_code == 403
+    response = leader_client.post(reverse("admin:quotas_annualplan_change", args=[plan.pk]), {"year": 2030})
+    assert response.status_code == 403
+    plan.refresh_from_db()
+    assert plan.year == 2026
+
+
+def test_leadership_never_sees_donor_records(leader_client, unit_a):
+    make_donation(unit_a, donated_on=dt.date(2026, 3, 3))
+    assert leader_client.get(reverse("admin:campaigns_donation_changelist")).status_code == 403
+
+
+def test_liaison_is_refused_from_the_admin(liaison_client):
+    response = liaison_client.get(reverse("admin:index"))
+    assert response.status_code == 302 and "login" in response["Location"]
+
+
+@pytest.mark.parametrize(
+    ("who", "landing"),
+    [("staff_client", "/admin/quotas/annualplan/"), ("leader_client", "/dashboard/"), ("liaison_client", "/liaison/")],
+)
+def test_each_role_lands_on_its_own_home(request, who, landing):
+    client = request.getfixturevalue(who)
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"] == landing
+    assert client.get(landing).status_code == 200
+
+
+def test_anonymous_goes_to_login(client):
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert "登录" in client.get("/accounts/login/").content.decode()
+
+
+def test_login_form_signs_in_and_lands(client, liaison_user):
+    response = client.post("/accounts/login/", {"username": "liaison", "password": "pw-for-tests-1"}, follow=True)
+    assert response.redirect_chain[-1][0] == "/liaison/"
+
+
+def test_liaison_page_lists_own_unit_quotas_only(liaison_client, plan, unit_a, unit_b, django_assert_num_queries):
+    QuotaFactory(plan=plan, label="仪化公司", target=150, units=[unit_a])
+    QuotaFactory(plan=plan, label="教育局", target=170, units=[unit_b])
+    make_donation(unit_a, donated_on=dt.date(2026, 3, 3))
+    # session, user, groups (role), units, quotas, prefetched units, credited donations
+    with django_assert_num_queries(7):
+        page = liaison_client.get("/liaison/").content.decode()
+    assert "仪化公司" in page and "150" in page and "教育局" not in page
+
+
+def test_liaison_cannot_open_the_dashboard(liaison_client):
+    assert liaison_client.get("/dashboard/").status_code == 403
+
+
+def test_user_without_role_is_told_so(client):
+    client.force_login(UserFactory(username="nobody"))
+    assert client.get("/").status_code == 403
+
+
+def test_dashboard_placeholder_shows_plan_totals(leader_client, plan, unit_a, unit_b):
+    QuotaFactory(plan=plan, target=150, units=[unit_a])
+    QuotaFactory(plan=plan, target=170, units=[unit_b])
+    QuotaFactory(plan=plan, target=60, advisory=True, units=[unit_b])
+    make_donation(unit_a, donated_on=dt.date(2026, 3, 3))
+    make_donation(unit_b, donated_on=dt.date(2026, 3, 4), seq=9)
+    make_donation(unit_b, donated_on=dt.date(2025, 3, 4), seq=11)  # another year: not counted
+    page = leader_client.get("/dashboard/").content.decode()
+    assert "320" in page  # the advisory 60 is never summed
+    from campaigns.selectors import plan_totals
+
+    [totals] = plan_totals([plan])
+    assert (totals.target, totals.completed, totals.shortfall) == (320, 2, 318)
+
+
+def test_interface_speaks_chinese_by_default_and_english_on_request(client):
+    assert "登录" in client.get("/accounts/login/").content.decode()
+    client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
+    assert "Log in" in client.get("/accounts/login/").content.decode()
