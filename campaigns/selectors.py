@@ -16,11 +16,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, F, Func, IntegerField, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Sum
+from django.db.models.functions import ExtractYear
 from django.utils import timezone
 
 from quotas.models import AnnualPlan, Quota
+from units.models import Unit
 
 from .models import Donation
 
@@ -69,8 +70,27 @@ def quota_status(
     return ON_TRACK if completed >= target * elapsed * 0.8 else BEHIND
 
 
+def _credit_map(unit_ids: set[int]) -> dict[int, int]:
+    """Donating unit -> the unit credited: itself, or for a subordinate unit its parent."""
+    credit = {pk: pk for pk in unit_ids}
+    for pk, parent_id in Unit.objects.filter(parent_id__in=unit_ids).values_list("pk", "parent_id"):
+        credit.setdefault(pk, parent_id)
+    return credit
+
+
+def _donations_by_unit(unit_ids, years) -> list[dict]:
+    """Counted donations (persons and blood units) grouped by unit and year, in SQL."""
+    return list(
+        Donation.objects.counted()
+        .filter(unit_id__in=unit_ids, donated_on__year__in=years)
+        .values("unit_id", year=ExtractYear("donated_on"))
+        .annotate(n=Count("id"), u=Sum("blood_units"))
+        .order_by()
+    )
+
+
 def credited_counts(unit_ids: set[int], year: int) -> tuple[dict[int, int], dict[int, Decimal]]:
-    """Donations (persons and blood units) credited to each unit in a year, one query.
+    """Donations (persons and blood units) credited to each unit in a year: two queries.
 
     A donation by a subordinate unit not itself in `unit_ids` is credited to its parent.
     """
@@ -78,18 +98,10 @@ def credited_counts(unit_ids: set[int], year: int) -> tuple[dict[int, int], dict
     units: dict[int, Decimal] = defaultdict(Decimal)
     if not unit_ids:
         return persons, units
-    rows = (
-        Donation.objects.counted()
-        .in_year(year)
-        .filter(Q(unit_id__in=unit_ids) | Q(unit__parent_id__in=unit_ids))
-        .values("unit_id", "unit__parent_id")
-        .annotate(n=Count("id"), u=Sum("blood_units"))
-        .order_by()
-    )
-    for row in rows:
-        target = row["unit_id"] if row["unit_id"] in unit_ids else row["unit__parent_id"]
-        persons[target] += row["n"]
-        units[target] += row["u"] or 0
+    credit = _credit_map(unit_ids)
+    for row in _donations_by_unit(credit, [year]):
+        persons[credit[row["unit_id"]]] += row["n"]
+        units[credit[row["unit_id"]]] += row["u"] or 0
     return persons, units
 
 
@@ -150,34 +162,39 @@ class PlanTotals:
 
 
 def plan_totals(plans: list[AnnualPlan]) -> list[PlanTotals]:
-    """Task and completed (persons, blood units) for each plan, in one query whatever the count.
+    """Task and completed (persons, blood units) for each plan: four queries whatever the count.
 
     A donation counts once for a plan when its unit, or its unit's parent, holds a quota there.
     """
     if not plans:
         return []
-    quota_units = Quota.units.through.objects.filter(quota__plan=OuterRef(OuterRef("pk"))).values("unit_id")
-    credited = (
-        Donation.objects.counted()
-        .filter(donated_on__year=OuterRef("year"))
-        .filter(Q(unit_id__in=quota_units) | Q(unit__parent_id__in=quota_units))
-        .order_by()
+    targets = dict(
+        Quota.objects.filter(plan__in=plans, advisory=False)
+        .values("plan_id")
+        .annotate(t=Sum("target"))
+        .values_list("plan_id", "t")
     )
-    # COUNT/SUM as plain functions: an aggregate over the whole subquery, with no GROUP BY.
-    count = Func(F("id"), function="COUNT", output_field=IntegerField())
-    units_sum = Func(F("blood_units"), function="SUM", output_field=DecimalField(max_digits=12, decimal_places=1))
-    annotated = (
-        AnnualPlan.objects.filter(pk__in=[p.pk for p in plans])
-        .annotate(
-            target_total=Coalesce(Sum("quotas__target", filter=Q(quotas__advisory=False)), 0),
-            completed=Coalesce(Subquery(credited.annotate(n=count).values("n")[:1]), 0),
-            units_total=Coalesce(
-                Subquery(credited.annotate(u=units_sum).values("u")[:1]),
-                Value(Decimal(0)),
-                output_field=DecimalField(max_digits=12, decimal_places=1),
-            ),
+    plan_units: dict[int, set[int]] = defaultdict(set)
+    for plan_id, unit_id in Quota.units.through.objects.filter(quota__plan__in=plans).values_list(
+        "quota__plan_id", "unit_id"
+    ):
+        plan_units[plan_id].add(unit_id)
+    credit = _credit_map({pk for units in plan_units.values() for pk in units})
+    by_unit_year = {
+        (row["unit_id"], row["year"]): (row["n"], row["u"] or Decimal(0))
+        for row in _donations_by_unit(credit, {p.year for p in plans})
+    }
+    result = []
+    for plan in plans:
+        members = plan_units[plan.pk]
+        donors = [pk for pk, credited in credit.items() if credited in members or pk in members]
+        figures = [by_unit_year.get((pk, plan.year), (0, Decimal(0))) for pk in donors]
+        result.append(
+            PlanTotals(
+                plan,
+                targets.get(plan.pk) or 0,
+                sum(n for n, _ in figures),
+                sum((u for _, u in figures), Decimal(0)),
+            )
         )
-        .values_list("pk", "target_total", "completed", "units_total")
-    )
-    figures = {pk: (t, c, u) for pk, t, c, u in annotated}
-    return [PlanTotals(plan, *figures[plan.pk]) for plan in plans]
+    return result

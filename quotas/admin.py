@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import admin, messages
 from django.db.models import Count, Q, Sum
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .models import AnnualPlan, PlanSource, Quota
 from .services import plan_copy_to_year, plan_set_status
+from .views import import_notice_view
 
 
 class MonthFilter(admin.SimpleListFilter):
@@ -79,6 +83,21 @@ class AnnualPlanAdmin(admin.ModelAdmin):
     list_select_related = ["jurisdiction"]
     inlines = [QuotaInline, PlanSourceInline]
     actions = ["publish", "close", "copy_to_next_year"]
+    change_list_template = "admin/quotas/annualplan/change_list.html"
+    change_form_template = "admin/quotas/annualplan/change_form.html"
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("import/", wrap(partial(import_notice_view, model_admin=self)), name="quotas_annualplan_import"),
+            path(
+                "<int:plan_id>/import/",
+                wrap(partial(import_notice_view, model_admin=self)),
+                name="quotas_annualplan_import_into",
+            ),
+            *super().get_urls(),
+        ]
+
     fieldsets = [
         (None, {"fields": ["jurisdiction", "year", "status"]}),
         (_("通知"), {"fields": ["document_number", "title", "issuing_office", "issue_date"]}),

@@ -21,6 +21,7 @@ from .notice.reader import NoticeReading, parse_notice_text, read_notice
 
 NEW, CHANGED, UNCHANGED, REMOVED, ERROR = "new", "changed", "unchanged", "removed", "error"
 CREATE = "create"
+STATUS_LABELS = {NEW: "新增", CHANGED: "修改", UNCHANGED: "不变", REMOVED: "删除", ERROR: "错误"}
 
 ERROR_OUTSIDE_YEAR = "{ref}：时间“{text}”不在计划年度 {year} 年内。"
 ERROR_PLAN_CLOSED = "{year} 年度计划已结束，不能再导入。"
@@ -37,6 +38,10 @@ class RowPreview:
     existing_id: int | None = None
     changes: list[str] = field(default_factory=list)
     message: str = ""
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
 
 
 @dataclass

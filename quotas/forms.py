@@ -1,0 +1,49 @@
+"""Forms of the notice import in the admin: the upload, then the staff member's decisions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from units.models import Jurisdiction
+
+ALLOWED_SUFFIXES = {".xlsx", ".xls", ".csv", ".docx", ".txt"}
+ERROR_TOO_LARGE = _("文件过大（%(size)s MB），上限为 %(limit)s MB。")
+ERROR_SUFFIX = _("只能上传 .xlsx、.xls、.csv 或 .docx 文件。")
+
+
+class NoticeUploadForm(forms.Form):
+    jurisdiction = forms.ModelChoiceField(Jurisdiction.objects.all(), label=_("行政区划"))
+    year = forms.IntegerField(label=_("年度"), min_value=2000, max_value=2100)
+    file = forms.FileField(label=_("通知附件"), help_text=_("原样上传收到的 Excel、CSV 或 Word 文件，无需整理。"))
+    notice_text = forms.FileField(
+        label=_("通知正文（可选）"), required=False, help_text=_("纯文本，用于读取文号、标题和发文日期。")
+    )
+
+    def __init__(self, *args, plan=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if plan is not None:
+            self.fields["jurisdiction"].initial = plan.jurisdiction_id
+            self.fields["year"].initial = plan.year
+            self.fields["jurisdiction"].disabled = True
+            self.fields["year"].disabled = True
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = settings.NOTICE_UPLOAD_MAX_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                ERROR_TOO_LARGE, params={"size": round(upload.size / 2**20, 1), "limit": limit // 2**20}
+            )
+        if Path(upload.name).suffix.lower() not in ALLOWED_SUFFIXES:
+            raise forms.ValidationError(ERROR_SUFFIX)
+        return upload
+
+    def clean_notice_text(self):
+        upload = self.cleaned_data.get("notice_text")
+        if upload and upload.size > 2 * 2**20:
+            raise forms.ValidationError(ERROR_TOO_LARGE, params={"size": round(upload.size / 2**20, 1), "limit": 2})
+        return upload
