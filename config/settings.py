@@ -111,7 +111,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
-IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+# The library's escaping strips a leading "=" (lossy); quotas.resources escapes = + - @ tab CR
+# with an apostrophe and unescapes on import instead.
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = False
 
 # Donors' ID numbers: encrypted at rest (Fernet) with a keyed hash for look-ups. The defaults
 # are for the demo and tests only; production settings refuse to start without real keys.

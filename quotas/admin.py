@@ -9,8 +9,11 @@ from django.db.models import Count, Q, Sum
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from import_export.admin import ImportExportModelAdmin
 
+from .forms import LimitedImportForm
 from .models import AnnualPlan, PlanSource, Quota
+from .resources import QuotaResource
 from .services import plan_copy_to_year, plan_set_status
 from .views import import_notice_view
 
@@ -156,7 +159,9 @@ class AnnualPlanAdmin(admin.ModelAdmin):
 
 
 @admin.register(Quota)
-class QuotaAdmin(admin.ModelAdmin):
+class QuotaAdmin(ImportExportModelAdmin):
+    resource_classes = [QuotaResource]
+    import_form_class = LimitedImportForm
     list_display = [
         "label",
         "plan",

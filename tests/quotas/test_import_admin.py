@@ -30,7 +30,9 @@ def test_upload_preview_then_apply_creates_the_plan(staff_client, staff_user, ju
     assert AnnualPlan.objects.count() == 0  # the preview writes nothing
     response = staff_client.post(URL, {"token": preview.context["token"]})
     plan = AnnualPlan.objects.get()
-    assert response.status_code == 302 and response["Location"] == reverse("admin:quotas_annualplan_change", args=[plan.pk])
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "admin:quotas_annualplan_change", args=[plan.pk]
+    )
     assert plan.quotas.count() == 123 and PlanSource.objects.get().uploaded_by == staff_user
     again = staff_client.post(URL, {"token": preview.context["token"]})  # a second click applies nothing more
     assert again.status_code == 302 and Quota.objects.count() == 123
