@@ -13,8 +13,9 @@ from django.db import transaction
 from units.models import Jurisdiction, Unit
 from units.naming import normalize_name
 from units.selectors import NameMatch, UnitMatcher, unit_name_of
-from units.services import alias_create, unit_create
+from units.services import aliases_create_bulk, units_create_bulk
 
+from .bulk import copy_rows
 from .models import AnnualPlan, PlanSource, Quota
 from .notice.layouts import Issue, ParsedRow
 from .notice.reader import NoticeReading, parse_notice_text, read_notice
@@ -106,6 +107,20 @@ def _diff(row: ParsedRow, quota: Quota) -> list[str]:
     return [f"{name}：{old} → {new}" for name, old, new in pairs if old != new]
 
 
+_LIMITS = [("unit", 500, "单位名称"), ("period_label", 100, "时间"), ("location", 200, "地点")]
+ERROR_TOO_LONG = "{ref}：{what}超过 {limit} 个字符。"
+
+
+def _too_long(row: ParsedRow) -> str:
+    """What the database could not store, said before anything is written."""
+    for attr, limit, what in _LIMITS:
+        if len(getattr(row, attr) or "") > limit:
+            return ERROR_TOO_LONG.format(ref=row.cell, what=what, limit=limit)
+    if any(len(name) > 200 for name in row.members or [row.unit]):
+        return ERROR_TOO_LONG.format(ref=row.cell, what="单位名称", limit=200)
+    return ""
+
+
 def _names_of(row: ParsedRow) -> list[str]:
     return row.members or [row.unit]
 
@@ -136,7 +151,12 @@ def preview_import(
     for row in reading.rows:
         matches = [matcher.match(name) for name in _names_of(row)]
         preview = RowPreview(row=row, matches=matches, status=NEW)
-        if row.start and (row.start.year != year or row.end.year != year):
+        too_long = _too_long(row)
+        if too_long:
+            preview.status = ERROR
+            preview.message = too_long
+            reading.errors.append(Issue("error", too_long, row.cell, row.unit[:80]))
+        elif row.start and (row.start.year != year or row.end.year != year):
             preview.status = ERROR
             ref = row.period_cell or row.cell
             preview.message = ERROR_OUTSIDE_YEAR.format(ref=ref, text=row.period_label, year=year)
@@ -210,55 +230,80 @@ def plan_import(
 
 
 def _resolve_units(report: ImportReport, jurisdiction: Jurisdiction, decisions: dict) -> dict[str, tuple]:
-    """The unit id (or sub-jurisdiction id) each normalised name stands for, creating as decided."""
+    """The unit id (or sub-jurisdiction id) each normalised name stands for, creating as decided.
+
+    New units and aliases are written in bulk: a 20,000-row notice of new units is a handful of
+    INSERTs, not 20,000 round trips.
+    """
     resolved: dict[str, tuple] = {}
+    to_create: dict[str, NameMatch] = {}
+    mapped: dict[str, tuple[NameMatch, int]] = {}
     for preview in report.rows:
         for match in preview.matches:
-            if match.key in resolved:
+            if match.key in resolved or match.key in to_create or match.key in mapped:
                 continue
             if match.unit_id is not None:
                 resolved[match.key] = ("unit", match.unit_id)
             elif match.sub_jurisdiction_id is not None:
                 resolved[match.key] = ("jurisdiction", match.sub_jurisdiction_id)
+            elif decisions.get(match.key, CREATE) == CREATE:
+                to_create[match.key] = match
             else:
-                decision = decisions.get(match.key, CREATE)
-                if decision == CREATE:
-                    unit = unit_create(name=unit_name_of(match.printed), jurisdiction=jurisdiction)
-                    report.created_units += 1
-                    if normalize_name(match.printed) != unit.normalized_name:
-                        alias_create(unit=unit, name=match.printed)
-                else:
-                    try:
-                        unit = Unit.objects.get(pk=int(decision), jurisdiction__path__startswith=jurisdiction.path)
-                    except (Unit.DoesNotExist, ValueError, TypeError) as exc:
-                        raise ValueError(ERROR_BAD_DECISION.format(name=match.printed)) from exc
-                    if alias_create(unit=unit, name=match.printed):
-                        report.created_aliases += 1
-                resolved[match.key] = ("unit", unit.pk)
+                try:
+                    mapped[match.key] = (match, int(decisions[match.key]))
+                except (TypeError, ValueError) as exc:
+                    raise ValueError(ERROR_BAD_DECISION.format(name=match.printed)) from exc
+
+    new_units = units_create_bulk(
+        names=[unit_name_of(m.printed) for m in to_create.values()], jurisdiction=jurisdiction
+    )
+    report.created_units = len(new_units)
+    aliases = []
+    for match, unit in zip(to_create.values(), new_units, strict=True):
+        resolved[match.key] = ("unit", unit.pk)
+        if match.key != unit.normalized_name:  # "区人社局及下属单位" is also a name of 区人社局
+            aliases.append((unit, match.printed))
+
+    targets = Unit.objects.filter(
+        pk__in={pk for _, pk in mapped.values()}, jurisdiction__path__startswith=jurisdiction.path
+    )
+    by_pk = {u.pk: u for u in targets}
+    for key, (match, pk) in mapped.items():
+        if pk not in by_pk:
+            raise ValueError(ERROR_BAD_DECISION.format(name=match.printed))
+        resolved[key] = ("unit", pk)
+        aliases.append((by_pk[pk], match.printed))
+    report.created_aliases = len(aliases_create_bulk(pairs=aliases))
     return resolved
 
 
+_QUOTA_FIELDS = [
+    "label",
+    "target",
+    "period_text",
+    "period_start",
+    "period_end",
+    "location",
+    "headcount",
+    "advisory",
+    "seq",
+    "source",
+    "source_sheet",
+    "source_cell",
+    "position",
+    "sub_jurisdiction",
+]
+
+
 def _write_quotas(report: ImportReport, plan: AnnualPlan, source: PlanSource, resolved: dict[str, tuple]) -> None:
-    """Create, update and delete quotas to match the file, in bulk."""
-    existing = {q.pk: q for q in plan.quotas.all()}
-    to_create: list[Quota] = []
-    to_update: list[Quota] = []
-    members: list[tuple[Quota, list[int]]] = []
+    """Create, update and delete quotas to match the file, in bulk (rows validated in the preview)."""
+    existing = {q.pk: q for q in plan.quotas.all()} if any(p.existing_id for p in report.rows) else {}
+    new_rows: list[dict] = []
+    new_members: list[list[int]] = []
+    updated: list[Quota] = []
+    updated_members: list[tuple[int, list[int]]] = []
     for position, preview in enumerate(report.rows):
         row = preview.row
-        quota = existing[preview.existing_id] if preview.existing_id else Quota(plan=plan, year=plan.year)
-        quota.label = row.unit
-        quota.target = row.target
-        quota.period_text = row.period_label or ""
-        quota.period_start, quota.period_end = row.start, row.end
-        quota.location = row.location or ""
-        quota.headcount = row.headcount
-        quota.advisory = row.advisory
-        quota.seq = row.seq
-        quota.source = source
-        quota.source_sheet = row.sheet
-        quota.source_cell = row.cell.split("!")[-1]
-        quota.position = position
         unit_ids, sub_jurisdiction = [], None
         for match in preview.matches:
             kind, pk = resolved[match.key]
@@ -266,44 +311,47 @@ def _write_quotas(report: ImportReport, plan: AnnualPlan, source: PlanSource, re
                 unit_ids.append(pk)
             else:
                 sub_jurisdiction = pk
-        quota.sub_jurisdiction_id = sub_jurisdiction
-        quota.full_clean(
-            exclude=["plan", "source", "sub_jurisdiction"], validate_unique=False, validate_constraints=False
-        )
-        (to_update if quota.pk else to_create).append(quota)
-        members.append((quota, unit_ids))
-    Quota.objects.filter(pk__in=[q.pk for q in report.removed]).delete()
-    Quota.objects.bulk_create(to_create, batch_size=2000)
-    Quota.objects.bulk_update(
-        to_update,
-        [
-            "label",
-            "target",
-            "period_text",
-            "period_start",
-            "period_end",
-            "location",
-            "headcount",
-            "advisory",
-            "seq",
-            "source",
-            "source_sheet",
-            "source_cell",
-            "position",
-            "sub_jurisdiction",
-        ],
-        batch_size=2000,
-    )
+        values = {
+            "label": row.unit,
+            "target": row.target,
+            "period_text": row.period_label or "",
+            "period_start": row.start,
+            "period_end": row.end,
+            "location": row.location or "",
+            "headcount": row.headcount,
+            "advisory": row.advisory,
+            "seq": row.seq,
+            "source": source.pk,
+            "source_sheet": row.sheet,
+            "source_cell": row.cell.split("!")[-1],
+            "position": position,
+            "sub_jurisdiction": sub_jurisdiction,
+        }
+        unit_ids = list(dict.fromkeys(unit_ids))
+        if preview.existing_id:
+            quota = existing[preview.existing_id]
+            for name, value in values.items():
+                setattr(quota, f"{name}_id" if name in ("source", "sub_jurisdiction") else name, value)
+            updated.append(quota)
+            updated_members.append((quota.pk, unit_ids))
+        else:
+            new_rows.append({"plan": plan.pk, "year": plan.year, **values})
+            new_members.append(unit_ids)
     Through = Quota.units.through
-    Through.objects.filter(quota__in=list(to_update)).delete()
-    Through.objects.bulk_create(
-        [
-            Through(quota_id=quota.pk, unit_id=unit_id)
-            for quota, unit_ids in members
-            for unit_id in dict.fromkeys(unit_ids)
-        ],
-        batch_size=5000,
-    )
+    Quota.objects.filter(pk__in=[q.pk for q in report.removed]).delete()
+    before = set(existing) | {q.pk for q in report.removed}
+    copy_rows(Quota, [_as_columns(r) for r in new_rows])
+    # COPY returns no ids: the plan's rows not there before, in id (= insertion) order.
+    new_pks = list(Quota.objects.filter(plan=plan).exclude(pk__in=before).order_by("pk").values_list("pk", flat=True))
+    Quota.objects.bulk_update(updated, _QUOTA_FIELDS, batch_size=2000)
+    Through.objects.filter(quota_id__in=[pk for pk, _ in updated_members]).delete()
+    links = [(pk, ids) for pk, ids in zip(new_pks, new_members, strict=True)] + updated_members
+    copy_rows(Through, [{"quota_id": pk, "unit_id": u} for pk, ids in links for u in ids])
+
+
+def _as_columns(values: dict) -> dict:
+    """Foreign keys by their attribute names (plan → plan_id) for bulk_insert."""
+    return {f"{k}_id" if k in ("plan", "source", "sub_jurisdiction") else k: v for k, v in values.items()}
 
 
 @transaction.atomic

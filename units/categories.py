@@ -6,6 +6,8 @@ party/government, though it ends in 院.
 
 from __future__ import annotations
 
+import re
+
 _RULES: list[tuple[str, tuple[str, ...]]] = [
     ("military", ("部队", "武警", "人武部", "军分区", "消防", "救援", "边防", "中队")),
     ("health", ("医院", "卫生", "疾控", "保健", "卫健", "医疗集团", "血站", "诊所", "卫监")),
@@ -101,13 +103,15 @@ _RULES: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
+_PATTERNS = [
+    (category, re.compile(("(?:%s)$" if category == "town" else "%s") % "|".join(map(re.escape, needles))))
+    for category, needles in _RULES
+]
+
+
 def guess_category(name: str) -> str:
-    """A `Unit.Category` value for a unit name; "other" when nothing fits."""
-    for category, needles in _RULES:
-        if category == "town":
-            if name.endswith(needles):
-                return category
-            continue
-        if any(n in name for n in needles):
+    """A `Unit.Category` value for a unit name; "other" when nothing fits. Towns by ending only."""
+    for category, pattern in _PATTERNS:
+        if pattern.search(name):
             return category
     return "other"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _WS = re.compile(r"\s+")
 # Brackets and separators that offices type in either width.
@@ -14,18 +15,12 @@ _BRACKETS = str.maketrans({"（": "(", "）": ")", "【": "[", "】": "]", "〔"
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
+_HALFWIDTH = {0x3000: " ", **{code: chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)}}
+
+
 def to_halfwidth(text: str) -> str:
     """Fold full-width ASCII forms (０-９, Ａ-Ｚ, full-width space) to their half-width forms."""
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if code == 0x3000:
-            out.append(" ")
-        elif 0xFF01 <= code <= 0xFF5E:
-            out.append(chr(code - 0xFEE0))
-        else:
-            out.append(ch)
-    return "".join(out)
+    return text.translate(_HALFWIDTH)
 
 
 def clean_text(value: object) -> str:
@@ -36,6 +31,7 @@ def clean_text(value: object) -> str:
     return text.replace("\u3000", " ").replace("\xa0", " ").strip()
 
 
+@lru_cache(maxsize=65536)
 def normalize_name(name: str) -> str:
     """The form two names are compared in: no white space, half-width, ASCII brackets, lower case.
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from django.db import transaction
 
 from .categories import guess_category
@@ -85,3 +87,64 @@ def alias_save(*, alias: UnitAlias) -> UnitAlias:
     alias.full_clean()
     alias.save()
     return alias
+
+
+class NewUnit(NamedTuple):
+    """What an import needs of a unit it just created (building 20,000 model instances is slow)."""
+
+    pk: int
+    name: str
+    normalized_name: str
+    jurisdiction_id: int
+
+
+def units_create_bulk(*, names: list[str], jurisdiction: Jurisdiction) -> list[NewUnit]:
+    """Create many new units at once (names distinct once normalised, not yet on record, and no
+    longer than the field: the import preview checks). The unique constraint is the last word.
+
+    """
+    from quotas.bulk import copy_rows
+
+    rows = [
+        {
+            "name": name.strip(),
+            "normalized_name": normalize_name(name),
+            "category": guess_category(name),
+            "jurisdiction_id": jurisdiction.pk,
+            "headcount": None,
+            "contact_name": "",
+            "contact_phone": "",
+            "active": True,
+        }
+        for name in names
+    ]
+    copy_rows(Unit, rows)
+    pks = dict(
+        Unit.objects.filter(
+            jurisdiction=jurisdiction, normalized_name__in=[r["normalized_name"] for r in rows]
+        ).values_list("normalized_name", "pk")
+    )
+    return [
+        Unit(
+            pk=pks[r["normalized_name"]],
+            name=r["name"],
+            normalized_name=r["normalized_name"],
+            jurisdiction_id=jurisdiction.pk,
+        )
+        for r in rows
+    ]
+
+
+def aliases_create_bulk(*, pairs: list[tuple[Unit, str]]) -> list[UnitAlias]:
+    """Record many (unit, other name) aliases at once; names already on record are skipped."""
+    aliases = []
+    seen = set()
+    for unit, name in pairs:
+        key = normalize_name(name)
+        if key == unit.normalized_name or (unit.jurisdiction_id, key) in seen:
+            continue
+        seen.add((unit.jurisdiction_id, key))
+        aliases.append(
+            UnitAlias(unit=unit, jurisdiction_id=unit.jurisdiction_id, name=name.strip(), normalized_name=key)
+        )
+    return UnitAlias.objects.bulk_create(aliases, batch_size=2000, ignore_conflicts=True)

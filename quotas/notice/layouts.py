@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from units.naming import clean_text, normalize_name
 
@@ -128,6 +129,11 @@ def header_role(value: object) -> str | None:
     """The column a header cell names, or None. "任务数（人）" → target, "单 位" → unit."""
     if not isinstance(value, str) or len(value) > 40 or value.strip().endswith("表"):
         return None
+    return _header_role(value)
+
+
+@lru_cache(maxsize=8192)
+def _header_role(value: str) -> str | None:
     key = normalize_name(value)
     base = re.sub(r"\(.*?\)|\[.*?\]", "", key)
     if not base:
@@ -327,9 +333,9 @@ def _read_block(sheet, block, header_index, year, default_period, default_place,
     total_groups: dict[tuple[int, int], _TotalCheck] = {}
     for r in range(header_index + 1, len(sheet.rows)):
         row = sheet.rows[r]
-        if is_header_row(row):  # the header again after a page break
-            continue
         unit_col = cols.get(COMPOUND, cols.get(UNIT))
+        if header_role(sheet.value(r, unit_col)) in (UNIT, COMPOUND) and is_header_row(row):
+            continue  # the header again after a page break
         unit_raw = sheet.value(r, unit_col)
         unit_text = _text(unit_raw)
         lead_text = _row_text(row)

@@ -11,6 +11,7 @@ import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from units.naming import to_halfwidth
 
@@ -103,7 +104,12 @@ def parse_period(text: object, year: int) -> Period | None:
         return Period(text.date(), text.date())
     if isinstance(text, dt.date):
         return Period(text, text)
-    raw = str(text)
+    return _parse_text(str(text), year)
+
+
+@lru_cache(maxsize=4096)
+def _parse_text(raw: str, year: int) -> Period | None:
+    """The grammar proper; cached, as a notice repeats the same few period texts."""
     compact = re.sub(r"\s+", "", to_halfwidth(raw))
     # "（全年）", "(3月份)": one pair of brackets around the whole text.
     while len(compact) > 1 and compact[0] in "(（" and compact[-1] in ")）":

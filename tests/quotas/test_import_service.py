@@ -110,7 +110,7 @@ def test_a_failure_while_writing_rolls_back_everything(jurisdiction, monkeypatch
     def explode(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(services.Quota.objects, "bulk_create", explode)
+    monkeypatch.setattr(services, "copy_rows", explode)
     with pytest.raises(RuntimeError):
         plan_import(data=notice(["三月", "教育局", 170]), filename="a.xlsx", jurisdiction=jurisdiction, year=2024)
     assert (AnnualPlan.objects.count(), Unit.objects.count(), PlanSource.objects.count()) == (0, 0, 0)
