@@ -22,7 +22,7 @@ from units.models import Jurisdiction
 from .forms import NoticeUploadForm
 from .models import AnnualPlan
 from .notice.text import decode_notice_text
-from .services import CREATE, plan_import, preview_import
+from .services import CHANGED, CREATE, ERROR, plan_import, preview_import
 
 STAGING = "import-staging"
 SESSION_KEY = "notice_imports"
@@ -74,6 +74,7 @@ def import_notice_view(request, plan_id=None, *, model_admin):
             report=report,
             token=token,
             counts=report.counts(),
+            shown_rows=_rows_to_show(report),
             jurisdiction=jurisdiction,
             year=year,
             filename=form.cleaned_data["file"].name,
@@ -81,6 +82,16 @@ def import_notice_view(request, plan_id=None, *, model_admin):
         return TemplateResponse(request, "admin/quotas/import_preview.html", context)
     context["form"] = form
     return TemplateResponse(request, "admin/quotas/import_upload.html", context)
+
+
+PREVIEW_ROWS = 500
+
+
+def _rows_to_show(report):
+    """The first rows, then every changed or wrong row after them: a 20,000-row preview stays usable."""
+    head = report.rows[:PREVIEW_ROWS]
+    tail = [p for p in report.rows[PREVIEW_ROWS:] if p.status in (CHANGED, ERROR)]
+    return head + tail
 
 
 def _apply(request, context):

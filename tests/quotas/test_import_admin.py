@@ -71,3 +71,17 @@ def test_import_into_an_existing_plan_shows_the_diff(staff_client, plan, jurisdi
     staff_client.post(url, {"token": first.context["token"]})
     second = staff_client.post(url, {"file": SimpleUploadedFile("b.xlsx", xlsx([["单位", "目标数"], ["甲局", 2]]))})
     assert "任务数：1 → 2" in second.content.decode()
+
+
+def test_large_preview_shows_the_first_rows_and_says_so(staff_client, jurisdiction, monkeypatch):
+    from quotas import views
+
+    monkeypatch.setattr(views, "PREVIEW_ROWS", 2)
+    rows = [["单位", "目标数"]] + [[f"单位{i}", i + 1] for i in range(5)]
+    page = upload(staff_client, jurisdiction, xlsx(rows)).content.decode()
+    assert "显示 2 行（共 5 行）" in page and "附件!A3" in page and "附件!A4" not in page
+
+
+def test_upload_page_loads_its_progress_script(staff_client):
+    page = staff_client.get(URL).content.decode()
+    assert "js/import-progress.js" in page and 'id="upload-progress"' in page
