@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .crypto import lookup_hash
-from .identity import IdNumberError, check_id_number
-from .models import Donation, DonationDrive
-from .services import ERROR_DUPLICATE, ERROR_FUTURE, donation_log
+from .crypto import decrypt
+from .models import AccessEvent, Donation, DonationDrive
+from .services import donation_prepare, donation_save, donations_review, record_access, roster_export
 
 
 @admin.register(DonationDrive)
@@ -31,29 +34,55 @@ class DonationAddForm(forms.ModelForm):
 
     class Meta:
         model = Donation
-        fields = ["donor_name", "id_number", "phone", "unit", "donated_on", "kind", "volume_ml", "drive"]
-
-    def clean_id_number(self):
-        try:
-            return check_id_number(self.cleaned_data["id_number"]).number
-        except IdNumberError as exc:
-            raise forms.ValidationError(str(exc)) from exc
+        fields = ["donor_name", "id_number", "phone", "unit", "donated_on", "kind", "volume_ml", "doses", "drive"]
 
     def clean(self):
         data = super().clean()
-        if data.get("id_number") and data.get("donated_on"):
-            taken = Donation.objects.counted().filter(
-                id_number_hash=lookup_hash(data["id_number"]), donated_on=data["donated_on"]
+        if self.errors:
+            return data
+        kind = data.get("kind")
+        try:
+            self.prepared, self.rule_result = donation_prepare(
+                check_plan_year=False,
+                unit=data["unit"],
+                donor_name=data["donor_name"],
+                id_number=data["id_number"],
+                donated_on=data["donated_on"],
+                kind=kind,
+                amount=data.get("doses") if kind == Donation.Kind.PLATELETS else data.get("volume_ml"),
+                drive=data.get("drive"),
+                phone=data.get("phone", ""),
             )
-            if taken.exists():
-                self.add_error("id_number", ERROR_DUPLICATE)
-            if data["donated_on"] > timezone.localdate():
-                self.add_error("donated_on", ERROR_FUTURE)
+        except ValidationError as exc:
+            for messages in exc.message_dict.values():
+                for message in messages:
+                    self.add_error(None, message)
         return data
+
+
+class FlaggedFilter(admin.SimpleListFilter):
+    title = _("规则提示")
+    parameter_name = "flagged"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("有待复核的提示")), ("no", _("无提示"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(flags=[])
+        if self.value() == "no":
+            return queryset.filter(flags=[])
+        return queryset
+
+
+class ReviewForm(ActionForm):
+    reason = forms.CharField(label=_("处理说明"), required=False)
 
 
 @admin.register(Donation)
 class DonationAdmin(admin.ModelAdmin):
+    action_form = ReviewForm
+    actions = ["verify", "reject", "export_roster"]
     list_display = [
         "donor_name",
         "id_number_masked",
@@ -62,10 +91,20 @@ class DonationAdmin(admin.ModelAdmin):
         "donated_on",
         "kind",
         "volume_ml",
+        "doses",
         "status",
+        "flag_summary",
         "logged_by",
     ]
-    list_filter = ["status", "kind", "donated_on", ("unit__jurisdiction", admin.RelatedOnlyFieldListFilter)]
+    change_form_template = "admin/campaigns/donation/change_form.html"
+    list_filter = [
+        "status",
+        FlaggedFilter,
+        "kind",
+        "donated_on",
+        ("unit__jurisdiction", admin.RelatedOnlyFieldListFilter),
+        ("unit", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["donor_name", "unit__name", "id_number_masked"]
     autocomplete_fields = ["unit", "drive"]
     date_hierarchy = "donated_on"
@@ -119,16 +158,71 @@ class DonationAdmin(admin.ModelAdmin):
                 obj.reviewed_by, obj.reviewed_at = request.user, timezone.now()
             obj.save()
             return
-        data = form.cleaned_data
-        saved = donation_log(
-            unit=data["unit"],
-            donor_name=data["donor_name"],
-            id_number=data["id_number"],
-            donated_on=data["donated_on"],
-            kind=data["kind"],
-            volume_ml=data["volume_ml"],
-            drive=data.get("drive"),
-            phone=data.get("phone", ""),
-            logged_by=request.user,
-        )
+        form.prepared.logged_by = request.user
+        saved = donation_save(form.prepared)
         obj.pk = saved.pk
+
+    @admin.display(description=_("规则提示"))
+    def flag_summary(self, obj):
+        return "；".join(f["message"] for f in obj.flags)
+
+    @admin.action(description=_("核实所选记录（处理说明填在上方）"), permissions=["change"])
+    def verify(self, request, queryset):
+        count = donations_review(
+            donations=queryset,
+            status=Donation.Status.VERIFIED,
+            reviewer=request.user,
+            reason=request.POST.get("reason", ""),
+        )
+        self.message_user(request, _("已核实 %(n)d 条。") % {"n": count})
+
+    @admin.action(description=_("退回所选记录"), permissions=["change"])
+    def reject(self, request, queryset):
+        count = donations_review(
+            donations=queryset,
+            status=Donation.Status.REJECTED,
+            reviewer=request.user,
+            reason=request.POST.get("reason", ""),
+        )
+        self.message_user(request, _("已退回 %(n)d 条。") % {"n": count})
+
+    @admin.action(description=_("导出献血者名单（含完整身份证号，将记录）"), permissions=["change"])
+    def export_roster(self, request, queryset):
+        return roster_export(donations=queryset.select_related("unit"), user=request.user)
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/show-id/", self.admin_site.admin_view(self.show_id), name="campaigns_donation_show_id"),
+            *super().get_urls(),
+        ]
+
+    def show_id(self, request, pk):
+        """Show one full ID number to staff, and record that they saw it."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        donation = get_object_or_404(Donation, pk=pk)
+        if request.method != "POST":
+            return redirect("admin:campaigns_donation_change", pk)
+        number = decrypt(donation.id_number_encrypted)
+        record_access(
+            user=request.user, action=AccessEvent.Action.SHOW_ID, donation=donation, detail=donation.id_number_masked
+        )
+        self.message_user(request, _("完整身份证号：%(n)s（此次查看已记录）") % {"n": number}, level=messages.WARNING)
+        return redirect("admin:campaigns_donation_change", pk)
+
+
+@admin.register(AccessEvent)
+class AccessEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "user", "action", "donation", "detail"]
+    list_filter = ["action", "at"]
+    search_fields = ["user__username", "detail"]
+    list_select_related = ["user", "donation"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -64,7 +64,12 @@ class Donation(models.Model):
     unit = models.ForeignKey(Unit, verbose_name=_("单位"), on_delete=models.PROTECT, related_name="donations")
     donated_on = models.DateField(_("献血日期"))
     kind = models.CharField(_("献血类型"), max_length=10, choices=Kind.choices, default=Kind.WHOLE_BLOOD)
-    volume_ml = models.PositiveIntegerField(_("献血量（毫升）"))
+    volume_ml = models.PositiveIntegerField(
+        _("献血量（毫升）"), null=True, blank=True, help_text=_("全血：200、300 或 400 毫升。")
+    )
+    doses = models.PositiveSmallIntegerField(
+        _("治疗量"), null=True, blank=True, help_text=_("单采血小板：1 或 2 个治疗量。")
+    )
     # Blood units (U): 200 ml whole blood is 1 U; one therapeutic dose of platelets counts 1.
     blood_units = models.DecimalField(_("单位数（U）"), max_digits=4, decimal_places=1, editable=False)
     drive = models.ForeignKey(
@@ -109,8 +114,38 @@ class Donation(models.Model):
                 condition=~Q(status="rejected"),
                 name="donation_one_per_person_per_day",
             ),
-            models.CheckConstraint(condition=Q(volume_ml__gt=0), name="donation_volume_positive"),
+            models.CheckConstraint(
+                condition=(Q(kind="whole") & Q(volume_ml__in=[200, 300, 400]) & Q(doses__isnull=True))
+                | (Q(kind="platelets") & Q(doses__in=[1, 2]) & Q(volume_ml__isnull=True)),
+                name="donation_amount_valid",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.donor_name} {self.id_number_masked} {self.donated_on}"
+
+
+class AccessEvent(models.Model):
+    """A recorded look at personal information: a full ID number shown, a roster exported."""
+
+    class Action(models.TextChoices):
+        SHOW_ID = "show_id", _("查看完整身份证号")
+        EXPORT_ROSTER = "export_roster", _("导出献血者名单")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("用户"), on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+    action = models.CharField(_("操作"), max_length=20, choices=Action.choices)
+    donation = models.ForeignKey(
+        Donation, verbose_name=_("献血记录"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    detail = models.CharField(_("内容"), max_length=500, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("个人信息访问记录")
+        verbose_name_plural = _("个人信息访问记录")
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.get_action_display()}"

@@ -3,28 +3,59 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from units.models import Unit
+from units.naming import normalize_name
 
 from . import crypto
 from .identity import IdNumberError, check_id_number, mask_id_number
-from .models import Donation, DonationDrive
+from .models import AccessEvent, Donation, DonationDrive
+from .rules import RuleResult, check_donor
 
 ERROR_FUTURE = "献血日期不能晚于今天。"
 ERROR_DUPLICATE = "此人当天已有献血记录，不能重复登记。"
 WHOLE_BLOOD_VOLUMES = (200, 300, 400)
 
 
-def blood_units(kind: str, volume_ml: int) -> Decimal:
-    """Blood units (U): 200 ml of whole blood is 1 U; a dose of apheresis platelets counts 1."""
+ERROR_OUTSIDE_PLAN_YEAR = "献血日期 {date} 不在本单位计划年度（{years} 年）内。"
+ERROR_NO_PLAN = "本单位没有已发布的年度计划，暂不能登记。"
+ERROR_VOLUME = "全血献血量只能是 200、300 或 400 毫升。"
+ERROR_DOSES = "单采血小板为 1 或 2 个治疗量。"
+ERROR_LOCKED = "已核实或已退回的记录不能再修改。"
+
+
+def blood_units(kind: str, amount: int) -> Decimal:
+    """Blood units (U): 200 ml of whole blood is 1 U; a therapeutic dose of platelets counts 1."""
     if kind == Donation.Kind.PLATELETS:
-        return Decimal(1)
-    return (Decimal(volume_ml) / Decimal(200)).quantize(Decimal("0.1"))
+        return Decimal(amount)
+    return (Decimal(amount) / Decimal(200)).quantize(Decimal("0.1"))
+
+
+def plan_years_for(unit: Unit) -> set[int]:
+    """Years of the published plans that give this unit (or its parent) a quota."""
+    from quotas.models import AnnualPlan
+
+    units = [unit.pk] + ([unit.parent_id] if unit.parent_id else [])
+    return set(
+        AnnualPlan.objects.filter(status=AnnualPlan.Status.PUBLISHED, quotas__units__in=units)
+        .values_list("year", flat=True)
+        .distinct()
+    )
+
+
+def check_amount(kind: str, amount) -> None:
+    if kind == Donation.Kind.PLATELETS:
+        if amount not in (1, 2):
+            raise ValidationError({"amount": ERROR_DOSES})
+    elif amount not in WHOLE_BLOOD_VOLUMES:
+        raise ValidationError({"amount": ERROR_VOLUME})
 
 
 def build_donation(
@@ -34,17 +65,22 @@ def build_donation(
     id_number: str,
     donated_on: dt.date,
     kind: str = Donation.Kind.WHOLE_BLOOD,
-    volume_ml: int = 400,
+    amount: int = 400,
     drive: DonationDrive | None = None,
     phone: str = "",
     logged_by=None,
     status: str = Donation.Status.LOGGED,
 ) -> Donation:
-    """An unsaved donation with its ID number checked, encrypted, hashed and masked."""
+    """An unsaved donation with its ID number checked, encrypted, hashed and masked.
+
+    `amount` is millilitres for whole blood, therapeutic doses for apheresis platelets.
+    """
     try:
         identity = check_id_number(id_number)
     except IdNumberError as exc:
         raise ValidationError({"id_number": str(exc)}) from exc
+    check_amount(kind, amount)
+    platelets = kind == Donation.Kind.PLATELETS
     return Donation(
         donor_name=donor_name.strip(),
         id_number_encrypted=crypto.encrypt(identity.number),
@@ -56,28 +92,272 @@ def build_donation(
         unit=unit,
         donated_on=donated_on,
         kind=kind,
-        volume_ml=volume_ml,
-        blood_units=blood_units(kind, volume_ml),
+        volume_ml=None if platelets else amount,
+        doses=amount if platelets else None,
+        blood_units=blood_units(kind, amount),
         drive=drive,
         logged_by=logged_by,
         status=status,
     )
 
 
-@transaction.atomic
-def donation_log(*, donated_on: dt.date, **fields) -> Donation:
-    """Log one donation (fields as `build_donation`). The ID number is never stored in clear.
+def history_of(id_hashes: list[str], *, exclude_pk: int | None = None) -> dict[str, list[tuple[dt.date, str]]]:
+    """Earlier counted donations of these people anywhere in the system, whatever unit logged them."""
+    history: dict[str, list[tuple[dt.date, str]]] = {h: [] for h in id_hashes}
+    rows = Donation.objects.counted().filter(id_number_hash__in=id_hashes)
+    if exclude_pk:
+        rows = rows.exclude(pk=exclude_pk)
+    for key, day, kind in rows.values_list("id_number_hash", "donated_on", "kind"):
+        history[key].append((day, kind))
+    return history
 
-    The same person on the same day is one donation: a database constraint decides, so two
-    liaisons submitting at once get one row and one ValidationError.
-    """
-    if donated_on > timezone.localdate():
+
+def apply_rules(donation: Donation, history: list[tuple[dt.date, str]], *, plan_years: set[int] | None) -> RuleResult:
+    """Date, plan-year, age and interval rules; errors raise, flags are stored on the donation."""
+    if donation.donated_on > timezone.localdate():
         raise ValidationError({"donated_on": ERROR_FUTURE})
-    donation = build_donation(donated_on=donated_on, **fields)
-    donation.full_clean(validate_constraints=False)
+    if plan_years is not None:
+        if not plan_years:
+            raise ValidationError({"donated_on": ERROR_NO_PLAN})
+        if donation.donated_on.year not in plan_years:
+            years = "、".join(str(y) for y in sorted(plan_years))
+            raise ValidationError({"donated_on": ERROR_OUTSIDE_PLAN_YEAR.format(date=donation.donated_on, years=years)})
+    if any(day == donation.donated_on for day, _ in history):
+        raise ValidationError({"id_number": ERROR_DUPLICATE})
+    result = check_donor(
+        birth_date=donation.birth_date,
+        day=donation.donated_on,
+        kind=donation.kind,
+        history=history,
+        rules=settings.DONOR_RULES,
+    )
+    if result.errors:
+        raise ValidationError({"id_number": result.errors})
+    donation.flags = result.flags
+    return result
+
+
+def donation_prepare(*, check_plan_year: bool = True, **fields) -> tuple[Donation, RuleResult]:
+    """An unsaved donation that passed every check (fields as `build_donation`), with its rule result."""
+    donation = build_donation(**fields)
+    years = plan_years_for(donation.unit) if check_plan_year else None
+    result = apply_rules(donation, history_of([donation.id_number_hash])[donation.id_number_hash], plan_years=years)
+    return donation, result
+
+
+def donation_log(*, check_plan_year: bool = True, **fields) -> tuple[Donation, RuleResult]:
+    """Log one donation in one short transaction (fields as `build_donation`).
+
+    Returns the donation and the rule result (warnings to show, flags stored for staff). The
+    same person on the same day is one donation: the database constraint decides, so two
+    liaisons submitting at once, or a double click, give one row and one ValidationError.
+    """
+    donation, result = donation_prepare(check_plan_year=check_plan_year, **fields)
+    return donation_save(donation), result
+
+
+def donation_save(donation: Donation) -> Donation:
+    """Insert a prepared donation; a duplicate person-day is a ValidationError, not a crash."""
     try:
         with transaction.atomic():
             donation.save()
     except IntegrityError as exc:
         raise ValidationError({"id_number": ERROR_DUPLICATE}) from exc
     return donation
+
+
+@transaction.atomic
+def donation_update(*, donation: Donation, check_plan_year: bool = True, **fields) -> tuple[Donation, RuleResult]:
+    """Change a donation that is still only logged: re-run every check as for a new one."""
+    locked = Donation.objects.select_for_update().get(pk=donation.pk)
+    if locked.status != Donation.Status.LOGGED:
+        raise ValidationError(ERROR_LOCKED)
+    fresh = build_donation(logged_by=locked.logged_by, **fields)
+    fresh.pk, fresh.logged_at = locked.pk, locked.logged_at
+    years = plan_years_for(fresh.unit) if check_plan_year else None
+    result = apply_rules(
+        fresh, history_of([fresh.id_number_hash], exclude_pk=locked.pk)[fresh.id_number_hash], plan_years=years
+    )
+    try:
+        with transaction.atomic():
+            fresh.save(force_update=True)
+    except IntegrityError as exc:
+        raise ValidationError({"id_number": ERROR_DUPLICATE}) from exc
+    return fresh, result
+
+
+@transaction.atomic
+def donation_withdraw(*, donation: Donation) -> None:
+    """A liaison takes back a donation logged by mistake, while staff have not verified it."""
+    deleted, _ = Donation.objects.filter(pk=donation.pk, status=Donation.Status.LOGGED).delete()
+    if not deleted:
+        raise ValidationError(ERROR_LOCKED)
+
+
+@transaction.atomic
+def donations_review(*, donations, status: str, reviewer, reason: str = "") -> int:
+    """Staff verify or reject donations, singly or in bulk; a reason resolves rule flags."""
+    updates = {"status": status, "reviewed_by": reviewer, "reviewed_at": timezone.now()}
+    if reason:
+        updates["flag_resolution"] = reason
+    return Donation.objects.filter(pk__in=[d.pk for d in donations]).update(**updates)
+
+
+def record_access(*, user, action: str, donation: Donation | None = None, detail: str = "") -> AccessEvent:
+    """Record that someone saw a full ID number or exported a roster."""
+    return AccessEvent.objects.create(user=user, action=action, donation=donation, detail=detail[:500])
+
+
+ERROR_NOT_YOUR_UNIT = "单位“{name}”不是您负责的单位。"
+ERROR_DUPLICATE_IN_FILE = "与 {ref} 是同一人同一天，重复。"
+
+
+@dataclass
+class RosterCheck:
+    """One roster row with what the checks said and, when it passed, the donation to save."""
+
+    row: object
+    unit: Unit | None = None
+    donation: Donation | None = None
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    flags: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class RosterPreview:
+    rows: list[RosterCheck]
+    errors: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and all(not r.errors for r in self.rows) and bool(self.rows)
+
+    @property
+    def error_count(self) -> int:
+        return sum(1 for r in self.rows if r.errors)
+
+
+def roster_preview(*, data: bytes, filename: str, units: list[Unit], default_unit: Unit, logged_by) -> RosterPreview:
+    """Check every row of a roster for the liaison's units; nothing is written.
+
+    A row's 单位 column, when filled, must name one of the liaison's units (or an alias of one);
+    an empty one means `default_unit`. Every row is checked with a fixed number of queries: one
+    history look-up for all ID numbers in the file, one plan-year look-up per unit.
+    """
+    from units.models import UnitAlias
+
+    from .roster import read_roster
+
+    reading = read_roster(data, filename, today=timezone.localdate())
+    known = {u.normalized_name: u for u in units}
+    by_pk = {u.pk: u for u in units}
+    for key, unit_id in UnitAlias.objects.filter(unit__in=units).values_list("normalized_name", "unit_id"):
+        known.setdefault(key, by_pk[unit_id])
+    years = {u.pk: plan_years_for(u) for u in units}
+    checks: list[RosterCheck] = []
+    for row in reading.rows:
+        check = RosterCheck(row=row, errors=list(row.errors))
+        check.unit = known.get(normalize_name(row.unit)) if row.unit else default_unit
+        if check.unit is None:
+            check.errors.append(ERROR_NOT_YOUR_UNIT.format(name=row.unit))
+        if not check.errors:
+            try:
+                check.donation = build_donation(
+                    unit=check.unit,
+                    donor_name=row.name,
+                    id_number=row.id_number,
+                    donated_on=row.donated_on,
+                    kind=row.kind,
+                    amount=row.amount,
+                    phone=row.phone,
+                    logged_by=logged_by,
+                )
+            except ValidationError as exc:
+                check.errors.extend(m for ms in exc.message_dict.values() for m in ms)
+        checks.append(check)
+    ready = [c for c in checks if c.donation]
+    history = history_of(list({c.donation.id_number_hash for c in ready}))
+    seen: dict[tuple[str, dt.date], str] = {}
+    for check in ready:
+        donation = check.donation
+        key = (donation.id_number_hash, donation.donated_on)
+        if key in seen:
+            check.errors.append(ERROR_DUPLICATE_IN_FILE.format(ref=seen[key]))
+            check.donation = None
+            continue
+        seen[key] = check.row.ref
+        others = [(d, k) for d, k in history[donation.id_number_hash]]
+        # Earlier rows of the same file count as history for the interval rules.
+        others += [
+            (c.donation.donated_on, c.donation.kind)
+            for c in ready
+            if c is not check
+            and c.donation
+            and c.donation.id_number_hash == donation.id_number_hash
+            and c.donation.donated_on < donation.donated_on
+        ]
+        try:
+            result = apply_rules(donation, others, plan_years=years[check.unit.pk])
+        except ValidationError as exc:
+            check.errors.extend(m for ms in exc.message_dict.values() for m in ms)
+            check.donation = None
+            continue
+        check.warnings, check.flags = result.warnings, result.flags
+    return RosterPreview(rows=checks, errors=reading.errors)
+
+
+@transaction.atomic
+def roster_commit(*, preview: RosterPreview) -> int:
+    """Save every row of a checked roster, or none: one transaction, one bulk insert."""
+    if not preview.ok:
+        raise ValidationError(ERROR_ROSTER_HAS_ERRORS)
+    try:
+        with transaction.atomic():
+            Donation.objects.bulk_create([c.donation for c in preview.rows], batch_size=1000)
+    except IntegrityError as exc:
+        raise ValidationError(ERROR_ROSTER_CONFLICT) from exc
+    return len(preview.rows)
+
+
+ERROR_ROSTER_HAS_ERRORS = "名单中有错误的行，未保存任何记录。"
+ERROR_ROSTER_CONFLICT = "名单中有人已在同一天登记过（可能刚被他人登记），未保存任何记录，请重新上传预览。"
+
+
+def roster_export(*, donations, user):
+    """An .xlsx roster with full ID numbers for the blood station; the export is recorded."""
+    import io
+
+    import openpyxl
+    from django.http import HttpResponse
+
+    from quotas.resources import escape_formula
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "献血者名单"
+    sheet.append(["序号", "姓名", "性别", "身份证号", "献血日期", "献血类型", "献血量", "单位", "状态"])
+    count = 0
+    for count, d in enumerate(donations, start=1):
+        amount = f"{d.doses} 治疗量" if d.kind == Donation.Kind.PLATELETS else f"{d.volume_ml} ml"
+        sheet.append(
+            [
+                count,
+                escape_formula(d.donor_name),
+                d.get_sex_display(),
+                crypto.decrypt(d.id_number_encrypted),
+                d.donated_on,
+                d.get_kind_display(),
+                amount,
+                escape_formula(d.unit.name),
+                d.get_status_display(),
+            ]
+        )
+    record_access(user=user, action=AccessEvent.Action.EXPORT_ROSTER, detail=f"{count} 条")
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    response = HttpResponse(
+        buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = "attachment; filename*=UTF-8''roster.xlsx"
+    return response

@@ -11,6 +11,7 @@ from quotas.models import AnnualPlan, Quota
 from units.models import Unit
 from units.roles import BLOOD_OFFICE, LEADERSHIP, LIAISON, role_of
 
+from .models import Donation, DonationDrive
 from .selectors import plan_totals, quota_progress
 
 
@@ -35,7 +36,17 @@ def liaison_home(request):
         .order_by("-year", "period_end", "position")
     )
     progress = quota_progress(quotas, today=today)
-    return render(request, "campaigns/liaison_home.html", {"units": units, "progress": progress, "today": today})
+    drives = list(
+        DonationDrive.objects.filter(units__in=units, end_date__gte=today).distinct().order_by("start_date")[:10]
+    )
+    donations = list(
+        Donation.objects.for_user(request.user).select_related("unit").order_by("-donated_on", "-id")[:100]
+    )
+    return render(
+        request,
+        "campaigns/liaison_home.html",
+        {"units": units, "progress": progress, "today": today, "drives": drives, "donations": donations},
+    )
 
 
 @login_required

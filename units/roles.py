@@ -10,23 +10,6 @@ LIAISON = "联络员"
 
 ROLE_LABELS = {BLOOD_OFFICE: _("献血办工作人员"), LEADERSHIP: _("领导"), LIAISON: _("联络员")}
 
-# Models whose rows each role may touch in the admin, by permission action.
-ADMIN_MODELS = [
-    ("units", "jurisdiction"),
-    ("units", "unit"),
-    ("units", "unitalias"),
-    ("units", "liaison"),
-    ("units", "staffprofile"),
-    ("quotas", "annualplan"),
-    ("quotas", "quota"),
-    ("quotas", "plansource"),
-    ("campaigns", "donationdrive"),
-    ("campaigns", "donation"),
-]
-# Leadership reads numbers, never donors: no view permission on donations.
-LEADERSHIP_HIDDEN = {("campaigns", "donation")}
-
-
 def role_of(user) -> str | None:
     """The user's role: superusers count as blood-office staff."""
     if not user.is_authenticated:

@@ -30,8 +30,18 @@ def test_dry_run_json_is_the_expected_schema_and_writes_nothing():
     expected = json.loads((NOTICES / "yuanzhou-2023.xlsx.expected.json").read_text(encoding="utf-8"))
     assert document["plan"]["jurisdiction"] == "宜春市袁州区" and document["plan"]["year"] == 2023
     assert {k: len(v) for k, v in document["sheets"].items()} == {k: len(v) for k, v in expected["sheets"].items()}
-    assert set(document["sheets"]["附件1"][0]) >= {"unit", "members", "target", "period_label", "start", "end",
-                                                   "advisory", "location", "headcount", "seq"}
+    assert set(document["sheets"]["附件1"][0]) >= {
+        "unit",
+        "members",
+        "target",
+        "period_label",
+        "start",
+        "end",
+        "advisory",
+        "location",
+        "headcount",
+        "seq",
+    }
     assert document["errors"] == [] and (AnnualPlan.objects.count(), Jurisdiction.objects.count()) == (0, 0)
 
 

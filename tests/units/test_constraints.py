@@ -117,8 +117,10 @@ def test_rejected_donation_does_not_block_a_new_one(unit_a):
     assert make_donation(unit_a, donated_on=dt.date(2026, 3, 2)).pk
 
 
-def test_donation_volume_positive(unit_a):
-    rejects("donation_volume_positive", lambda: make_donation(unit_a, donated_on=dt.date(2026, 3, 2), volume_ml=0))
+def test_donation_amount_valid(unit_a):
+    donation = make_donation(unit_a, donated_on=dt.date(2026, 3, 2))
+    rejects("donation_amount_valid", lambda: Donation.objects.filter(pk=donation.pk).update(volume_ml=250))
+    rejects("donation_amount_valid", lambda: Donation.objects.filter(pk=donation.pk).update(kind="platelets"))
 
 
 def test_drive_start_before_end():

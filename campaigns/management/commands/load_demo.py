@@ -169,7 +169,9 @@ class Command(BaseCommand):
                         id_number=number,
                         donated_on=day,
                         kind=Donation.Kind.PLATELETS if platelets else Donation.Kind.WHOLE_BLOOD,
-                        volume_ml=1 if platelets else self.rng.choices([200, 300, 400], weights=[3, 3, 4])[0],
+                        amount=self.rng.choice([1, 1, 2])
+                        if platelets
+                        else self.rng.choices([200, 300, 400], weights=[3, 3, 4])[0],
                         logged_by=liaison_user,
                         status=Donation.Status.VERIFIED if day.year < self.today.year else Donation.Status.LOGGED,
                     )

@@ -1,0 +1,160 @@
+"""Read a donor roster (无偿献血者人员名单) the way units keep it: header found by vocabulary.
+
+Pure Python: 序号, 姓名, 性别, 身份证号, 献血日期, 献血量, 献血类型, 单位, 手机 in any order, with
+title and footnote rows around them, in .xlsx/.xls/.csv/.docx (the notice reader's grids).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from quotas.notice.grid import GridError, read_grids
+from quotas.notice.periods import PeriodError, parse_period
+from units.naming import clean_text, normalize_name, to_halfwidth
+
+ERROR_NO_HEADER = "没有找到名单表头：需要“姓名”“身份证号”“献血日期”等列。"
+ERROR_DATE = "献血日期无法识别：“{text}”"
+ERROR_AMOUNT = "献血量无法识别：“{text}”（全血填 200/300/400，血小板填 1 或 2 个治疗量）"
+ERROR_MISSING = "缺少{what}。"
+
+NAME, ID, SEX, DATE, AMOUNT, KIND = "name", "id", "sex", "date", "amount", "kind"
+UNIT, PHONE, SEQ = "unit", "phone", "seq"
+_ROLES = [
+    (SEQ, ("序号", "编号")),
+    (ID, ("身份证号", "身份证号码", "证件号码", "身份证", "公民身份号码")),
+    (NAME, ("姓名", "献血者姓名", "献血者")),
+    (SEX, ("性别",)),
+    (DATE, ("献血日期", "献血时间", "日期", "采血日期")),
+    (AMOUNT, ("献血量", "献血量(ml)", "献血量(毫升)", "血量", "献血量(ml/治疗量)")),
+    (KIND, ("献血类型", "类型", "献血方式", "血液成分")),
+    (UNIT, ("单位", "工作单位", "所在单位", "单位名称")),
+    (PHONE, ("手机", "手机号", "联系电话", "电话", "手机号码")),
+]
+TEMPLATE_HEADER = ["序号", "姓名", "性别", "身份证号", "献血日期", "献血量", "献血类型", "单位", "手机"]
+
+
+@dataclass
+class RosterRow:
+    ref: str
+    name: str
+    id_number: str
+    donated_on: dt.date | None
+    kind: str
+    amount: int | None
+    unit: str
+    phone: str
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RosterReading:
+    rows: list[RosterRow] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def _role(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    key = re.sub(r"\(.*?\)", "", normalize_name(value))
+    full = normalize_name(value)
+    for role, words in _ROLES:
+        if key in words or full in words:
+            return role
+    return None
+
+
+def _text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return clean_text(value)
+
+
+def parse_day(value: object, today: dt.date) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = to_halfwidth(_text(value))
+    if m := re.fullmatch(r"(\d{4})(\d{2})(\d{2})", text):  # 20260305
+        text = f"{m.group(1)}-{m.group(2)}-{m.group(3)}"
+    try:
+        period = parse_period(text, today.year)
+    except PeriodError:
+        period = None
+    if period is None or period.start != period.end:
+        raise ValueError(ERROR_DATE.format(text=text))
+    return period.start
+
+
+def parse_amount(value: object, kind_text: str) -> tuple[str, int]:
+    """("whole", 400) or ("platelets", 2) from "400", "400ml", "2个治疗量", kind "单采血小板"."""
+    text = to_halfwidth(_text(value)).lower()
+    platelets = "血小板" in kind_text or "治疗量" in text or "单采" in kind_text
+    match = re.search(r"\d+", text)
+    if not match:
+        raise ValueError(ERROR_AMOUNT.format(text=text))
+    amount = int(match.group())
+    if not platelets and amount in (1, 2) and "ml" not in text and "毫升" not in text:
+        platelets = True
+    return ("platelets" if platelets else "whole"), amount
+
+
+def read_roster(data: bytes, filename: str, *, today: dt.date) -> RosterReading:
+    """Every donor row of every sheet; row problems are kept on the row, file problems on the reading."""
+    reading = RosterReading()
+    try:
+        grids = read_grids(data, filename)
+    except GridError as exc:
+        reading.errors.append(str(exc))
+        return reading
+    found = False
+    for sheet in grids:
+        header = None
+        for r, row in enumerate(sheet.rows):
+            roles = {}
+            for c, value in enumerate(row):
+                role = _role(value)
+                if role and role not in roles:
+                    roles[role] = c
+            if NAME in roles and ID in roles:
+                header, columns = r, roles
+                break
+        if header is None:
+            continue
+        found = True
+        for r in range(header + 1, len(sheet.rows)):
+            cells = {role: sheet.value(r, c) for role, c in columns.items()}
+            get = cells.get
+            name, number = _text(get(NAME)), _text(get(ID))
+            if not name and not number:
+                continue
+            if _role(get(NAME)) == NAME:  # header repeated after a page break
+                continue
+            item = RosterRow(
+                ref=sheet.ref(r, columns[NAME]),
+                name=name,
+                id_number=number,
+                donated_on=None,
+                kind="whole",
+                amount=None,
+                unit=_text(get(UNIT)),
+                phone=_text(get(PHONE)),
+            )
+            if not name:
+                item.errors.append(ERROR_MISSING.format(what="姓名"))
+            if not number:
+                item.errors.append(ERROR_MISSING.format(what="身份证号"))
+            try:
+                item.donated_on = parse_day(get(DATE), today)
+            except ValueError as exc:
+                item.errors.append(str(exc))
+            try:
+                item.kind, item.amount = parse_amount(get(AMOUNT) if AMOUNT in columns else "400", _text(get(KIND)))
+            except ValueError as exc:
+                item.errors.append(str(exc))
+            reading.rows.append(item)
+    if not found:
+        reading.errors.append(ERROR_NO_HEADER)
+    return reading

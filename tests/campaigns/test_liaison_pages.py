@@ -1,0 +1,178 @@
+"""The liaison's pages: log donors, rules on the way in, strict scoping, roster upload."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import openpyxl
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from campaigns.models import Donation
+from tests.factories import QuotaFactory, UserFactory, id_number, make_donation, make_liaison
+
+pytestmark = pytest.mark.django_db
+TODAY = timezone.localdate()
+
+
+@pytest.fixture
+def current_plan(plan, unit_a, unit_b):
+    plan.year = TODAY.year
+    plan.save()
+    QuotaFactory(plan=plan, label="仪化公司", units=[unit_a], target=5)
+    QuotaFactory(plan=plan, label="教育局", units=[unit_b], target=5)
+    return plan
+
+
+def log(client, **overrides):
+    data = {
+        "unit": Donation._meta.get_field("unit").related_model.objects.get(name="仪化公司").pk,
+        "donor_name": "李四",
+        "id_number": id_number(seq=11),
+        "donated_on": TODAY.isoformat(),
+        "amount": "whole:400",
+        "phone": "",
+    } | overrides
+    return client.post("/liaison/log/", data, follow=True)
+
+
+def test_log_a_donor_derives_sex_and_birth_and_masks_the_id(liaison_client, current_plan):
+    page = log(liaison_client).content.decode()
+    donation = Donation.objects.get()
+    assert (donation.sex, donation.birth_date, donation.volume_ml) == ("M", dt.date(1991, 1, 1), 400)
+    assert id_number(seq=11) not in donation.id_number_encrypted and id_number(seq=11) not in page
+    assert "3604**********" in page and "已登记" in page
+
+
+def test_wrong_id_says_which_character(liaison_client, current_plan):
+    page = log(liaison_client, id_number="360426199101010072").content.decode()
+    assert "第 18 位" in page and Donation.objects.count() == 0
+
+
+def test_same_person_same_day_is_refused_whoever_logged_it(liaison_client, current_plan, unit_b):
+    make_donation(unit_b, donated_on=TODAY, seq=11)
+    page = log(liaison_client).content.decode()
+    assert "重复" in page and Donation.objects.count() == 1
+
+
+def test_future_date_and_date_outside_the_plan_year_are_refused(liaison_client, current_plan):
+    assert "不能晚于今天" in log(liaison_client, donated_on=(TODAY + dt.timedelta(days=1)).isoformat()).content.decode()
+    page = log(liaison_client, donated_on=dt.date(TODAY.year - 1, 6, 1).isoformat()).content.decode()
+    assert f"{TODAY.year} 年" in page and Donation.objects.count() == 0
+
+
+def test_interval_breach_is_logged_with_a_flag_for_staff(liaison_client, current_plan, unit_b):
+    make_donation(unit_b, donated_on=TODAY - dt.timedelta(days=30), seq=11)
+    page = log(liaison_client).content.decode()
+    flagged = Donation.objects.get(unit__name="仪化公司")
+    assert flagged.flags[0]["code"] == "whole_interval" and "复核" in page
+
+
+def test_platelets_in_doses(liaison_client, current_plan):
+    log(liaison_client, amount="platelets:2")
+    donation = Donation.objects.get()
+    assert (donation.kind, donation.doses, donation.volume_ml, donation.blood_units) == ("platelets", 2, None, 2)
+
+
+def test_liaison_cannot_log_for_another_unit(liaison_client, current_plan, unit_b):
+    page = log(liaison_client, unit=unit_b.pk).content.decode()
+    assert Donation.objects.count() == 0
+    assert "选择一个有效的选项" in page
+
+
+def test_edit_and_withdraw_only_own_units_and_only_while_logged(liaison_client, current_plan, unit_a, unit_b):
+    own = make_donation(unit_a, donated_on=TODAY, seq=13)
+    other = make_donation(unit_b, donated_on=TODAY, seq=15)
+    assert liaison_client.get(f"/liaison/donations/{other.pk}/edit/").status_code == 404
+    assert liaison_client.post(f"/liaison/donations/{other.pk}/withdraw/").status_code == 404
+    assert Donation.objects.filter(pk=other.pk).exists()
+    response = liaison_client.post(
+        f"/liaison/donations/{own.pk}/edit/",
+        {
+            "unit": unit_a.pk,
+            "donor_name": "王五",
+            "id_number": id_number(seq=13),
+            "donated_on": TODAY.isoformat(),
+            "amount": "whole:300",
+        },
+    )
+    own.refresh_from_db()
+    assert response.status_code == 302 and (own.donor_name, own.volume_ml) == ("王五", 300)
+    Donation.objects.filter(pk=own.pk).update(status="verified")
+    liaison_client.post(f"/liaison/donations/{own.pk}/withdraw/")
+    assert Donation.objects.filter(pk=own.pk).exists()  # verified: locked
+
+
+def test_home_lists_only_own_donors(liaison_client, current_plan, unit_a, unit_b):
+    make_donation(unit_a, donated_on=TODAY, seq=13, donor_name="本单位人")
+    make_donation(unit_b, donated_on=TODAY, seq=15, donor_name="外单位人")
+    page = liaison_client.get("/liaison/").content.decode()
+    assert "本单位人" in page and "外单位人" not in page
+
+
+def test_other_roles_cannot_use_liaison_pages(leader_client, staff_client):
+    for client in (leader_client, staff_client):
+        assert client.get("/liaison/log/").status_code == 403
+        assert client.get("/liaison/roster/").status_code == 403
+
+
+def roster(rows) -> bytes:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["无偿献血者人员名单"])
+    sheet.append(["序号", "姓名", "性别", "身份证号", "献血日期", "献血量", "单位"])
+    for row in rows:
+        sheet.append(row)
+    sheet.append(["填表人：张三"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def upload(client, data, unit):
+    return client.post("/liaison/roster/", {"unit": unit.pk, "file": SimpleUploadedFile("名单.xlsx", data)})
+
+
+def test_roster_preview_then_commit_all(liaison_client, current_plan, unit_a):
+    data = roster(
+        [
+            [1, "甲", "男", id_number(seq=21), TODAY, 400, "仪化公司"],
+            [2, "乙", "女", id_number(seq=22), TODAY.isoformat(), "300ml", ""],
+        ]
+    )
+    preview = upload(liaison_client, data, unit_a)
+    assert "共 2 行，其中 0 行有错误" in preview.content.decode() and Donation.objects.count() == 0
+    liaison_client.post("/liaison/roster/", {"token": preview.context["token"]})
+    assert sorted(Donation.objects.values_list("donor_name", "volume_ml")) == [("乙", 300), ("甲", 400)]
+
+
+def test_roster_with_one_bad_row_saves_nothing(liaison_client, current_plan, unit_a):
+    data = roster(
+        [
+            [1, "甲", "男", id_number(seq=21), TODAY, 400, ""],
+            [2, "乙", "女", "360426199101010072", TODAY, 400, ""],
+            [3, "丙", "女", id_number(seq=23), TODAY, 400, "教育局"],
+        ]
+    )
+    preview = upload(liaison_client, data, unit_a)
+    page = preview.content.decode()
+    assert "第 18 位" in page and "不是您负责的单位" in page and "确认保存" not in page
+    liaison_client.post("/liaison/roster/", {"token": preview.context["token"]})
+    assert Donation.objects.count() == 0
+
+
+def test_roster_template_downloads(liaison_client, current_plan):
+    response = liaison_client.get("/liaison/roster/template.xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    assert [c.value for c in sheet[2]][:4] == ["序号", "姓名", "性别", "身份证号"]
+
+
+def test_another_liaisons_roster_token_is_useless(client, liaison_client, current_plan, unit_a, unit_b):
+    preview = upload(liaison_client, roster([[1, "甲", "男", id_number(seq=21), TODAY, 400, ""]]), unit_a)
+    other = UserFactory(username="other-liaison", role="联络员")
+    make_liaison(other, unit_b)
+    client.force_login(other)
+    client.post("/liaison/roster/", {"token": preview.context["token"]})
+    assert Donation.objects.count() == 0
