@@ -45,6 +45,7 @@ def plan_years_for(unit: Unit) -> set[int]:
     units = [unit.pk] + ([unit.parent_id] if unit.parent_id else [])
     return set(
         AnnualPlan.objects.filter(status=AnnualPlan.Status.PUBLISHED, quotas__units__in=units)
+        .order_by()
         .values_list("year", flat=True)
         .distinct()
     )

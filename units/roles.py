@@ -10,6 +10,7 @@ LIAISON = "联络员"
 
 ROLE_LABELS = {BLOOD_OFFICE: _("献血办工作人员"), LEADERSHIP: _("领导"), LIAISON: _("联络员")}
 
+
 def role_of(user) -> str | None:
     """The user's role: superusers count as blood-office staff."""
     if not user.is_authenticated:
