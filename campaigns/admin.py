@@ -13,12 +13,25 @@ from django.utils.translation import gettext_lazy as _
 
 from .crypto import decrypt
 from .models import AccessEvent, Donation, DonationDrive
+from .selectors import drives_with_figures
 from .services import donation_prepare, donation_save, donations_review, record_access, roster_export
 
 
 @admin.register(DonationDrive)
 class DonationDriveAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "plan", "start_date", "end_date", "place", "station"]
+    list_display = ["__str__", "plan", "start_date", "end_date", "place", "station", "expected", "logged"]
+
+    def get_queryset(self, request):
+        return drives_with_figures(super().get_queryset(request))
+
+    @admin.display(description=_("应献人数"), ordering="expected")
+    def expected(self, obj):
+        return obj.expected
+
+    @admin.display(description=_("已登记"), ordering="logged")
+    def logged(self, obj):
+        return obj.logged
+
     list_filter = ["plan__year", ("plan__jurisdiction", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["title", "place", "station", "units__name"]
     autocomplete_fields = ["plan", "units"]

@@ -30,9 +30,7 @@ class DonationForm(forms.Form):
     phone = forms.CharField(
         label=_("手机号（可选）"), max_length=20, required=False, widget=forms.TextInput(attrs={"inputmode": "tel"})
     )
-    donated_on = forms.DateField(
-        label=_("献血日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
+    donated_on = forms.DateField(label=_("献血日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     amount = forms.ChoiceField(label=_("献血类型和量"), choices=AMOUNT_CHOICES)
     drive = forms.ModelChoiceField(queryset=None, label=_("献血活动（可选）"), required=False)
 

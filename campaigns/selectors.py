@@ -198,3 +198,31 @@ def plan_totals(plans: list[AnnualPlan]) -> list[PlanTotals]:
             )
         )
     return result
+
+
+def drives_with_figures(drives):
+    """Drives annotated with `expected` (targets of the invited units' quotas whose period meets
+    the drive's dates; advisory ones left out) and `logged` (donations recorded for the drive)."""
+    from django.db.models import Count, IntegerField, OuterRef, Subquery
+    from django.db.models.functions import Coalesce
+
+    from .models import DonationDrive
+
+    invited = DonationDrive.units.through.objects.filter(donationdrive_id=OuterRef(OuterRef("pk"))).values("unit_id")
+    due = (
+        Quota.objects.filter(
+            advisory=False,
+            plan_id=OuterRef("plan_id"),
+            period_start__lte=OuterRef("end_date"),
+            period_end__gte=OuterRef("start_date"),
+            pk__in=Quota.units.through.objects.filter(unit_id__in=invited).values("quota_id"),
+        )
+        .order_by()
+        .values("plan_id")
+        .annotate(total=Sum("target"))
+        .values("total")
+    )
+    return drives.annotate(
+        expected=Coalesce(Subquery(due, output_field=IntegerField()), 0),
+        logged=Count("donations", distinct=True),
+    )
