@@ -149,3 +149,27 @@ class AccessEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.get_action_display()}"
+
+
+class DonationTally(models.Model):
+    """Counted donations per unit and day: what the dashboard sums instead of the donations.
+
+    Kept by database triggers on the donation table (migration 0005), in the same transaction
+    as the write that changes a donation, so a donation logged a second ago is in the figures
+    now, whichever path wrote it (liaison pages, roster, admin, COPY). Rejected donations are
+    not counted. `python manage.py recount_tallies --check` compares it with the donations.
+    """
+
+    unit = models.ForeignKey(Unit, verbose_name=_("单位"), on_delete=models.CASCADE, related_name="+")
+    day = models.DateField(_("日期"))
+    persons = models.IntegerField(_("人次"), default=0)
+    blood_units = models.DecimalField(_("单位数（U）"), max_digits=12, decimal_places=1, default=0)
+
+    class Meta:
+        verbose_name = _("献血统计")
+        verbose_name_plural = _("献血统计")
+        indexes = [models.Index(fields=["day"], name="tally_day")]
+        constraints = [models.UniqueConstraint(fields=["unit", "day"], name="tally_one_per_unit_day")]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} {self.day}: {self.persons}"

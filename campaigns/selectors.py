@@ -16,14 +16,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Sum
+from django.db.models import Sum
 from django.db.models.functions import ExtractYear
 from django.utils import timezone
 
 from quotas.models import AnnualPlan, Quota
 from units.models import Unit
 
-from .models import Donation
+from .models import DonationTally
 
 DONE, ON_TRACK, BEHIND, OVERDUE, NOT_STARTED = "done", "on_track", "behind", "overdue", "not_started"
 STATUS_LABELS = {
@@ -79,12 +79,11 @@ def _credit_map(unit_ids: set[int]) -> dict[int, int]:
 
 
 def _donations_by_unit(unit_ids, years) -> list[dict]:
-    """Counted donations (persons and blood units) grouped by unit and year, in SQL."""
+    """Counted donations (persons and blood units) grouped by unit and year, from the tally."""
     return list(
-        Donation.objects.counted()
-        .filter(unit_id__in=unit_ids, donated_on__year__in=years)
-        .values("unit_id", year=ExtractYear("donated_on"))
-        .annotate(n=Count("id"), u=Sum("blood_units"))
+        DonationTally.objects.filter(unit_id__in=unit_ids, day__year__in=years)
+        .values("unit_id", year=ExtractYear("day"))
+        .annotate(n=Sum("persons"), u=Sum("blood_units"))
         .order_by()
     )
 
