@@ -7,12 +7,13 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from .crypto import decrypt
-from .models import AccessEvent, Donation, DonationDrive
+from .models import AccessEvent, Bulletin, Donation, DonationDrive
 from .selectors import drives_with_figures
 from .services import donation_prepare, donation_save, donations_review, record_access, roster_export
 
@@ -239,3 +240,25 @@ class AccessEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Bulletin)
+class BulletinAdmin(admin.ModelAdmin):
+    """Bulletins are made from the dashboard; here staff find, open or delete a mistaken one."""
+
+    list_display = ["title", "jurisdiction", "year", "as_of", "created_by", "open_link"]
+    list_filter = ["year", "jurisdiction"]
+    search_fields = ["title", "note"]
+    date_hierarchy = "as_of"
+    readonly_fields = ["jurisdiction", "year", "title", "as_of", "created_by", "created_at", "note", "open_link"]
+    exclude = ["figures"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("打开"))
+    def open_link(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("campaigns:bulletin", args=[obj.pk]), _("查看通报"))

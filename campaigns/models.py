@@ -173,3 +173,35 @@ class DonationTally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unit_id} {self.day}: {self.persons}"
+
+
+class Bulletin(models.Model):
+    """A dated bulletin (通报): the dashboard frozen as it stood, to reopen unchanged later."""
+
+    jurisdiction = models.ForeignKey(
+        "units.Jurisdiction",
+        verbose_name=_("行政区划"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="bulletins",
+        help_text=_("空：全部行政区划。"),
+    )
+    year = models.PositiveSmallIntegerField(_("年度"))
+    title = models.CharField(_("标题"), max_length=200)
+    as_of = models.DateField(_("数据日期"))
+    created_at = models.DateTimeField(_("发布时间"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("发布人"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    figures = models.JSONField(_("数据"), editable=False)
+    note = models.TextField(_("说明"), blank=True, default="")
+
+    class Meta:
+        verbose_name = _("通报")
+        verbose_name_plural = _("通报")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["jurisdiction", "year"], name="bulletin_jurisdiction_year")]
+
+    def __str__(self) -> str:
+        return self.title

@@ -207,7 +207,11 @@ def drives_with_figures(drives):
 
     from .models import DonationDrive
 
-    invited = DonationDrive.units.through.objects.filter(donationdrive_id=OuterRef(OuterRef("pk"))).values("unit_id")
+    # Three levels out: drive_units (here) -> quota_units -> quota -> the drive. Two levels
+    # silently compared the drive with the quota's id, which held only while the ids matched.
+    invited = DonationDrive.units.through.objects.filter(donationdrive_id=OuterRef(OuterRef(OuterRef("pk")))).values(
+        "unit_id"
+    )
     due = (
         Quota.objects.filter(
             advisory=False,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import liaison_views, views
+from . import dashboard_views, liaison_views, views
 
 app_name = "campaigns"
 
@@ -11,5 +11,10 @@ urlpatterns = [
     path("liaison/donations/<int:pk>/withdraw/", liaison_views.withdraw_donation, name="withdraw_donation"),
     path("liaison/roster/", liaison_views.upload_roster, name="upload_roster"),
     path("liaison/roster/template.xlsx", liaison_views.roster_template, name="roster_template"),
-    path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/", dashboard_views.dashboard, name="dashboard"),
+    path("dashboard/export.xlsx", dashboard_views.dashboard_export, name="dashboard_export"),
+    path("dashboard/bulletins/new/", dashboard_views.bulletin_create, name="bulletin_create"),
+    path("dashboard/bulletins/<int:pk>/", dashboard_views.bulletin_detail, name="bulletin"),
+    path("dashboard/bulletins/<int:pk>/export.xlsx", dashboard_views.bulletin_export, name="bulletin_export"),
+    path("dashboard/bulletins/<int:pk>/compare/", dashboard_views.bulletin_compare, name="bulletin_compare"),
 ]

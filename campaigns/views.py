@@ -1,4 +1,4 @@
-"""Pages for liaisons (their unit's quotas) and leadership (plan totals)."""
+"""The liaison's home page: their units' quotas, drives and logged donors."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.utils import timezone
 
-from quotas.models import AnnualPlan, Quota
+from quotas.models import Quota
 from units.models import Unit
-from units.roles import BLOOD_OFFICE, LEADERSHIP, LIAISON, role_of
+from units.roles import LIAISON, role_of
 
 from .models import Donation, DonationDrive
-from .selectors import plan_totals, quota_progress
+from .selectors import quota_progress
 
 
 def _require(request, *roles: str) -> str:
@@ -47,15 +47,3 @@ def liaison_home(request):
         "campaigns/liaison_home.html",
         {"units": units, "progress": progress, "today": today, "drives": drives, "donations": donations},
     )
-
-
-@login_required
-def dashboard(request):
-    """Leadership's overview: every plan's task and completed (the full dashboard is issue 5)."""
-    _require(request, LEADERSHIP, BLOOD_OFFICE)
-    plans = list(
-        AnnualPlan.objects.exclude(status=AnnualPlan.Status.DRAFT)
-        .select_related("jurisdiction", "jurisdiction__parent")
-        .order_by("-year", "jurisdiction__path")
-    )
-    return render(request, "campaigns/dashboard.html", {"totals": plan_totals(plans)})

@@ -8,7 +8,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from campaigns.models import AccessEvent, DonationDrive
+from campaigns.models import AccessEvent, Bulletin, DonationDrive
 from tests.factories import QuotaFactory, UserFactory, make_donation, make_liaison
 from units.models import StaffProfile, UnitAlias
 
@@ -41,6 +41,9 @@ def objects(plan, unit_a, unit_b, staff_user):
         "donationdrive": drive,
         "donation": donation,
         "accessevent": AccessEvent.objects.create(user=staff_user, action="show_id", donation=donation),
+        "bulletin": Bulletin.objects.create(
+            jurisdiction=plan.jurisdiction, year=2026, title="通报", as_of=dt.date(2026, 3, 3), figures={}
+        ),
     }
 
 
@@ -55,6 +58,7 @@ def test_every_portal_model_has_an_admin():
     assert sorted(MODELS) == sorted(
         [
             ("campaigns", "accessevent"),
+            ("campaigns", "bulletin"),
             ("campaigns", "donation"),
             ("campaigns", "donationdrive"),
             ("quotas", "annualplan"),

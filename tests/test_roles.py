@@ -98,8 +98,11 @@ def test_liaison_page_lists_own_unit_quotas_only(liaison_client, plan, unit_a, u
     assert "仪化公司" in page and "150" in page and "教育局" not in page
 
 
-def test_liaison_cannot_open_the_dashboard(liaison_client):
-    assert liaison_client.get("/dashboard/").status_code == 403
+def test_liaison_sees_only_their_unit_card_on_the_dashboard(liaison_client, plan, unit_a, unit_b):
+    QuotaFactory(plan=plan, label="仪化公司", target=150, units=[unit_a])
+    QuotaFactory(plan=plan, label="教育局", target=170, units=[unit_b])
+    page = liaison_client.get("/dashboard/").content.decode()
+    assert "仪化公司" in page and "150" in page and "教育局" not in page
 
 
 def test_user_without_role_is_told_so(client):
@@ -107,7 +110,7 @@ def test_user_without_role_is_told_so(client):
     assert client.get("/").status_code == 403
 
 
-def test_dashboard_placeholder_shows_plan_totals(leader_client, plan, unit_a, unit_b):
+def test_dashboard_shows_plan_totals(leader_client, plan, unit_a, unit_b):
     QuotaFactory(plan=plan, target=150, units=[unit_a])
     QuotaFactory(plan=plan, target=170, units=[unit_b])
     QuotaFactory(plan=plan, target=60, advisory=True, units=[unit_b])

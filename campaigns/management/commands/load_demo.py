@@ -133,7 +133,9 @@ class Command(BaseCommand):
                 liaison, _ = Liaison.objects.get_or_create(user=user, defaults={"phone": "13800000000"})
                 liaison.units.add(*Unit.objects.filter(jurisdiction=home, name__in=LIAISON_UNITS))
             else:
-                StaffProfile.objects.get_or_create(user=user, defaults={"jurisdiction": home})
+                # Leadership looks from the city down (drill-down to the county); staff work in the county.
+                where = home.parent if role == LEADERSHIP and home.parent_id else home
+                StaffProfile.objects.update_or_create(user=user, defaults={"jurisdiction": where})
             result[username] = user
         return result
 

@@ -1,0 +1,393 @@
+"""The leadership dashboard's figures for one jurisdiction and year, in a fixed number of queries.
+
+Definitions (DOMAIN.md, "Counting rules"; docs/architecture.md explains them at length):
+
+- **Task** of a jurisdiction: the non-advisory targets of its own published plan for the year
+  (quotas to units and to sub-jurisdictions). A jurisdiction without a plan (a province, the
+  whole country) takes the sum of its children's tasks, recursively.
+- **Completed**: every counted donation (not rejected) in the year by a unit located in the
+  jurisdiction's subtree — a county's donations roll up into its city whatever the quotas say.
+- **Completed on time**: for every unit quota in the subtree's plans, the donations credited to
+  it on or before its due date, capped at its target; summed, and never above Completed.
+- A unit quota's progress follows `campaigns.selectors`: members' donations (a group meets its
+  number jointly; a subordinate unit without its own quota counts toward its parent's), several
+  quotas of the same units filled earliest-due first; advisory quotas shown, never summed.
+
+Everything is read from `DonationTally` (kept by triggers), so a donation logged a second ago is
+in the figures, and the result is plain JSON-ready data: a bulletin (通报) stores it as it is.
+Queries: 7 for any jurisdiction, 8 when it has its own plan (its unit table's members).
+"""
+
+# ruff: noqa: S608 -- the raw SQL below is built from constant table names; values are parameters.
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import F, Sum
+from django.db.models.functions import ExtractMonth
+
+from quotas.models import AnnualPlan, Quota
+from units.models import Jurisdiction, Unit
+
+from .models import DonationTally
+from .selectors import BEHIND, DONE, NOT_STARTED, ON_TRACK, OVERDUE, STATUS_LABELS, quota_status
+
+STATUS_ORDER = [OVERDUE, BEHIND, ON_TRACK, NOT_STARTED, DONE]
+LIST_LENGTH = 10
+UNIT_TABLE_LIMIT = 1000
+SORTS = {
+    "rate": lambda r: (r["rate"], -r["shortfall"]),
+    "shortfall": lambda r: (-r["shortfall"], r["rate"]),
+    "due": lambda r: (r["due"], r["rate"]),
+    "seq": lambda r: (r["seq"] is None, r["seq"] or 0, r["id"]),
+}
+
+_UNIT_QUOTAS_SQL = """
+WITH q AS (
+    SELECT q.id, q.target, q.period_start, q.period_end, q.advisory, q.plan_id
+    FROM quotas_quota q
+    JOIN quotas_annualplan p ON p.id = q.plan_id
+    JOIN units_jurisdiction j ON j.id = p.jurisdiction_id
+    WHERE p.year = %(year)s AND p.status <> 'draft' AND j.path LIKE %(prefix)s
+      AND q.sub_jurisdiction_id IS NULL
+),
+m AS (
+    SELECT qu.quota_id, qu.unit_id FROM quotas_quota_units qu JOIN q ON q.id = qu.quota_id
+),
+donors AS (
+    SELECT m.quota_id, m.unit_id AS donor FROM m
+    UNION ALL
+    SELECT m.quota_id, u.id FROM m JOIN units_unit u ON u.parent_id = m.unit_id
+    WHERE NOT EXISTS (SELECT 1 FROM m AS own WHERE own.unit_id = u.id)
+),
+got AS (
+    SELECT d.quota_id,
+           SUM(t.persons) AS persons,
+           SUM(t.blood_units) AS blood_units,
+           SUM(CASE WHEN t.day <= COALESCE(q.period_end, %(year_end)s) THEN t.persons ELSE 0 END) AS by_due
+    FROM donors d
+    JOIN q ON q.id = d.quota_id
+    JOIN campaigns_donationtally t ON t.unit_id = d.donor AND t.day >= %(year_start)s AND t.day <= %(year_end)s
+    GROUP BY d.quota_id
+),
+shape AS (
+    SELECT quota_id, MIN(unit_id) AS lo, MAX(unit_id) AS hi, COUNT(*) AS n, SUM(unit_id) AS total
+    FROM m GROUP BY quota_id
+)
+SELECT q.id, q.plan_id, q.target, q.period_start, q.period_end, q.advisory,
+       shape.lo, shape.hi, shape.n, shape.total,
+       COALESCE(got.persons, 0), COALESCE(got.blood_units, 0), COALESCE(got.by_due, 0)
+FROM q
+LEFT JOIN shape ON shape.quota_id = q.id
+LEFT JOIN got ON got.quota_id = q.id
+"""
+
+
+@dataclass
+class Scope:
+    """Who may see what: a jurisdiction subtree, or everything (None)."""
+
+    root: Jurisdiction | None
+
+    def allows(self, jurisdiction: Jurisdiction | None) -> bool:
+        if self.root is None:
+            return True
+        return jurisdiction is not None and jurisdiction.path.startswith(self.root.path)
+
+
+def _iso(value: dt.date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _pace_status(*, task: int, completed: int, due_by_today: int, year: int, today: dt.date) -> str:
+    """A jurisdiction's status: done, overdue after the year, else behind or on track by what is due."""
+    if task and completed >= task:
+        return DONE
+    if today > dt.date(year, 12, 31):
+        return OVERDUE if task else DONE
+    if today < dt.date(year, 1, 1) or not due_by_today:
+        return ON_TRACK if completed or not task else NOT_STARTED
+    return ON_TRACK if completed >= due_by_today else BEHIND
+
+
+def _figures(task: int, completed: int, blood_units: Decimal, on_time: int) -> dict:
+    return {
+        "task": task,
+        "completed": completed,
+        "blood_units": float(blood_units),
+        "on_time": min(on_time, completed),
+        "rate": round(completed / task, 4) if task else None,
+        "shortfall": max(task - completed, 0),
+    }
+
+
+def _quota_rows(jurisdiction_prefix: str, year: int, today: dt.date) -> list[dict]:
+    """Every unit quota of the subtree's plans with its completed, on-time and status: one query."""
+    params = {
+        "year": year,
+        "prefix": jurisdiction_prefix + "%",
+        "year_start": dt.date(year, 1, 1),
+        "year_end": dt.date(year, 12, 31),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_UNIT_QUOTAS_SQL, params)
+        raw = cursor.fetchall()
+
+    def as_date(value):
+        return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+    rows = []
+    pools: dict[tuple, list[dict]] = defaultdict(list)
+    for qid, plan_id, target, start, end, advisory, lo, hi, n, total, persons, units, by_due in raw:
+        start, end = as_date(start), as_date(end)
+        row = {
+            "id": qid,
+            "plan_id": plan_id,
+            "target": target,
+            "start": start,
+            "due": end or dt.date(year, 12, 31),
+            "advisory": bool(advisory),
+            "group": (n or 0) > 1,
+            "persons": int(persons),
+            "blood_units": Decimal(str(units)),
+            "by_due": int(by_due),
+        }
+        rows.append(row)
+        pools[(lo, hi, n, total) if n else ("quota", qid)].append(row)
+    # Quotas of the same units draw on the same donations, earliest due first (selectors.quota_progress).
+    for pool in pools.values():
+        pool.sort(key=lambda r: (r["due"], r["id"]))
+        available = pool[0]["persons"]
+        taken_before = 0
+        for row in pool:
+            row["completed"] = min(available, row["target"])
+            available -= row["completed"]
+            row["on_time"] = max(min(row["by_due"] - taken_before, row["target"]), 0)
+            taken_before += row["target"]
+        pool[-1]["completed"] += max(available, 0)
+    for row in rows:
+        row["status"] = quota_status(
+            target=row["target"],
+            completed=row["completed"],
+            start=row["start"],
+            end=row["due"],
+            year=year,
+            today=today,
+        )
+        row["shortfall"] = max(row["target"] - row["completed"], 0)
+        row["rate"] = round(row["completed"] / row["target"], 4) if row["target"] else 1.0
+    return rows
+
+
+def dashboard_figures(*, jurisdiction: Jurisdiction | None, year: int, today: dt.date) -> dict:
+    """The whole dashboard for a jurisdiction (None: everything) and year, as JSON-ready data."""
+    prefix = jurisdiction.path if jurisdiction else "/"
+    depth = prefix.count("/") - 1  # segments in the prefix: children have depth + 1
+    year_start, year_end = dt.date(year, 1, 1), dt.date(year, 12, 31)
+
+    # 1. The subtree's jurisdictions.
+    tree = {
+        pk: {"id": pk, "name": name, "level": level, "path": path}
+        for pk, name, level, path in Jurisdiction.objects.filter(path__startswith=prefix)
+        .order_by()
+        .values_list("pk", "name", "level", "path")
+    }
+
+    # 2. Published plans of the year in the subtree.
+    plans = dict(
+        AnnualPlan.objects.filter(year=year, jurisdiction__path__startswith=prefix)
+        .exclude(status=AnnualPlan.Status.DRAFT)
+        .order_by()
+        .values_list("pk", "jurisdiction_id")
+    )
+    planned = {jid: pk for pk, jid in plans.items()}
+
+    # 3. Non-advisory targets per plan, due month and sub-jurisdiction.
+    due_by_month: dict[int, list[int]] = defaultdict(lambda: [0] * 12)
+    allocated: dict[int, int] = defaultdict(int)  # sub-jurisdiction -> target given by the page's plan
+    own_plan = planned.get(jurisdiction.pk) if jurisdiction else None
+    for plan_id, sub_id, month, target in (
+        Quota.objects.filter(
+            advisory=False,
+            plan__year=year,
+            plan__jurisdiction__path__startswith=prefix,
+        )
+        .exclude(plan__status=AnnualPlan.Status.DRAFT)
+        .values_list("plan_id", "sub_jurisdiction_id", ExtractMonth("period_end"))
+        .annotate(t=Sum("target"))
+        .order_by()
+    ):
+        due_by_month[plan_id][(month or 12) - 1] += target or 0
+        if plan_id == own_plan and sub_id:
+            allocated[sub_id] += target or 0
+
+    def contributing_plans(node_path: str) -> list[int]:
+        """Plans whose targets make the task of the jurisdiction at node_path: its own, else the
+        topmost plans below it."""
+        result = []
+        for jid, plan_id in planned.items():
+            node = tree.get(jid)
+            if node is None or not node["path"].startswith(node_path):
+                continue
+            # Jurisdictions from the node (inclusive) down to the plan's (exclusive): none may plan.
+            chain = node["path"].strip("/").split("/")
+            own_depth = len([seg for seg in node_path.split("/") if seg])  # 0 for everything ("/")
+            above = chain[max(own_depth - 1, 0) : -1]
+            if not any(int(a) in planned for a in above if a):
+                result.append(plan_id)
+        return result
+
+    # 4. Counted donations per jurisdiction and month, from the tally.
+    done_by_month: dict[int, list[int]] = defaultdict(lambda: [0] * 12)
+    units_by_jur: dict[int, Decimal] = defaultdict(Decimal)
+    for jid, month, persons, units in (
+        DonationTally.objects.filter(
+            day__gte=year_start, day__lte=year_end, unit__jurisdiction__path__startswith=prefix
+        )
+        .values_list(F("unit__jurisdiction_id"), ExtractMonth("day"))
+        .annotate(p=Sum("persons"), u=Sum("blood_units"))
+        .order_by()
+    ):
+        done_by_month[jid][month - 1] += persons or 0
+        units_by_jur[jid] += Decimal(str(units or 0))
+
+    # 5. Every unit quota of the subtree with its progress.
+    quota_rows = _quota_rows(prefix, year, today)
+    on_time_by_jur: dict[int, int] = defaultdict(int)
+    counts_by_jur: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(STATUS_ORDER, 0))
+    for r in quota_rows:
+        if not r["advisory"]:
+            jid = plans[r["plan_id"]]
+            on_time_by_jur[jid] += min(r["on_time"], r["target"])
+            counts_by_jur[jid][r["status"]] += 1
+
+    def node_summary(node_path: str) -> dict:
+        members = [jid for jid, node in tree.items() if node["path"].startswith(node_path)]
+        monthly_done = [0] * 12
+        blood_units = Decimal(0)
+        for jid in members:
+            for i, n in enumerate(done_by_month.get(jid, ())):
+                monthly_done[i] += n
+            blood_units += units_by_jur.get(jid, Decimal(0))
+        monthly_due = [0] * 12
+        for plan_id in contributing_plans(node_path):
+            for i, n in enumerate(due_by_month.get(plan_id, ())):
+                monthly_due[i] += n
+        on_time = sum(on_time_by_jur.get(jid, 0) for jid in members)
+        counts = dict.fromkeys(STATUS_ORDER, 0)
+        for jid in members:
+            for status, n in counts_by_jur.get(jid, {}).items():
+                counts[status] += n
+        task, completed = sum(monthly_due), sum(monthly_done)
+        due_by_today = sum(n for i, n in enumerate(monthly_due) if dt.date(year, i + 1, 1) <= today)
+        if today.year == year:  # the current month is due only at its end
+            due_by_today -= monthly_due[today.month - 1] if today.day < 28 else 0
+        summary = _figures(task, completed, blood_units, on_time)
+        summary.update(
+            status=_pace_status(task=task, completed=completed, due_by_today=due_by_today, year=year, today=today),
+            status_counts=counts,
+            monthly_due=monthly_due,
+            monthly_done=monthly_done,
+        )
+        summary["status_label"] = STATUS_LABELS[summary["status"]]
+        return summary
+
+    headline = node_summary(prefix)
+    children = []
+    for node in sorted(tree.values(), key=lambda n: n["path"]):
+        if node["path"].count("/") - 1 != depth + 1:
+            continue
+        line = node_summary(node["path"])
+        line.update(id=node["id"], name=node["name"], level=node["level"], allocated=allocated.get(node["id"]))
+        line.pop("monthly_due")
+        line.pop("monthly_done")
+        children.append(line)
+
+    # 6. Names for the rows shown: the page's own plan's unit quotas and the lists.
+    counted_rows = [r for r in quota_rows if not r["advisory"]]
+    overdue = sorted((r for r in counted_rows if r["status"] == OVERDUE), key=lambda r: -r["shortfall"])
+    shortfalls = sorted((r for r in counted_rows if r["shortfall"] > 0), key=lambda r: -r["shortfall"])
+    this_month = (
+        [
+            r
+            for r in counted_rows
+            if r["status"] != DONE and r["due"].year == today.year and r["due"].month == today.month
+        ]
+        if year == today.year
+        else []
+    )
+    this_month.sort(key=lambda r: (r["due"], -r["shortfall"]))
+    own_rows = [r for r in quota_rows if r["plan_id"] == own_plan] if own_plan else []
+    truncated = len(own_rows) > UNIT_TABLE_LIMIT
+    own_rows = sorted(own_rows, key=lambda r: r["id"])[:UNIT_TABLE_LIMIT]
+    shown_this_month = this_month[: LIST_LENGTH * 3]
+    shown = {r["id"]: r for r in [*own_rows, *overdue[:LIST_LENGTH], *shortfalls[:LIST_LENGTH], *shown_this_month]}
+    labels = {
+        pk: (label, period_text, seq, jname)
+        for pk, label, period_text, seq, jname in Quota.objects.filter(pk__in=list(shown)).values_list(
+            "pk", "label", "period_text", "seq", "plan__jurisdiction__name"
+        )
+    }
+    categories: dict[int, list[str]] = defaultdict(list)
+    names: dict[int, list[str]] = defaultdict(list)
+    if own_rows:  # 7. Members and categories of the unit table's quotas.
+        for qid, name, category in Quota.units.through.objects.filter(
+            quota_id__in=[r["id"] for r in own_rows]
+        ).values_list("quota_id", "unit__name", "unit__category"):
+            names[qid].append(name)
+            categories[qid].append(category)
+    category_labels = dict(Unit.Category.choices)
+
+    def present(row: dict) -> dict:
+        label, period_text, seq, jname = labels[row["id"]]
+        cats = sorted(set(categories.get(row["id"], [])))
+        return {
+            "id": row["id"],
+            "label": label,
+            "jurisdiction": jname,
+            "members": sorted(names.get(row["id"], [])),
+            "category": cats[0] if cats else "",
+            "category_label": str(category_labels.get(cats[0], "")) if cats else "",
+            "target": row["target"],
+            "completed": row["completed"],
+            "on_time": row["on_time"],
+            "blood_units": float(row["blood_units"]),
+            "rate": row["rate"],
+            "shortfall": row["shortfall"],
+            "period_text": period_text,
+            "due": row["due"].isoformat(),
+            "seq": seq,
+            "status": row["status"],
+            "status_label": str(STATUS_LABELS[row["status"]]),
+            "advisory": row["advisory"],
+            "group": row["group"],
+        }
+
+    return {
+        "year": year,
+        "as_of": today.isoformat(),
+        "jurisdiction": {"id": jurisdiction.pk, "name": jurisdiction.name, "path": jurisdiction.path}
+        if jurisdiction
+        else None,
+        "has_own_plan": bool(own_plan),
+        "headline": headline,
+        "children": children,
+        "units": [present(r) for r in own_rows],
+        "units_truncated": truncated,
+        "overdue": [present(r) for r in overdue[:LIST_LENGTH]],
+        "overdue_total": len(overdue),
+        "shortfalls": [present(r) for r in shortfalls[:LIST_LENGTH]],
+        "this_month": [present(r) for r in shown_this_month],
+        "this_month_total": len(this_month),
+    }
+
+
+def filter_and_sort_units(units: list[dict], *, category: str = "", status: str = "", sort: str = "seq") -> list[dict]:
+    """The unit table as the reader asked: by category and status, sorted by rate, shortfall or due date."""
+    rows = [u for u in units if (not category or u["category"] == category) and (not status or u["status"] == status)]
+    key = SORTS.get(sort, SORTS["seq"])
+    return sorted(rows, key=key)

@@ -1,0 +1,273 @@
+"""The completion dashboard: figures for a jurisdiction and year, drill-down, Excel, bulletins."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from quotas.models import AnnualPlan, Quota
+from units.models import Jurisdiction, StaffProfile, Unit
+from units.roles import BLOOD_OFFICE, LEADERSHIP, LIAISON, role_of
+
+from .dashboard import STATUS_ORDER, Scope, dashboard_figures, filter_and_sort_units
+from .exports import dashboard_workbook
+from .models import Bulletin
+from .selectors import STATUS_LABELS, quota_progress
+
+MONTHS = [f"{m}月" for m in range(1, 13)]
+
+
+def _scope(user) -> Scope:
+    """Leadership and staff see their own jurisdiction's subtree; without one, everything."""
+    profile = StaffProfile.objects.filter(user=user).select_related("jurisdiction").first()
+    return Scope(root=profile.jurisdiction if profile else None)
+
+
+def _year(params, today: dt.date) -> int:
+    try:
+        year = int(params.get("year") or today.year)
+    except ValueError:
+        raise Http404
+    if not 2000 <= year <= 2100:
+        raise Http404
+    return year
+
+
+def _jurisdiction(params, scope: Scope) -> Jurisdiction | None:
+    raw = params.get("j")
+    if raw in (None, ""):
+        return scope.root
+    if raw == "all" and scope.root is None:
+        return None
+    if not str(raw).isdigit():
+        raise Http404
+    jurisdiction = get_object_or_404(Jurisdiction, pk=int(raw))
+    if not scope.allows(jurisdiction):
+        raise Http404  # another jurisdiction's page does not exist for this user
+    return jurisdiction
+
+
+def _trail(jurisdiction: Jurisdiction | None, scope: Scope) -> list[Jurisdiction]:
+    """The breadcrumbs from the user's own jurisdiction down to this one: one query."""
+    if jurisdiction is None:
+        return []
+    ids = [int(pk) for pk in jurisdiction.path.strip("/").split("/")]
+    nodes = Jurisdiction.objects.in_bulk(ids)
+    trail = [nodes[pk] for pk in ids if pk in nodes]
+    return [j for j in trail if scope.allows(j)]
+
+
+def _title(figures: dict) -> str:
+    where = figures["jurisdiction"]["name"] if figures["jurisdiction"] else _("全部")
+    return _("%(where)s%(year)s年无偿献血任务完成情况") % {"where": where, "year": figures["year"]}
+
+
+def chart_data(figures: dict, today: dt.date) -> dict:
+    """What the charts draw: cumulative due against cumulative completed, and the children's rates."""
+    head = figures["headline"]
+    due, done, total_due, total_done = [], [], 0, 0
+    current = today.month - 1 if today.year == figures["year"] else (11 if today.year > figures["year"] else -1)
+    for i in range(12):
+        total_due += head["monthly_due"][i]
+        total_done += head["monthly_done"][i]
+        due.append(total_due)
+        done.append(total_done if i <= current or current == 11 else None)
+    return {
+        "months": MONTHS,
+        "due": due,
+        "done": done,
+        "today": MONTHS[current] if 0 <= current <= 11 and today.year == figures["year"] else None,
+        "labels": {"due": _("应完成（累计）"), "done": _("已完成（累计）"), "today": _("今天"), "rate": _("完成率")},
+        "children": [
+            {"name": c["name"], "rate": round((c["rate"] or 0) * 100, 1)} for c in figures["children"] if c["task"]
+        ],
+    }
+
+
+def _liaison_cards(request):
+    today = timezone.localdate()
+    units = list(Unit.objects.for_user(request.user))
+    quotas = list(
+        Quota.objects.filter(units__in=units, year=today.year)
+        .exclude(plan__status=AnnualPlan.Status.DRAFT)
+        .distinct()
+        .prefetch_related("units")
+        .order_by("period_end", "position")
+    )
+    return render(
+        request,
+        "campaigns/dashboard_liaison.html",
+        {"units": units, "progress": quota_progress(quotas, today=today), "today": today},
+    )
+
+
+def _context(request, figures: dict, *, jurisdiction, scope: Scope, today: dt.date) -> dict:
+    category = request.GET.get("category", "")
+    status = request.GET.get("status", "")
+    sort = request.GET.get("sort", "seq")
+    return {
+        "figures": figures,
+        "title": _title(figures),
+        "jurisdiction": jurisdiction,
+        "trail": _trail(jurisdiction, scope),
+        "units": filter_and_sort_units(figures["units"], category=category, status=status, sort=sort),
+        "category": category,
+        "status": status,
+        "sort": sort,
+        "categories": Unit.Category.choices,
+        "statuses": [(s, STATUS_LABELS[s]) for s in STATUS_ORDER],
+        "status_cards": [(s, STATUS_LABELS[s], figures["headline"]["status_counts"][s]) for s in STATUS_ORDER],
+        "chart": chart_data(figures, today),
+        "scope_all": scope.root is None,
+    }
+
+
+@login_required
+def dashboard(request):
+    role = role_of(request.user)
+    if role == LIAISON:
+        return _liaison_cards(request)
+    if role not in (LEADERSHIP, BLOOD_OFFICE):
+        raise PermissionDenied
+    today = timezone.localdate()
+    scope = _scope(request.user)
+    year = _year(request.GET, today)
+    jurisdiction = _jurisdiction(request.GET, scope)
+    figures = dashboard_figures(jurisdiction=jurisdiction, year=year, today=today)
+    context = _context(request, figures, jurisdiction=jurisdiction, scope=scope, today=today)
+    context.update(
+        years=range(today.year + 1, today.year - 5, -1),
+        year=year,
+        bulletins=list(Bulletin.objects.filter(jurisdiction=jurisdiction, year=year)[:10]),
+        can_freeze=role == BLOOD_OFFICE,
+        query=request.GET.urlencode(),
+    )
+    return render(request, "campaigns/dashboard.html", context)
+
+
+def _leadership_or_staff(request) -> tuple[str, Scope]:
+    role = role_of(request.user)
+    if role not in (LEADERSHIP, BLOOD_OFFICE):
+        raise PermissionDenied
+    return role, _scope(request.user)
+
+
+def _xlsx(figures: dict, title: str, filename: str) -> HttpResponse:
+    response = HttpResponse(
+        dashboard_workbook(figures, title=title),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{filename}"
+    return response
+
+
+@login_required
+def dashboard_export(request):
+    _, scope = _leadership_or_staff(request)
+    today = timezone.localdate()
+    year = _year(request.GET, today)
+    jurisdiction = _jurisdiction(request.GET, scope)
+    figures = dashboard_figures(jurisdiction=jurisdiction, year=year, today=today)
+    return _xlsx(figures, _title(figures), f"dashboard-{year}-{today:%Y%m%d}.xlsx")
+
+
+@login_required
+@require_POST
+def bulletin_create(request):
+    role, scope = _leadership_or_staff(request)
+    if role != BLOOD_OFFICE or not request.user.has_perm("campaigns.add_bulletin"):
+        raise PermissionDenied
+    today = timezone.localdate()
+    year = _year(request.POST, today)
+    jurisdiction = _jurisdiction(request.POST, scope)
+    figures = dashboard_figures(jurisdiction=jurisdiction, year=year, today=today)
+    title = (request.POST.get("title") or "").strip()[:200] or _("%(title)s通报（%(date)s）") % {
+        "title": _title(figures),
+        "date": today.isoformat(),
+    }
+    bulletin = Bulletin.objects.create(
+        jurisdiction=jurisdiction,
+        year=year,
+        title=title,
+        as_of=today,
+        created_by=request.user,
+        figures=json.loads(json.dumps(figures)),
+        note=(request.POST.get("note") or "").strip(),
+    )
+    messages.success(request, _("已发布通报：%(title)s") % {"title": bulletin.title})
+    return redirect("campaigns:bulletin", pk=bulletin.pk)
+
+
+def _bulletin_for(request, pk: int) -> tuple[Bulletin, Scope]:
+    _, scope = _leadership_or_staff(request)
+    bulletin = get_object_or_404(Bulletin.objects.select_related("jurisdiction", "created_by"), pk=pk)
+    if not scope.allows(bulletin.jurisdiction):
+        raise Http404
+    return bulletin, scope
+
+
+@login_required
+def bulletin_detail(request, pk: int):
+    bulletin, scope = _bulletin_for(request, pk)
+    as_of = dt.date.fromisoformat(bulletin.figures["as_of"])
+    context = _context(request, bulletin.figures, jurisdiction=bulletin.jurisdiction, scope=scope, today=as_of)
+    context.update(bulletin=bulletin, title=bulletin.title, year=bulletin.year)
+    return render(request, "campaigns/dashboard.html", context)
+
+
+@login_required
+def bulletin_export(request, pk: int):
+    bulletin, _scope_ = _bulletin_for(request, pk)
+    return _xlsx(bulletin.figures, bulletin.title, f"bulletin-{bulletin.pk}-{bulletin.as_of:%Y%m%d}.xlsx")
+
+
+def _delta(then: dict, now: dict) -> dict:
+    keys = ("task", "target", "completed", "shortfall", "on_time", "blood_units")
+    return {
+        k: {"then": then.get(k, 0), "now": now.get(k, 0), "change": (now.get(k) or 0) - (then.get(k) or 0)}
+        for k in keys
+    } | {"rate": {"then": then.get("rate"), "now": now.get("rate")}}
+
+
+@login_required
+def bulletin_compare(request, pk: int):
+    """A past bulletin beside today's figures for the same jurisdiction and year."""
+    bulletin, scope = _bulletin_for(request, pk)
+    today = timezone.localdate()
+    now = dashboard_figures(jurisdiction=bulletin.jurisdiction, year=bulletin.year, today=today)
+    then = bulletin.figures
+    now_children = {c["id"]: c for c in now["children"]}
+    children = []
+    for c in then["children"]:
+        current = now_children.pop(c["id"], {})
+        children.append({"name": c["name"], **_delta(c, current)})
+    for c in now_children.values():
+        children.append({"name": c["name"], **_delta({}, c)})
+    now_units = {u["id"]: u for u in now["units"]}
+    units = [
+        {
+            "name": u["label"],
+            **_delta(u | {"task": u["target"]}, (now_units.get(u["id"]) or {}) | {"task": u["target"]}),
+        }
+        for u in then["units"]
+    ]
+    return render(
+        request,
+        "campaigns/bulletin_compare.html",
+        {
+            "bulletin": bulletin,
+            "headline": _delta(then["headline"], now["headline"]),
+            "children": children,
+            "units": units,
+            "today": today,
+        },
+    )

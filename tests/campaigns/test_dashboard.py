@@ -1,0 +1,234 @@
+"""The completion dashboard: counting, roll-ups, drill-down, scope, fixed queries, export, bulletins."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+from django.test import Client
+from openpyxl import load_workbook
+
+from campaigns.dashboard import dashboard_figures
+from campaigns.models import Bulletin
+from tests.factories import (
+    JurisdictionFactory,
+    PlanFactory,
+    QuotaFactory,
+    UnitFactory,
+    UserFactory,
+    make_donation,
+    make_liaison,
+)
+from units.models import Jurisdiction, StaffProfile
+
+JULY = dt.date(2026, 7, 15)
+
+
+class Tree:
+    """A city with its own plan (units, a group, an advisory number, two counties) and a county
+    with its own plan; the other county has none."""
+
+    def __init__(self):
+        self.city = JurisdictionFactory(name="扬州市", level=Jurisdiction.Level.CITY)
+        self.county1 = JurisdictionFactory(name="仪征市", parent=self.city)
+        self.county2 = JurisdictionFactory(name="高邮市", parent=self.city)
+        self.a = UnitFactory(name="市教育局", jurisdiction=self.city)
+        self.b = UnitFactory(name="市建设银行", jurisdiction=self.city, category="企业")
+        self.c = UnitFactory(name="市工商银行", jurisdiction=self.city, category="企业")
+        self.d = UnitFactory(name="市文联", jurisdiction=self.city)
+        self.e = UnitFactory(name="仪化公司", jurisdiction=self.county1, category="企业")
+        self.e1 = UnitFactory(name="仪化公司热电厂", jurisdiction=self.county1, parent=self.e, category="企业")
+        self.g = UnitFactory(name="高邮中学", jurisdiction=self.county2, category="学校")
+        city_plan = PlanFactory(jurisdiction=self.city, year=2026)
+        self.qa = QuotaFactory(plan=city_plan, label="市教育局", target=10, units=[self.a], seq=1)
+        self.qbc = QuotaFactory(
+            plan=city_plan,
+            label="市建设银行、市工商银行",
+            target=6,
+            units=[self.b, self.c],
+            seq=2,
+            period_text="8月份",
+            period_start=dt.date(2026, 8, 1),
+            period_end=dt.date(2026, 8, 31),
+        )
+        self.qd = QuotaFactory(plan=city_plan, label="市文联", target=5, advisory=True, units=[self.d], seq=3)
+        QuotaFactory(plan=city_plan, label="仪征市", target=20, sub_jurisdiction=self.county1, seq=4)
+        QuotaFactory(plan=city_plan, label="高邮市", target=15, sub_jurisdiction=self.county2, seq=5)
+        county_plan = PlanFactory(jurisdiction=self.county1, year=2026)
+        self.qe = QuotaFactory(
+            plan=county_plan,
+            label="仪化公司",
+            target=25,
+            units=[self.e],
+            period_text="6月份",
+            period_start=dt.date(2026, 6, 1),
+            period_end=dt.date(2026, 6, 30),
+        )
+        PlanFactory(jurisdiction=self.county2, year=2026, status="draft")  # drafts never count
+        seq = iter(range(1, 999, 2))
+
+        def give(unit, n, day=dt.date(2026, 3, 10), **kw):
+            for _ in range(n):
+                make_donation(unit, donated_on=day, seq=next(seq), **kw)
+
+        give(self.a, 8)
+        give(self.a, 2, day=dt.date(2025, 3, 10))  # another year
+        give(self.b, 2)
+        give(self.c, 3, day=dt.date(2026, 7, 1))
+        give(self.d, 4)
+        give(self.e, 5, day=dt.date(2026, 5, 20))
+        give(self.e1, 3, day=dt.date(2026, 7, 2))  # after the county quota's June deadline
+        give(self.g, 7, amount=200)
+        give(self.g, 1, status="rejected")
+
+
+@pytest.fixture
+def tree(db):
+    return Tree()
+
+
+def by_label(rows):
+    return {r["label"]: r for r in rows}
+
+
+def test_city_headline_and_unit_table(tree):
+    f = dashboard_figures(jurisdiction=tree.city, year=2026, today=JULY)
+    h = f["headline"]
+    assert h["task"] == 10 + 6 + 20 + 15  # advisory 5 never summed; drafts never count
+    assert h["completed"] == 8 + 2 + 3 + 4 + 5 + 3 + 7  # every counted 2026 donation in the subtree
+    assert h["blood_units"] == pytest.approx(25 * 2 + 7 * 1)
+    assert h["shortfall"] == 51 - 32 and h["rate"] == pytest.approx(32 / 51, abs=1e-4)
+    units = by_label(f["units"])
+    assert units["市教育局"]["completed"] == 8 and units["市教育局"]["status"] == "overdue"  # due March
+    assert units["市建设银行、市工商银行"]["completed"] == 5 and units["市建设银行、市工商银行"]["group"]
+    assert units["市文联"]["advisory"] and units["市文联"]["completed"] == 4
+    assert "仪征市" not in units  # sub-jurisdiction quotas are the lines above, not units
+    # on time: 8 for 教育局 by March, group 5 by August, 仪化公司 5 of 8 by June
+    assert h["on_time"] == 8 + 5 + 5
+
+
+def test_drill_down_line_equals_the_county_page(tree):
+    city = dashboard_figures(jurisdiction=tree.city, year=2026, today=JULY)
+    lines = {c["name"]: c for c in city["children"]}
+    county = dashboard_figures(jurisdiction=tree.county1, year=2026, today=JULY)["headline"]
+    line = lines["仪征市"]
+    for key in ("task", "completed", "blood_units", "on_time", "rate", "shortfall", "status", "status_counts"):
+        assert line[key] == county[key], key
+    assert line["allocated"] == 20 and line["task"] == 25 and line["completed"] == 8
+    # 高邮市 has only a draft plan: no task of its own, its donations still roll up
+    assert lines["高邮市"]["task"] == 0 and lines["高邮市"]["completed"] == 7 and lines["高邮市"]["allocated"] == 15
+
+
+def test_subordinate_unit_counts_for_its_parent_quota(tree):
+    county = dashboard_figures(jurisdiction=tree.county1, year=2026, today=JULY)
+    [row] = county["units"]
+    assert (row["completed"], row["on_time"], row["shortfall"], row["status"]) == (8, 5, 17, "overdue")
+    assert county["overdue_total"] == 1 and county["shortfalls"][0]["label"] == "仪化公司"
+
+
+def test_lists_and_monthly_series(tree):
+    f = dashboard_figures(jurisdiction=tree.city, year=2026, today=dt.date(2026, 8, 10))
+    assert [r["label"] for r in f["overdue"]] == ["仪化公司", "市教育局"]  # largest shortfall first
+    assert [r["label"] for r in f["this_month"]] == ["市建设银行、市工商银行"]
+    h = f["headline"]
+    assert sum(h["monthly_due"]) == h["task"] and sum(h["monthly_done"]) == h["completed"]
+    assert h["monthly_due"][2] == 10 + 20 + 15 and h["monthly_done"][2] == 8 + 2 + 4 + 7
+
+
+def test_a_donation_logged_now_is_in_the_figures_now(tree):
+    before = dashboard_figures(jurisdiction=tree.city, year=2026, today=JULY)["headline"]["completed"]
+    make_donation(tree.a, donated_on=dt.date(2026, 7, 14), seq=997)
+    assert dashboard_figures(jurisdiction=tree.city, year=2026, today=JULY)["headline"]["completed"] == before + 1
+
+
+def _leader(jurisdiction) -> Client:
+    user = UserFactory(username=f"leader-{jurisdiction.pk}", role="领导")
+    StaffProfile.objects.create(user=user, jurisdiction=jurisdiction)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_page_drills_down_and_keeps_leaders_in_their_jurisdiction(tree):
+    city_leader = _leader(tree.city)
+    page = city_leader.get("/dashboard/?year=2026").content.decode()
+    assert "扬州市2026年无偿献血任务完成情况" in page and f"j={tree.county1.pk}" in page
+    assert 'id="chart-data"' in page and "<script>" not in page  # charts read json_script data
+    county_page = city_leader.get(f"/dashboard/?year=2026&j={tree.county1.pk}").content.decode()
+    assert "仪化公司" in county_page and "市教育局" not in county_page
+    county_leader = _leader(tree.county1)
+    assert county_leader.get(f"/dashboard/?j={tree.city.pk}").status_code == 404
+    assert county_leader.get("/dashboard/?j=all").status_code == 404
+    assert county_leader.get("/dashboard/?year=abc").status_code == 404
+
+
+def test_unit_table_sorts_and_filters(tree):
+    client = _leader(tree.city)
+    page = client.get("/dashboard/?year=2026&sort=shortfall&category=企业").content.decode()
+    assert "市建设银行、市工商银行" in page and "市教育局</td>" not in page
+
+
+def test_queries_do_not_grow_with_units_or_jurisdictions(tree, django_assert_num_queries):
+    client = _leader(tree.city)
+    client.get("/dashboard/?year=2026")  # warm the session and content types
+    with django_assert_num_queries(13) as small:
+        client.get("/dashboard/?year=2026")
+    for i in range(6):
+        county = JurisdictionFactory(name=f"新县{i}", parent=tree.city)
+        town = JurisdictionFactory(name=f"新镇{i}", parent=county, level=Jurisdiction.Level.TOWN)
+        plan = PlanFactory(jurisdiction=county, year=2026)
+        for k in range(4):
+            unit = UnitFactory(name=f"新单位{i}-{k}", jurisdiction=town if k % 2 else county)
+            QuotaFactory(plan=plan, target=3, units=[unit])
+            make_donation(unit, donated_on=dt.date(2026, 3, 1), seq=1 + 2 * (i * 10 + k))
+        QuotaFactory(plan=tree.city.plans.get(), label=county.name, target=9, sub_jurisdiction=county)
+    with django_assert_num_queries(len(small.captured_queries)):
+        page = client.get("/dashboard/?year=2026").content.decode()
+    assert "新县5" in page
+
+
+def test_liaison_sees_only_their_own_units_card(tree):
+    user = UserFactory(username="liaison-e", role="联络员")
+    make_liaison(user, tree.e)
+    client = Client()
+    client.force_login(user)
+    page = client.get("/dashboard/").content.decode()
+    assert "仪化公司" in page and "市教育局" not in page and "高邮" not in page
+    assert client.get("/dashboard/export.xlsx").status_code == 403
+
+
+def test_excel_export_has_the_page_numbers(tree):
+    client = _leader(tree.city)
+    response = client.get("/dashboard/export.xlsx?year=2026")
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    ws = load_workbook(io.BytesIO(response.content)).active
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][0] == "扬州市2026年无偿献血任务完成情况" and "数据截至" in rows[1][0]
+    headline = rows[4]
+    assert headline[2:4] == (51, 32)
+    unit_rows = {r[1]: r for r in rows if r and isinstance(r[1], str)}
+    assert unit_rows["市教育局"][3:5] == (10, 8)
+    assert unit_rows["市文联（指导性）"][3] == 5
+    assert unit_rows["合计（不含指导性）"][3] == 16  # 10 + 6, the advisory 5 left out
+
+
+def test_bulletin_stays_frozen_and_compares_with_today(tree):
+    staff = UserFactory(username="office-city", role="献血办")
+    StaffProfile.objects.create(user=staff, jurisdiction=tree.city)
+    client = Client()
+    client.force_login(staff)
+    response = client.post("/dashboard/bulletins/new/", {"year": 2026, "j": tree.city.pk, "title": "第一期通报"})
+    bulletin = Bulletin.objects.get()
+    assert response.status_code == 302 and bulletin.figures["headline"]["completed"] == 32
+    make_donation(tree.a, donated_on=dt.date(2026, 7, 14), seq=997)
+    page = client.get(f"/dashboard/bulletins/{bulletin.pk}/").content.decode()
+    assert "第一期通报" in page and ">32<" in page
+    compare = client.get(f"/dashboard/bulletins/{bulletin.pk}/compare/").content.decode()
+    assert ">32<" in compare and ">33<" in compare and "+1" in compare
+    ws = load_workbook(io.BytesIO(client.get(f"/dashboard/bulletins/{bulletin.pk}/export.xlsx").content)).active
+    assert ws["D5"].value == 32
+    leader = _leader(tree.city)
+    assert leader.get(f"/dashboard/bulletins/{bulletin.pk}/").status_code == 200
+    assert leader.post("/dashboard/bulletins/new/", {"year": 2026}).status_code == 403
+    assert _leader(tree.county2).get(f"/dashboard/bulletins/{bulletin.pk}/").status_code == 404
