@@ -1,0 +1,158 @@
+"""Measure the dashboard's server time against its raw-SQL floor, and the cost of the tally
+bookkeeping on logging a donation. Run it on the data of `generate_scale_data` (PostgreSQL):
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_scale python manage.py bench_dashboard
+
+For a county, a city and the whole country it times, `--runs` times each (medians reported):
+
+- page: the whole GET /dashboard/ request through Django (session, queries, template);
+- figures: `campaigns.dashboard.dashboard_figures` alone;
+- floor: the raw SQL that yields the same numbers straight from the donations, with no tally and
+  no Python: completed per jurisdiction and month (headline, chart, drill-down lines) and each
+  unit quota's credited and on-time donations (statuses, lists, unit table), rows fetched.
+
+Then it logs `--inserts` donations one transaction each, with the tally triggers on and off (in a
+transaction rolled back at the end), and reports both medians.
+"""
+
+# ruff: noqa: S608 -- SQL from constant table names; values are parameters.
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+import time
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from django.test import Client
+from django.utils import timezone
+
+from campaigns.dashboard import _UNIT_QUOTAS_SQL, dashboard_figures
+from campaigns.identity import check_character
+from campaigns.services import build_donation
+from units.models import Jurisdiction, Unit
+
+FLOOR_MONTHLY = """
+SELECT u.jurisdiction_id, EXTRACT(MONTH FROM d.donated_on), COUNT(*), SUM(d.blood_units)
+FROM campaigns_donation d
+JOIN units_unit u ON u.id = d.unit_id
+JOIN units_jurisdiction j ON j.id = u.jurisdiction_id
+WHERE d.status <> 'rejected' AND d.donated_on BETWEEN %(year_start)s AND %(year_end)s AND j.path LIKE %(prefix)s
+GROUP BY 1, 2
+"""
+# The unit-quota query of the dashboard, reading the donations instead of the tally.
+FLOOR_QUOTAS = _UNIT_QUOTAS_SQL.replace(
+    "JOIN campaigns_donationtally t ON t.unit_id = d.donor AND t.day >= %(year_start)s AND t.day <= %(year_end)s",
+    "JOIN (SELECT unit_id, donated_on AS day, 1 AS persons, blood_units FROM campaigns_donation"
+    " WHERE status <> 'rejected' AND donated_on >= %(year_start)s AND donated_on <= %(year_end)s) t"
+    " ON t.unit_id = d.donor",
+)
+
+
+def _median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+class Command(BaseCommand):
+    help = "Benchmark the dashboard (county, city, country) against its raw-SQL floor, on PostgreSQL."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--runs", type=int, default=7)
+        parser.add_argument("--inserts", type=int, default=300)
+        parser.add_argument("--year", type=int, default=None)
+
+    def handle(self, *args, runs: int, inserts: int, year: int | None, **options):
+        if connection.vendor != "postgresql":
+            raise CommandError("bench_dashboard measures PostgreSQL (set DATABASE_URL).")
+        today = timezone.localdate()
+        year = year or today.year
+        county = Jurisdiction.objects.filter(level=3, children__isnull=False).order_by("pk").first()
+        city = Jurisdiction.objects.filter(level=2, children__isnull=False).order_by("pk").first()
+        if not county or not city:
+            raise CommandError("No data: run generate_scale_data first.")
+        user, _ = get_user_model().objects.get_or_create(
+            username="bench-dashboard", defaults={"is_superuser": True, "is_staff": True}
+        )
+        client = Client(SERVER_NAME="localhost")
+        client.force_login(user)
+        counts = {
+            "units": Unit.objects.count(),
+            "jurisdictions": Jurisdiction.objects.count(),
+        }
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = 'campaigns_donation'")
+            counts["donations (estimate)"] = cursor.fetchone()[0]
+        self.stdout.write(", ".join(f"{k}: {v:,}" for k, v in counts.items()) + f"; year {year}, {runs} runs each")
+        self.stdout.write(f"{'scope':<28}{'page ms':>10}{'figures ms':>12}{'floor ms':>10}{'page/floor':>12}")
+        for label, jurisdiction in (
+            (f"county {county.name}", county),
+            (f"city {city.name}", city),
+            ("whole country", None),
+        ):
+            url = f"/dashboard/?year={year}&j={jurisdiction.pk if jurisdiction else 'all'}"
+            page, figures, floor = [], [], []
+            response = client.get(url)  # warm: connection, templates, statistics
+            if response.status_code != 200:
+                raise CommandError(f"{url} answered {response.status_code}")
+            for _ in range(runs):
+                t = time.perf_counter()
+                client.get(url)
+                page.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                dashboard_figures(jurisdiction=jurisdiction, year=year, today=today)
+                figures.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                self._floor(jurisdiction, year)
+                floor.append(time.perf_counter() - t)
+            p, f, fl = _median_ms(page), _median_ms(figures), _median_ms(floor)
+            self.stdout.write(f"{label:<28}{p:>10.0f}{f:>12.0f}{fl:>10.0f}{p / fl:>12.2f}")
+        if inserts:
+            on, off = self._inserts(county, inserts)
+            self.stdout.write(
+                f"log one donation (median of {inserts}): with tally triggers {on:.2f} ms, "
+                f"without {off:.2f} ms, ratio {on / off:.2f}"
+            )
+
+    def _floor(self, jurisdiction, year: int) -> None:
+        params = {
+            "year": year,
+            "prefix": (jurisdiction.path if jurisdiction else "/") + "%",
+            "year_start": dt.date(year, 1, 1),
+            "year_end": dt.date(year, 12, 31),
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(FLOOR_MONTHLY, params)
+            cursor.fetchall()
+            cursor.execute(FLOOR_QUOTAS, params)
+            cursor.fetchall()
+
+    def _inserts(self, county, n: int) -> tuple[float, float]:
+        unit = Unit.objects.filter(jurisdiction=county).order_by("pk").first()
+        day = timezone.localdate() - dt.timedelta(days=1)
+        results = []
+
+        class Rollback(Exception):
+            pass
+
+        for triggers in (True, False):
+            samples = []
+            try:
+                with transaction.atomic():
+                    if not triggers:
+                        with connection.cursor() as cursor:
+                            cursor.execute("ALTER TABLE campaigns_donation DISABLE TRIGGER USER")
+                    for i in range(n):
+                        first17 = f"990000{dt.date(1990, 1, 1) + dt.timedelta(days=i):%Y%m%d}{i % 1000:03d}"
+                        donation = build_donation(
+                            unit=unit, donor_name="测试", id_number=first17 + check_character(first17), donated_on=day
+                        )
+                        t = time.perf_counter()
+                        with transaction.atomic():
+                            donation.save()
+                        samples.append(time.perf_counter() - t)
+                    raise Rollback
+            except Rollback:
+                pass
+            results.append(_median_ms(samples))
+        return results[0], results[1]

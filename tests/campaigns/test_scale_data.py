@@ -1,0 +1,40 @@
+"""generate_scale_data builds a consistent data set (PostgreSQL only), and the dashboard reads it."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.utils import timezone
+
+from campaigns import tally
+from campaigns.dashboard import dashboard_figures
+from campaigns.models import Donation
+from quotas.models import AnnualPlan, Quota
+from units.models import Jurisdiction, Unit
+
+
+@pytest.fixture
+def postgresql(db):
+    if connection.vendor != "postgresql":
+        pytest.skip("generate_scale_data runs on PostgreSQL only")
+
+
+def test_small_scale_data_set(postgresql):
+    call_command("generate_scale_data", "--scale", "0.02", "--units", "300", "--donations", "6000", "--donors", "1500")
+    assert Jurisdiction.objects.count() == 1 + 6 + 20 + 33
+    assert set(Jurisdiction.objects.values_list("level", flat=True)) == {1, 2, 3, 4}
+    assert Unit.objects.count() == 300
+    assert AnnualPlan.objects.count() == 60 * 3
+    assert Donation.objects.count() == 6000
+    assert not Donation.objects.filter(donated_on__gte=timezone.localdate()).exists()
+    assert tally.mismatches() == []
+    # every top-level unit has a quota each year; subordinate units count toward their parent's
+    assert Quota.objects.filter(sub_jurisdiction__isnull=True).count() == 3 * Unit.objects.filter(parent=None).count()
+    year = timezone.localdate().year
+    country = dashboard_figures(jurisdiction=None, year=year, today=timezone.localdate())
+    counted = Donation.objects.counted().filter(donated_on__year=year).count()
+    assert country["headline"]["completed"] == counted > 0
+    assert sum(c["completed"] for c in country["children"]) == counted
+    with pytest.raises(CommandError):
+        call_command("generate_scale_data", "--scale", "0.02", "--units", "300", "--donations", "10", "--donors", "300")
