@@ -53,13 +53,15 @@ def test_demo_has_a_current_plan_users_and_a_spread_of_progress(demo):
     assert Donation.objects.count() > 10_000
     assert not Donation.objects.filter(donated_on__gt=today).exists()
     from django.contrib.auth import authenticate
+    from django.test import RequestFactory
 
     for username, password in [
         ("office", "office-demo-2026"),
         ("leader", "leader-demo-2026"),
         ("liaison", "liaison-demo-2026"),
     ]:
-        assert authenticate(username=username, password=password) is not None
+        request = RequestFactory().post("/accounts/login/")  # django-axes needs the request
+        assert authenticate(request, username=username, password=password) is not None
 
 
 def test_demo_loader_is_safe_to_run_twice(demo):
