@@ -12,7 +12,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from quotas.models import AnnualPlan, Quota
 from units.models import Jurisdiction, StaffProfile, Unit
@@ -131,6 +131,7 @@ def _context(request, figures: dict, *, jurisdiction, scope: Scope, today: dt.da
     }
 
 
+@require_safe
 @login_required
 def dashboard(request):
     role = role_of(request.user)
@@ -170,6 +171,7 @@ def _xlsx(figures: dict, title: str, filename: str) -> HttpResponse:
     return response
 
 
+@require_safe
 @login_required
 def dashboard_export(request):
     _, scope = _leadership_or_staff(request)
@@ -215,15 +217,23 @@ def _bulletin_for(request, pk: int) -> tuple[Bulletin, Scope]:
     return bulletin, scope
 
 
+@require_safe
 @login_required
 def bulletin_detail(request, pk: int):
     bulletin, scope = _bulletin_for(request, pk)
     as_of = dt.date.fromisoformat(bulletin.figures["as_of"])
     context = _context(request, bulletin.figures, jurisdiction=bulletin.jurisdiction, scope=scope, today=as_of)
-    context.update(bulletin=bulletin, title=bulletin.title, year=bulletin.year)
+    author = bulletin.created_by
+    context.update(
+        bulletin=bulletin,
+        bulletin_author=(author.get_full_name() or author.get_username()) if author else "—",
+        title=bulletin.title,
+        year=bulletin.year,
+    )
     return render(request, "campaigns/dashboard.html", context)
 
 
+@require_safe
 @login_required
 def bulletin_export(request, pk: int):
     bulletin, _scope_ = _bulletin_for(request, pk)
@@ -238,6 +248,7 @@ def _delta(then: dict, now: dict) -> dict:
     } | {"rate": {"then": then.get("rate"), "now": now.get("rate")}}
 
 
+@require_safe
 @login_required
 def bulletin_compare(request, pk: int):
     """A past bulletin beside today's figures for the same jurisdiction and year."""

@@ -18,7 +18,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from units.models import Unit
 from units.roles import LIAISON, role_of
@@ -171,6 +171,7 @@ def upload_roster(request):
     return render(request, "campaigns/roster_upload.html", {"form": form})
 
 
+@require_safe
 @liaison_required
 def roster_template(request):
     """An empty roster to fill in, with one example row."""

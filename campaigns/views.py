@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.http import require_safe
 
 from quotas.models import Quota
 from units.models import Unit
@@ -22,6 +23,7 @@ def _require(request, *roles: str) -> str:
     return role
 
 
+@require_safe
 @login_required
 def liaison_home(request):
     """A liaison's units and their quotas with task, completed, remaining and due date."""

@@ -3,12 +3,20 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
+from django.views.decorators.http import require_safe
 from django.views.i18n import JavaScriptCatalog
 
 from units.views import home
+
+
+@require_safe
+def favicon(request):
+    """Browsers ask for /favicon.ico; the icon is a static SVG (its name is hashed in production)."""
+    return redirect(static("favicon.svg"), permanent=True)
+
 
 admin.site.site_header = "无偿献血任务管理"
 admin.site.site_title = "无偿献血任务管理"
@@ -16,7 +24,7 @@ admin.site.index_title = "献血办工作台"
 
 urlpatterns = [
     path("", home, name="home"),
-    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
+    path("favicon.ico", favicon),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -2,10 +2,12 @@
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_safe
 
 from .roles import BLOOD_OFFICE, LEADERSHIP, LIAISON, role_of
 
 
+@require_safe
 @login_required
 def home(request):
     role = role_of(request.user)
