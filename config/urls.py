@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect
-from django.templatetags.static import static
+from django.templatetags.static import static as static_url
 from django.urls import include, path
 from django.views.decorators.http import require_safe
 from django.views.i18n import JavaScriptCatalog
@@ -15,7 +15,7 @@ from units.views import home
 @require_safe
 def favicon(request):
     """Browsers ask for /favicon.ico; the icon is a static SVG (its name is hashed in production)."""
-    return redirect(static("favicon.svg"), permanent=True)
+    return redirect(static_url("favicon.svg"), permanent=True)
 
 
 admin.site.site_header = "无偿献血任务管理"
