@@ -99,10 +99,6 @@ class Scope:
         return jurisdiction is not None and jurisdiction.path.startswith(self.root.path)
 
 
-def _iso(value: dt.date | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 def _pace_status(*, task: int, completed: int, due_by_today: int, year: int, today: dt.date) -> str:
     """A jurisdiction's status: done, overdue after the year, else behind or on track by what is due."""
     if task and completed >= task:
@@ -293,7 +289,7 @@ def dashboard_figures(*, jurisdiction: Jurisdiction | None, year: int, today: dt
             monthly_due=monthly_due,
             monthly_done=monthly_done,
         )
-        summary["status_label"] = STATUS_LABELS[summary["status"]]
+        summary["status_label"] = str(STATUS_LABELS[summary["status"]])
         return summary
 
     headline = node_summary(prefix)

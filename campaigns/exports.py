@@ -17,10 +17,6 @@ HEAD_FILL = PatternFill("solid", fgColor="F2F2F2")
 PERCENT = "0.0%"
 
 
-def _rate(value):
-    return value if value is not None else None
-
-
 def _table(ws, row: int, headers: list[str], lines: list[list], totals: list | None, formats: dict[int, str]) -> int:
     for col, text in enumerate(headers, start=1):
         cell = ws.cell(row=row, column=col, value=text)
@@ -61,7 +57,7 @@ def dashboard_workbook(figures: dict, *, title: str) -> bytes:
                 "",
                 head["task"],
                 head["completed"],
-                _rate(head["rate"]),
+                head["rate"],
                 head["shortfall"],
                 head["on_time"],
                 head["blood_units"],
@@ -78,7 +74,7 @@ def dashboard_workbook(figures: dict, *, title: str) -> bytes:
                 c["allocated"],
                 c["task"],
                 c["completed"],
-                _rate(c["rate"]),
+                c["rate"],
                 c["shortfall"],
                 c["on_time"],
                 c["blood_units"],
@@ -126,7 +122,7 @@ def dashboard_workbook(figures: dict, *, title: str) -> bytes:
                 u["period_text"] or "全年",
                 u["target"],
                 u["completed"],
-                _rate(u["rate"]),
+                u["rate"],
                 u["shortfall"],
                 u["on_time"],
                 u["blood_units"],
