@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.dates import MONTHS_AP
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
@@ -22,8 +23,6 @@ from .dashboard import STATUS_ORDER, Scope, dashboard_figures, filter_and_sort_u
 from .exports import dashboard_workbook
 from .models import Bulletin
 from .selectors import STATUS_LABELS, quota_progress
-
-MONTHS = [f"{m}月" for m in range(1, 13)]
 
 
 def _scope(user) -> Scope:
@@ -73,6 +72,7 @@ def _title(figures: dict) -> str:
 
 def chart_data(figures: dict, today: dt.date) -> dict:
     """What the charts draw: cumulative due against cumulative completed, and the children's rates."""
+    months = [str(MONTHS_AP[m]) for m in range(1, 13)]  # 一月 … / Jan. …, in the page's language
     head = figures["headline"]
     due, done, total_due, total_done = [], [], 0, 0
     current = today.month - 1 if today.year == figures["year"] else (11 if today.year > figures["year"] else -1)
@@ -82,10 +82,10 @@ def chart_data(figures: dict, today: dt.date) -> dict:
         due.append(total_due)
         done.append(total_done if i <= current or current == 11 else None)
     return {
-        "months": MONTHS,
+        "months": months,
         "due": due,
         "done": done,
-        "today": MONTHS[current] if 0 <= current <= 11 and today.year == figures["year"] else None,
+        "today": months[current] if 0 <= current <= 11 and today.year == figures["year"] else None,
         "labels": {"due": _("应完成（累计）"), "done": _("已完成（累计）"), "today": _("今天"), "rate": _("完成率")},
         "children": [
             {"name": c["name"], "rate": round((c["rate"] or 0) * 100, 1)} for c in figures["children"] if c["task"]

@@ -19,6 +19,7 @@ from decimal import Decimal
 from django.db.models import Sum
 from django.db.models.functions import ExtractYear
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from quotas.models import AnnualPlan, Quota
 from units.models import Unit
@@ -27,11 +28,11 @@ from .models import DonationTally
 
 DONE, ON_TRACK, BEHIND, OVERDUE, NOT_STARTED = "done", "on_track", "behind", "overdue", "not_started"
 STATUS_LABELS = {
-    DONE: "已完成",
-    ON_TRACK: "进度正常",
-    BEHIND: "进度落后",
-    OVERDUE: "已逾期",
-    NOT_STARTED: "未开始",
+    DONE: _("已完成"),
+    ON_TRACK: _("进度正常"),
+    BEHIND: _("进度落后"),
+    OVERDUE: _("已逾期"),
+    NOT_STARTED: _("未开始"),
 }
 
 
