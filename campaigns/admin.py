@@ -12,6 +12,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from units.audit import AuditedAdmin, register_histories
+
 from .crypto import decrypt
 from .models import AccessEvent, Bulletin, Donation, DonationDrive
 from .selectors import drives_with_figures
@@ -94,7 +96,7 @@ class ReviewForm(ActionForm):
 
 
 @admin.register(Donation)
-class DonationAdmin(admin.ModelAdmin):
+class DonationAdmin(AuditedAdmin):
     action_form = ReviewForm
     actions = ["verify", "reject", "export_roster"]
     list_display = [
@@ -262,3 +264,6 @@ class BulletinAdmin(admin.ModelAdmin):
     @admin.display(description=_("打开"))
     def open_link(self, obj):
         return format_html('<a href="{}">{}</a>', reverse("campaigns:bulletin", args=[obj.pk]), _("查看通报"))
+
+
+register_histories(Donation)

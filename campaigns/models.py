@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from quotas.models import AnnualPlan
 from units.models import Unit
@@ -98,6 +99,12 @@ class Donation(models.Model):
     reviewed_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
 
     objects = DonationQuerySet.as_manager()
+    # The ciphertexts stay out of the history: it records who changed what, not a second copy.
+    history = HistoricalRecords(
+        verbose_name=_("献血记录变更记录"),
+        verbose_name_plural=_("献血记录变更记录"),
+        excluded_fields=["id_number_encrypted", "phone_encrypted"],
+    )
 
     class Meta:
         verbose_name = _("献血记录")

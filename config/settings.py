@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "import_export",
     "axes",
+    "simple_history",
     "units",
     "quotas",
     "campaigns",
@@ -44,11 +45,18 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Audit trail: the signed-in user becomes the author of every recorded change.
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last: turns the failed-login lockout into a response.
     "axes.middleware.AxesMiddleware",
 ]
+
+# Audit trail (django-simple-history): change reasons name whole files and batches, so no limit.
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+# History is a record, not an undo button: a revert would bypass the donor rules and the import.
+SIMPLE_HISTORY_REVERT_DISABLED = True
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses a locked-out username/address before checking

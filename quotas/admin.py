@@ -11,6 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ImportExportModelAdmin
 
+from units.audit import AuditedAdmin, register_histories
+
 from .forms import LimitedImportForm
 from .models import AnnualPlan, PlanSource, Quota
 from .resources import QuotaResource
@@ -70,7 +72,7 @@ class PlanSourceInline(admin.TabularInline):
 
 
 @admin.register(AnnualPlan)
-class AnnualPlanAdmin(admin.ModelAdmin):
+class AnnualPlanAdmin(AuditedAdmin):
     list_display = [
         "__str__",
         "document_number",
@@ -138,12 +140,12 @@ class AnnualPlanAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("发布所选计划"), permissions=["change"])
     def publish(self, request, queryset):
-        changed = plan_set_status(plans=queryset, status=AnnualPlan.Status.PUBLISHED)
+        changed = plan_set_status(plans=queryset, status=AnnualPlan.Status.PUBLISHED, user=request.user)
         self.message_user(request, ngettext("已发布 %d 个计划。", "已发布 %d 个计划。", changed) % changed)
 
     @admin.action(description=_("结束所选计划"), permissions=["change"])
     def close(self, request, queryset):
-        changed = plan_set_status(plans=queryset, status=AnnualPlan.Status.CLOSED)
+        changed = plan_set_status(plans=queryset, status=AnnualPlan.Status.CLOSED, user=request.user)
         self.message_user(request, ngettext("已结束 %d 个计划。", "已结束 %d 个计划。", changed) % changed)
 
     @admin.action(description=_("复制为下一年度草稿"), permissions=["add"])
@@ -159,7 +161,7 @@ class AnnualPlanAdmin(admin.ModelAdmin):
 
 
 @admin.register(Quota)
-class QuotaAdmin(ImportExportModelAdmin):
+class QuotaAdmin(AuditedAdmin, ImportExportModelAdmin):
     resource_classes = [QuotaResource]
     import_form_class = LimitedImportForm
     list_display = [
@@ -205,3 +207,6 @@ class PlanSourceAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+register_histories(AnnualPlan, Quota)

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import ExtractYear
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from units.models import Jurisdiction, Unit
 
@@ -45,6 +46,7 @@ class AnnualPlan(models.Model):
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     objects = PlanQuerySet.as_manager()
+    history = HistoricalRecords(verbose_name=_("年度计划变更记录"), verbose_name_plural=_("年度计划变更记录"))
 
     class Meta:
         verbose_name = _("年度计划")
@@ -130,6 +132,7 @@ class Quota(models.Model):
     position = models.PositiveIntegerField(_("顺序"), default=0)
 
     objects = QuotaQuerySet.as_manager()
+    history = HistoricalRecords(verbose_name=_("任务变更记录"), verbose_name_plural=_("任务变更记录"))
 
     class Meta:
         verbose_name = _("任务")

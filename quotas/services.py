@@ -26,6 +26,8 @@ STATUS_LABELS = {NEW: "新增", CHANGED: "修改", UNCHANGED: "不变", REMOVED:
 
 ERROR_OUTSIDE_YEAR = "{ref}：时间“{text}”不在计划年度 {year} 年内。"
 ERROR_PLAN_CLOSED = "{year} 年度计划已结束，不能再导入。"
+CHANGE_REASON_IMPORT = "导入通知附件 {name}（SHA-256 {sha}…）：新增 {new} 条、修改 {changed} 条、删除 {removed} 条任务"
+CHANGE_REASON_STATUS = "状态改为“{status}”"
 ERROR_BAD_DECISION = "“{name}”的处理方式无效：请选择新建单位或已有单位。"
 
 
@@ -212,12 +214,15 @@ def plan_import(
     for name, value in (plan_fields or {}).items():
         setattr(plan, name, value)
     plan.full_clean()
+    sha256 = hashlib.sha256(data).hexdigest()
+    # The import is one entry in the plan's history, naming the file; the quotas it writes in
+    # bulk carry the file as their source instead of an entry each.
+    plan._history_user = user
+    plan._change_reason = import_change_reason(filename, sha256, report.counts())
     plan.save()
     report.plan = plan
 
-    source = PlanSource(
-        plan=plan, original_name=filename, sha256=hashlib.sha256(data).hexdigest(), size=len(data), uploaded_by=user
-    )
+    source = PlanSource(plan=plan, original_name=filename, sha256=sha256, size=len(data), uploaded_by=user)
     source.file.save(filename, ContentFile(data), save=False)
     source.save()
 
@@ -354,10 +359,28 @@ def _as_columns(values: dict) -> dict:
     return {f"{k}_id" if k in ("plan", "source", "sub_jurisdiction") else k: v for k, v in values.items()}
 
 
+def import_change_reason(filename: str, sha256: str, counts: dict[str, int]) -> str:
+    """The history entry of an import: the file, its fingerprint and what it changed."""
+    return CHANGE_REASON_IMPORT.format(
+        name=filename,
+        sha=sha256[:12],
+        new=counts.get(NEW, 0),
+        changed=counts.get(CHANGED, 0),
+        removed=counts.get(REMOVED, 0),
+    )
+
+
 @transaction.atomic
-def plan_set_status(*, plans, status: str) -> int:
-    """Publish or close plans; returns how many changed."""
-    return AnnualPlan.objects.filter(pk__in=[p.pk for p in plans]).exclude(status=status).update(status=status)
+def plan_set_status(*, plans, status: str, user=None) -> int:
+    """Publish or close plans, each an entry in its history; returns how many changed."""
+    changed = 0
+    for plan in AnnualPlan.objects.filter(pk__in=[p.pk for p in plans]).exclude(status=status).select_for_update():
+        plan.status = status
+        plan._history_user = user
+        plan._change_reason = CHANGE_REASON_STATUS.format(status=plan.get_status_display())
+        plan.save(update_fields=["status", "updated_at"])
+        changed += 1
+    return changed
 
 
 @transaction.atomic

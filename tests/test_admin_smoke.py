@@ -29,7 +29,7 @@ def objects(plan, unit_a, unit_b, staff_user):
     from quotas.models import PlanSource
 
     source = PlanSource.objects.create(plan=plan, original_name="a.xlsx", sha256="0" * 64, file="notices/a.xlsx")
-    return {
+    objects = {
         "jurisdiction": plan.jurisdiction,
         "unit": unit_a,
         "unitalias": alias,
@@ -45,6 +45,9 @@ def objects(plan, unit_a, unit_b, staff_user):
             jurisdiction=plan.jurisdiction, year=2026, title="通报", as_of=dt.date(2026, 3, 3), figures={}
         ),
     }
+    for name in ("unit", "unitalias", "annualplan", "quota", "donation"):
+        objects[f"historical{name}"] = objects[name].history.earliest()
+    return objects
 
 
 MODELS = [
@@ -69,6 +72,12 @@ def test_every_portal_model_has_an_admin():
             ("units", "staffprofile"),
             ("units", "unit"),
             ("units", "unitalias"),
+            # the audit trail, read-only
+            ("campaigns", "historicaldonation"),
+            ("quotas", "historicalannualplan"),
+            ("quotas", "historicalquota"),
+            ("units", "historicalunit"),
+            ("units", "historicalunitalias"),
         ]
     )
 
@@ -79,7 +88,7 @@ def test_admin_pages_open(admin_client, objects, app, model):
     assert admin_client.get(changelist).status_code == 200
     assert admin_client.get(changelist, {"q": "仪化"}).status_code == 200
     add = admin_client.get(reverse(f"admin:{app}_{model}_add"))
-    assert add.status_code in (200, 403)  # PlanSource and AccessEvent are never added by hand
+    assert add.status_code in (200, 403)  # PlanSource, AccessEvent and histories are never added by hand
     change = admin_client.get(reverse(f"admin:{app}_{model}_change", args=[objects[model].pk]))
     assert change.status_code == 200
 

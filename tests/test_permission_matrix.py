@@ -47,6 +47,12 @@ ADMIN_RIGHTS: dict[str, tuple[set[str], set[str]]] = {
     "campaigns.donation": (ALL, set()),  # leadership sees numbers only, never donors
     "campaigns.accessevent": ({VIEW}, set()),  # the access log is read-only, even for staff
     "campaigns.bulletin": ({VIEW, DELETE}, {VIEW}),  # made from the dashboard, never in the admin
+    # the audit trail: read-only, for whoever may see the records themselves
+    "units.historicalunit": ({VIEW}, {VIEW}),
+    "units.historicalunitalias": ({VIEW}, {VIEW}),
+    "quotas.historicalannualplan": ({VIEW}, {VIEW}),
+    "quotas.historicalquota": ({VIEW}, {VIEW}),
+    "campaigns.historicaldonation": ({VIEW}, set()),
     "auth.user": (set(), set()),  # superusers manage accounts
     "auth.group": (set(), set()),
     "axes.accessattempt": (set(), set()),
@@ -60,6 +66,8 @@ ADMIN_VIEWS = {
     "change": ({VIEW, CHANGE}, {CHANGE}),
     "history": ({VIEW, CHANGE}, {VIEW, CHANGE}),
     "delete": ({DELETE}, {DELETE}),
+    # one past version of a record (django-simple-history); reverting is switched off
+    "simple_history": ({VIEW, CHANGE}, set()),
 }
 
 
@@ -205,6 +213,9 @@ def world(db, jurisdiction, unit_a, unit_b, plan):
     )
     objects["axes.accesslog"] = AccessLog.objects.create(username="x", ip_address="127.0.0.1")
     objects["axes.accessfailurelog"] = AccessFailureLog.objects.create(username="x", ip_address="127.0.0.1")
+    for tracked in ("units.unit", "units.unitalias", "quotas.annualplan", "quotas.quota", "campaigns.donation"):
+        app, model = tracked.split(".")
+        objects[f"{app}.historical{model}"] = objects[tracked].history.earliest()
     UnitFactory(name="别的单位", jurisdiction=jurisdiction)
     return users, objects
 
@@ -235,6 +246,9 @@ def _concrete(route: str, name: str | None, key: str, objects: dict) -> str:
         model, view = ADMIN_MODEL_VIEW[short]
         if view in ("change", "history", "delete"):
             return reverse(name, kwargs={"object_id": objects[model].pk})
+        if view == "simple_history":
+            record = objects[model]
+            return reverse(name, args=[record.pk, record.history.earliest().history_id])
     return reverse(name)
 
 

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
+from .audit import AuditedAdmin, register_histories
 from .models import Jurisdiction, Liaison, StaffProfile, Unit, UnitAlias
 from .services import alias_save, jurisdiction_save, unit_save
 
@@ -49,7 +50,7 @@ class SubordinateInline(admin.TabularInline):
 
 
 @admin.register(Unit)
-class UnitAdmin(admin.ModelAdmin):
+class UnitAdmin(AuditedAdmin):
     list_display = ["name", "category", "jurisdiction", "parent", "headcount", "contact_name", "active"]
     list_filter = ["category", "active", ("jurisdiction", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "normalized_name", "aliases__name", "aliases__normalized_name"]
@@ -73,7 +74,7 @@ class UnitAdmin(admin.ModelAdmin):
 
 
 @admin.register(UnitAlias)
-class UnitAliasAdmin(admin.ModelAdmin):
+class UnitAliasAdmin(AuditedAdmin):
     list_display = ["name", "unit", "jurisdiction", "created_at"]
     search_fields = ["name", "normalized_name", "unit__name"]
     list_filter = [("jurisdiction", admin.RelatedOnlyFieldListFilter)]
@@ -106,3 +107,6 @@ class StaffProfileAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "jurisdiction__name"]
     autocomplete_fields = ["user", "jurisdiction"]
     list_select_related = ["user", "jurisdiction"]
+
+
+register_histories(Unit, UnitAlias)

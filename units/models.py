@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from .querysets import JurisdictionQuerySet, UnitQuerySet
 
@@ -98,6 +99,7 @@ class Unit(models.Model):
     active = models.BooleanField(_("启用"), default=True)
 
     objects = UnitQuerySet.as_manager()
+    history = HistoricalRecords(verbose_name=_("单位变更记录"), verbose_name_plural=_("单位变更记录"))
 
     class Meta:
         verbose_name = _("单位")
@@ -127,6 +129,8 @@ class UnitAlias(models.Model):
     name = models.CharField(_("别名"), max_length=200)
     normalized_name = models.CharField(_("规范名称"), max_length=200, editable=False, db_index=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    history = HistoricalRecords(verbose_name=_("别名变更记录"), verbose_name_plural=_("别名变更记录"))
 
     class Meta:
         verbose_name = _("单位别名")
