@@ -162,11 +162,16 @@ def upload_roster(request):
             default_unit=form.cleaned_data["unit"],
             logged_by=request.user,
         )
-        token = str(uuid.uuid4())
-        _staging(token).parent.mkdir(parents=True, exist_ok=True)
-        _staging(token).write_bytes(data)
-        request.session.setdefault(SESSION_KEY, {})[token] = {"name": upload.name, "unit": form.cleaned_data["unit"].pk}
-        request.session.modified = True
+        token = None
+        if preview.ok:  # a file with errors cannot be committed: nothing of it is kept
+            token = str(uuid.uuid4())
+            _staging(token).parent.mkdir(parents=True, exist_ok=True)
+            _staging(token).write_bytes(data)
+            request.session.setdefault(SESSION_KEY, {})[token] = {
+                "name": upload.name,
+                "unit": form.cleaned_data["unit"].pk,
+            }
+            request.session.modified = True
         return render(request, "campaigns/roster_preview.html", {"preview": preview, "token": token})
     return render(request, "campaigns/roster_upload.html", {"form": form})
 

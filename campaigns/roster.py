@@ -15,6 +15,7 @@ from quotas.notice.periods import PeriodError, parse_period
 from units.naming import clean_text, normalize_name, to_halfwidth
 
 ERROR_NO_HEADER = "没有找到名单表头：需要“姓名”“身份证号”“献血日期”等列。"
+ERROR_NO_ROWS = "名单表头下面没有献血者：表格是空的。"
 ERROR_DATE = "献血日期无法识别：“{text}”"
 ERROR_AMOUNT = "献血量无法识别：“{text}”（全血填 200/300/400，血小板填 1 或 2 个治疗量）"
 ERROR_MISSING = "缺少{what}。"
@@ -157,4 +158,6 @@ def read_roster(data: bytes, filename: str, *, today: dt.date) -> RosterReading:
             reading.rows.append(item)
     if not found:
         reading.errors.append(ERROR_NO_HEADER)
+    elif not reading.rows:
+        reading.errors.append(ERROR_NO_ROWS)
     return reading

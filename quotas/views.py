@@ -59,17 +59,19 @@ def import_notice_view(request, plan_id=None, *, model_admin):
             year=year,
             notice_text=notice_text,
         )
-        token = str(uuid.uuid4())
-        path = _staging_path(token)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        request.session.setdefault(SESSION_KEY, {})[token] = {
-            "name": form.cleaned_data["file"].name,
-            "jurisdiction": jurisdiction.pk,
-            "year": year,
-            "notice_text": notice_text,
-        }
-        request.session.modified = True
+        token = None
+        if not report.errors:  # a file that cannot be applied is not kept
+            token = str(uuid.uuid4())
+            path = _staging_path(token)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            request.session.setdefault(SESSION_KEY, {})[token] = {
+                "name": form.cleaned_data["file"].name,
+                "jurisdiction": jurisdiction.pk,
+                "year": year,
+                "notice_text": notice_text,
+            }
+            request.session.modified = True
         context.update(
             report=report,
             token=token,

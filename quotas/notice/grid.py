@@ -35,6 +35,21 @@ ERROR_TOO_MANY_ROWS = "工作表“{sheet}”声明了 {rows} 行，超过上限
 ERROR_TOO_MANY_COLUMNS = "工作表“{sheet}”声明了 {cols} 列，超过上限 {limit} 列。"
 ERROR_ENCODING = "无法识别 CSV 文件的编码：请另存为 UTF-8 或 GBK。"
 ERROR_MACRO = "文件包含宏（.xlsm/vbaProject），为安全起见已拒绝：请另存为普通 .xlsx。"
+ERROR_HTML = "这是网页文件（HTML），不是 Excel 表格：请在 Excel 或 WPS 中打开后另存为 .xlsx 再上传。"
+ERROR_UNSAFE_XML = "文件含有不安全的 XML 内容（DTD/实体定义），正常的 Office 文件不会有，已拒绝。"
+ERROR_CELL_TOO_LONG = "“{sheet}”中有单元格超过 {limit} 个字符，不像是任务表或名单，已拒绝。"
+ERROR_FORMULAS_UNSAVED = (
+    "工作表“{sheet}”有 {count} 个公式没有保存计算结果（多见于程序生成的文件），无法知道它们的值："
+    "请用 Excel 或 WPS 打开后保存一次再上传，或把公式粘贴为数值。"
+)
+ERROR_MOJIBAKE_REPLACED = (
+    "文件中的中文已损坏（出现“\ufffd”）：多半是 GBK 编码的文件被当作 UTF-8 另存过，"
+    "原字已无法恢复，请从原始文件重新导出。"
+)
+ERROR_MOJIBAKE = (
+    "文件中的中文是乱码（“{seen}”应为“{meant}”）：GBK 编码的文字被按西文编码读过再保存。"
+    "请用 WPS 或 Excel 按 GBK 重新打开原文件，另存为 .xlsx 后上传。"
+)
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -64,6 +79,16 @@ class Sheet:
         return None
 
 
+_HTML_RE = re.compile(rb"\s*(?:\xef\xbb\xbf)?\s*<(?:!doctype\s+html|html|table|meta|head|body)[\s>]", re.IGNORECASE)
+
+
+def check_cells(values, sheet: str) -> None:
+    """Refuse a row with a cell longer than any name or number a notice or roster holds."""
+    for value in values:
+        if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
+            raise GridError(ERROR_CELL_TOO_LONG.format(sheet=sheet, limit=MAX_CELL_CHARS))
+
+
 def sniff_format(head: bytes, filename: str) -> str:
     """The reader to use: 'xlsx', 'xls', 'docx' or 'csv', from the bytes first, then the name."""
     suffix = Path(filename).suffix.lower()
@@ -73,11 +98,11 @@ def sniff_format(head: bytes, filename: str) -> str:
         return "xlsx"
     if head.startswith(OLE_MAGIC):
         return "xls"
-    if suffix in {".csv", ".txt"}:
-        return "csv"
     if not head:
         raise GridError(ERROR_EMPTY_FILE)
-    if b"\x00" in head[:4096]:
+    if _HTML_RE.match(head[:1024]):
+        raise GridError(ERROR_HTML)
+    if b"\x00" in head[:4096] and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise GridError(ERROR_NOT_SPREADSHEET)
     if suffix in {"", ".csv", ".txt"}:
         return "csv"
@@ -100,6 +125,11 @@ def read_grids(data: bytes, filename: str) -> list[Sheet]:
 
 _MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"')
 _FORMULA_RE = re.compile(rb"<(?:\w+:)?f[\s>/]")
+# A formula with no cached value: the formula closes the cell, or only an empty <v> follows.
+_UNSAVED_RE = re.compile(
+    rb"(?:</(?:\w+:)?f>|<(?:\w+:)?f\b[^>]*/>)\s*(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>"
+)
+_DTD_RE = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _DIMENSION_RE = re.compile(rb'<(?:\w+:)?dimension\s+ref="([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)"')
 
 
@@ -114,6 +144,13 @@ def guard_zip(archive: zipfile.ZipFile) -> None:
             raise GridError(ERROR_MACRO)
     if total > MAX_UNCOMPRESSED:
         raise GridError(ERROR_ZIP_BOMB.format(size=total // (1024 * 1024)))
+    for info in archive.infolist():
+        # Office XML never declares a DTD; one that does is an entity bomb or an external
+        # entity. The prolog comes first, so the head of each part is enough.
+        if info.filename.lower().endswith((".xml", ".rels")):
+            with archive.open(info) as part:
+                if _DTD_RE.search(part.read(64 * 1024)):
+                    raise GridError(ERROR_UNSAFE_XML)
 
 
 def _scan_sheet_xml(archive: zipfile.ZipFile, path: str, sheet: str) -> tuple[list[str], int]:
@@ -123,7 +160,7 @@ def _scan_sheet_xml(archive: zipfile.ZipFile, path: str, sheet: str) -> tuple[li
     the end of the sheet XML, so a byte scan finds them without building a tree.
     """
     merges: list[str] = []
-    formulas = 0
+    formulas = unsaved = 0
     tail = b""
     first = True
     with archive.open(path) as stream:
@@ -136,10 +173,14 @@ def _scan_sheet_xml(archive: zipfile.ZipFile, path: str, sheet: str) -> tuple[li
             # Count only complete tokens; keep a short tail for tokens split across chunks.
             cut = max(0, len(buf) - 256)
             formulas += len(_FORMULA_RE.findall(buf, 0, cut))
+            unsaved += len(_UNSAVED_RE.findall(buf, 0, cut))
             merges.extend(ref.decode() for ref in _MERGE_RE.findall(buf, 0, cut))
             tail = buf[cut:]
     formulas += len(_FORMULA_RE.findall(tail))
+    unsaved += len(_UNSAVED_RE.findall(tail))
     merges.extend(ref.decode() for ref in _MERGE_RE.findall(tail))
+    if unsaved:
+        raise GridError(ERROR_FORMULAS_UNSAVED.format(sheet=sheet, count=unsaved))
     return merges, formulas
 
 
@@ -178,6 +219,7 @@ def _read_xlsx(data: bytes) -> list[Sheet]:
             merges, formulas = _scan_sheet_xml(archive, ws._worksheet_path, ws.title)
             rows = []
             for values in ws.iter_rows(values_only=True):
+                check_cells(values, ws.title)
                 rows.append(list(values))
                 if len(rows) > MAX_ROWS:
                     raise GridError(ERROR_TOO_MANY_ROWS.format(sheet=ws.title, rows=f"{MAX_ROWS}+", limit=MAX_ROWS))
@@ -252,6 +294,7 @@ def _read_xls(data: bytes) -> list[Sheet]:
                     row.append(int(cell.value))
                 else:
                     row.append(cell.value)
+            check_cells(row, xs.name)
             rows.append(row)
         sheet = Sheet(name=xs.name, rows=_trim(rows))
         # xlrd gives (rlo, rhi, clo, chi), half-open and 0-based.
@@ -271,13 +314,35 @@ def decode_text(data: bytes) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16")
     try:
-        return data.decode("utf-8")
+        return _refuse_mojibake(data.decode("utf-8"))
     except UnicodeDecodeError:
         pass
     try:
         return data.decode("gb18030")
     except UnicodeDecodeError as exc:
         raise GridError(ERROR_ENCODING) from exc
+
+
+_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+_LATIN1_RE = re.compile(r"[\u00c0-\u00ff]")
+
+
+def _refuse_mojibake(text: str) -> str:
+    """Refuse text whose Chinese was mangled on the way: U+FFFD, or GBK read as Latin-1."""
+    head = text[:65536]
+    if head.count("\ufffd") >= 2:
+        raise GridError(ERROR_MOJIBAKE_REPLACED)
+    if not _CJK_RE.search(head) and len(_LATIN1_RE.findall(head)) >= 4:
+        for western in ("cp1252", "latin-1"):
+            try:
+                meant = head.encode(western).decode("gb18030")
+            except (UnicodeEncodeError, UnicodeDecodeError):
+                continue
+            if len(_CJK_RE.findall(meant)) >= 2:
+                seen = next(w for w in re.split(r"[,\t;\s]+", head) if _LATIN1_RE.search(w))
+                sample = re.search(r"[\u4e00-\u9fff]+", meant).group()
+                raise GridError(ERROR_MOJIBAKE.format(seen=seen[:12], meant=sample[:6]))
+    return text
 
 
 def _read_csv(data: bytes, name: str) -> Sheet:
@@ -287,10 +352,16 @@ def _read_csv(data: bytes, name: str) -> Sheet:
     except csv.Error:
         dialect = csv.excel
     rows: list[list[object]] = []
-    for values in csv.reader(io.StringIO(text), dialect):
-        rows.append([v if v.strip() else None for v in values])
-        if len(rows) > MAX_ROWS:
-            raise GridError(ERROR_TOO_MANY_ROWS.format(sheet=name, rows=f"{MAX_ROWS}+", limit=MAX_ROWS))
+    try:
+        for values in csv.reader(io.StringIO(text), dialect):
+            check_cells(values, name)
+            rows.append([v if v.strip() else None for v in values])
+            if len(rows) > MAX_ROWS:
+                raise GridError(ERROR_TOO_MANY_ROWS.format(sheet=name, rows=f"{MAX_ROWS}+", limit=MAX_ROWS))
+    except csv.Error as exc:  # the module's own limit (128 KB per field) or a broken quote
+        if "field limit" in str(exc):
+            raise GridError(ERROR_CELL_TOO_LONG.format(sheet=name, limit=MAX_CELL_CHARS)) from exc
+        raise GridError(ERROR_CORRUPT.format(detail=exc)) from exc
     return Sheet(name=name, rows=_trim(rows))
 
 
@@ -314,7 +385,9 @@ def _read_docx(data: bytes) -> list[Sheet]:
         for row in table.rows:
             # python-docx repeats a merged cell once per grid column it spans: the value holds
             # for every cell of the merge, as in a spreadsheet.
-            rows.append([cell.text if cell.text.strip() else None for cell in row.cells])
+            values = [cell.text if cell.text.strip() else None for cell in row.cells]
+            check_cells(values, f"表{number}")
+            rows.append(values)
             if len(rows) > MAX_ROWS:
                 raise GridError(ERROR_TOO_MANY_ROWS.format(sheet=f"表{number}", rows=f"{MAX_ROWS}+", limit=MAX_ROWS))
         sheets.append(Sheet(name=f"表{number}", rows=_trim(rows)))

@@ -38,7 +38,6 @@ WARN_NO_TARGET = "{ref} 的单位“{unit}”没有任务数，已跳过。"
 WARN_NO_TABLE = "工作表“{sheet}”中没有找到任务表（表头需包含“单位”和“任务数/目标数”等列），已跳过。"
 WARN_EMPTY_SHEET = "工作表“{sheet}”是空的，已跳过。"
 WARN_FORMULAS = "工作表“{sheet}”有 {count} 个公式单元格：已使用文件中保存的计算结果。"
-WARN_FORMULA_EMPTY = "{ref} 是公式但文件中没有保存计算结果，请在 Excel 中打开并保存后重新上传。"
 ERROR_NO_HEADER = (
     "文件中没有找到任务表：没有一行同时包含单位列（单位/单位名称/村别…）和任务数列（任务数/目标数/计划数…）。"
 )

@@ -69,7 +69,7 @@ def test_password_protected_office_file():
     assert "密码" in only_error(data, "secret.xlsx")
 
 
-def test_formulas_use_cached_values_and_say_so():
+def test_formulas_without_saved_values_are_refused():
     import openpyxl
 
     workbook = openpyxl.Workbook()
@@ -77,8 +77,23 @@ def test_formulas_use_cached_values_and_say_so():
     ws.append(["单位", "任务数"])
     ws.append(["甲局", "=2+3"])
     buffer = io.BytesIO()
-    workbook.save(buffer)  # openpyxl stores no cached value: the reader must say so
-    reading = read_notice(buffer.getvalue(), "f.xlsx", year=2024)
+    workbook.save(buffer)  # openpyxl stores no cached value: nobody knows what the cell says
+    assert "1 个公式没有保存计算结果" in only_error(buffer.getvalue(), "f.xlsx")
+
+
+def test_formulas_with_saved_values_are_read_and_said():
+    data = xlsx([["单位", "任务数"], ["甲局", 5]])
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename.startswith("xl/worksheets/sheet"):
+                # what Excel writes: the formula and the value it last computed
+                content = content.replace(b'<c r="B2" t="n"><v>5</v></c>', b'<c r="B2"><f>2+3</f><v>5</v></c>')
+                assert b"<f>2+3</f>" in content
+            target.writestr(item, content)
+    reading = read_notice(out.getvalue(), "f.xlsx", year=2024)
+    assert [(r.unit, r.target) for r in reading.rows] == [("甲局", 5)]
     assert any("公式" in w.message for w in reading.warnings)
 
 
