@@ -91,3 +91,31 @@ def test_platelet_rules():
     assert [f["code"] for f in check(30, [(D(2026, 4, 1), "whole")], kind="platelets").flags] == ["whole_to_platelet"]
     many = [(D(2026, 1, 1) + dt.timedelta(days=5 * i), "platelets") for i in range(24)]
     assert "platelets_per_year" in [f["code"] for f in check(30, many, kind="platelets", day=D(2026, 12, 1)).flags]
+
+
+@given(st.text(alphabet=st.sampled_from(list("0123456789Xx* -")), max_size=22) | st.text(max_size=25))
+def test_any_text_is_a_valid_number_or_refused_with_a_message(raw):
+    try:
+        identity = check_id_number(raw)
+    except IdNumberError as exc:
+        assert str(exc)
+        return
+    number = identity.number
+    assert len(number) == 18 and number[17] == check_character(number[:17])
+
+
+@given(
+    birth=st.dates(min_value=D(1930, 1, 1), max_value=D(2010, 12, 31)),
+    seq=st.integers(0, 999),
+    position=st.integers(0, 17),
+    replacement=st.sampled_from(list("0123456789X")),
+)
+def test_one_changed_character_is_caught(birth, seq, position, replacement):
+    """GB 11643's check character catches every single-character change."""
+    number = f"360426{birth:%Y%m%d}{seq:03d}"
+    number += check_character(number)
+    changed = number[:position] + replacement + number[position + 1 :]
+    if changed == number:
+        return
+    with pytest.raises(IdNumberError):
+        check_id_number(changed)

@@ -101,3 +101,20 @@ def test_dekad_round_trip(year, m, part):
     period = parse_period(f"{m}月{part}旬", year)
     assert period.start.day == {"上": 1, "中": 11, "下": 21}[part]
     assert period.end.day == {"上": 10, "中": 20}.get(part, (D(year + m // 12, m % 12 + 1, 1) - dt.timedelta(1)).day)
+
+
+PERIOD_ALPHABET = st.sampled_from(list("0123456789一二三四五六七八九十年月日旬上中下季度全-～至~、，.() 份第半"))
+
+
+@given(text=st.text(PERIOD_ALPHABET, max_size=20) | st.text(max_size=30), year=year)
+def test_any_text_parses_inside_the_year_or_is_refused(text, year):
+    """Whatever a cell holds: a period inside the plan's year (or of the next, for a
+    "12月-次年1月" kind of span), nothing, or PeriodError — never another exception."""
+    try:
+        period = parse_period(text, year)
+    except PeriodError as exc:
+        assert str(exc)  # the message staff see
+        return
+    if period is not None:
+        assert period.start <= period.end
+        assert year - 1 <= period.start.year and period.end.year <= year + 1
