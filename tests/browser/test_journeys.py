@@ -24,7 +24,7 @@ from quotas.models import AnnualPlan
 from tests.factories import JurisdictionFactory, QuotaFactory, UnitFactory, UserFactory, id_number, make_liaison
 from units.models import Jurisdiction, StaffProfile
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 NOTICE = Path(__file__).resolve().parents[2] / "fixtures" / "notices" / "yizheng-2024.xlsx"
 PASSWORD = "pw-for-tests-1"
@@ -32,7 +32,7 @@ TODAY = timezone.localdate()
 
 
 @pytest.fixture
-def world():
+def world(roles):
     """A city with one county, two units with this year's quotas, and a donation of each unit."""
     city = JurisdictionFactory(name="扬州市", level=Jurisdiction.Level.CITY)
     county = JurisdictionFactory(name="仪征市", parent=city)
