@@ -42,7 +42,13 @@ VERSION = 1
 PORTAL_APPS = ("units", "quotas", "campaigns")
 # What the archive holds, in load order (loaddata resolves forward references within one file).
 LABELS = ["auth.group", "auth.user", "admin.logentry", *PORTAL_APPS]
-EXCLUDED = ["campaigns.donationtally"]
+# Derived data, rebuilt by triggers as the donations load (and checked), or recomputed on demand.
+EXCLUDED = [
+    "campaigns.donationtally",
+    "campaigns.planprogress",
+    "campaigns.planprogressdirty",
+    "campaigns.progressversion",
+]
 KEY_CHECK = "portal-backup-key-check"
 
 ERROR_NOT_AN_ARCHIVE = "Not a portal backup: {reason}."

@@ -182,6 +182,53 @@ class DonationTally(models.Model):
         return f"{self.unit_id} {self.day}: {self.persons}"
 
 
+class PlanProgress(models.Model):
+    """The dashboard's summary of one plan's unit quotas, reused until something it reads changes.
+
+    Valid while its `as_of` is today (statuses depend on the date), its `version` equals
+    `ProgressVersion` (bumped by triggers on quotas, their members, plans and units) and no
+    `PlanProgressDirty` row names the plan (inserted by a trigger on the tally, in the
+    transaction that logs a donation). See campaigns/progress.py.
+    """
+
+    plan = models.OneToOneField(AnnualPlan, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    as_of = models.DateField()
+    version = models.BigIntegerField()
+    # When the computing statement started: an older computation never overwrites a newer one.
+    started = models.DateTimeField()
+    summary = models.JSONField()
+
+    class Meta:
+        verbose_name = _("计划进度缓存")
+        verbose_name_plural = _("计划进度缓存")
+
+    def __str__(self) -> str:
+        return f"{self.plan_id} {self.as_of} v{self.version}"
+
+
+class PlanProgressDirty(models.Model):
+    """A plan whose donations changed since its summary was computed (written by a trigger)."""
+
+    plan = models.OneToOneField(AnnualPlan, primary_key=True, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        verbose_name = _("待重算计划")
+        verbose_name_plural = _("待重算计划")
+
+    def __str__(self) -> str:
+        return str(self.plan_id)
+
+
+class ProgressVersion(models.Model):
+    """One row: a counter bumped by triggers whenever quotas, members, plans or units change."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    n = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return str(self.n)
+
+
 class Bulletin(models.Model):
     """A dated bulletin (通报): the dashboard frozen as it stood, to reopen unchanged later."""
 

@@ -112,11 +112,19 @@ def remove_triggers(schema_editor) -> None:
 @transaction.atomic
 def recount() -> None:
     """Rebuild the tally from the donations (after a bulk load with triggers disabled)."""
+    from . import progress
+
+    postgresql = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if postgresql:
             cursor.execute(f"LOCK TABLE {DONATION} IN SHARE MODE")
+            # Marking plans row by row is pointless here: every summary is invalidated below.
+            cursor.execute("SET LOCAL campaigns.recounting = 'on'")
         for sql in RECOUNT:
             cursor.execute(sql)
+        if postgresql:
+            cursor.execute("SET LOCAL campaigns.recounting = 'off'")
+    progress.invalidate_all()
 
 
 def mismatches(limit: int = 20) -> list[tuple]:

@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 
 from campaigns.dashboard import dashboard_figures
 from campaigns.models import Bulletin
+from campaigns.progress import invalidate_all
 from tests.factories import (
     JurisdictionFactory,
     PlanFactory,
@@ -171,8 +172,11 @@ def test_unit_table_sorts_and_filters(tree):
 
 def test_queries_do_not_grow_with_units_or_jurisdictions(tree, django_assert_num_queries):
     client = _leader(tree.city)
-    client.get("/dashboard/?year=2026")  # warm the session and content types
-    with django_assert_num_queries(13) as small:
+    client.get("/dashboard/?year=2026")  # warm the session, the content types and the summaries
+    with django_assert_num_queries(16):  # every plan's summary kept
+        client.get("/dashboard/?year=2026")
+    invalidate_all()
+    with django_assert_num_queries(18):  # every plan's summary recomputed: one query, one write
         client.get("/dashboard/?year=2026")
     for i in range(6):
         county = JurisdictionFactory(name=f"新县{i}", parent=tree.city)
@@ -183,9 +187,11 @@ def test_queries_do_not_grow_with_units_or_jurisdictions(tree, django_assert_num
             QuotaFactory(plan=plan, target=3, units=[unit])
             make_donation(unit, donated_on=dt.date(2026, 3, 1), seq=1 + 2 * (i * 10 + k))
         QuotaFactory(plan=tree.city.plans.get(), label=county.name, target=9, sub_jurisdiction=county)
-    with django_assert_num_queries(len(small.captured_queries)):
+    with django_assert_num_queries(18):  # the new plans and quotas made every summary stale
         page = client.get("/dashboard/?year=2026").content.decode()
     assert "新县5" in page
+    with django_assert_num_queries(16):
+        client.get("/dashboard/?year=2026")
 
 
 def test_liaison_sees_only_their_own_units_card(tree):
@@ -232,3 +238,50 @@ def test_bulletin_stays_frozen_and_compares_with_today(tree):
     assert leader.get(f"/dashboard/bulletins/{bulletin.pk}/").status_code == 200
     assert leader.post("/dashboard/bulletins/new/", {"year": 2026}).status_code == 403
     assert _leader(tree.county2).get(f"/dashboard/bulletins/{bulletin.pk}/").status_code == 404
+
+
+# -- kept summaries: a page is as fresh as with none kept -------------------------------------
+
+
+def _fresh(jurisdiction, today):
+    invalidate_all()
+    return dashboard_figures(jurisdiction=jurisdiction, year=2026, today=today)
+
+
+def test_kept_summaries_give_the_same_page_as_computing_afresh(tree):
+    for jurisdiction in (tree.city, tree.county1, None):
+        fresh = _fresh(jurisdiction, JULY)
+        assert dashboard_figures(jurisdiction=jurisdiction, year=2026, today=JULY) == fresh
+
+
+def test_a_donation_logged_now_moves_statuses_and_lists_now(tree):
+    before = dashboard_figures(jurisdiction=tree.city, year=2026, today=JULY)
+    assert before["headline"]["status_counts"]["done"] == 0
+    for seq in range(701, 705, 2):  # 市教育局 had 8 of 10
+        make_donation(tree.a, donated_on=dt.date(2026, 7, 1), seq=seq)
+    after = dashboard_figures(jurisdiction=tree.city, year=2026, today=JULY)
+    assert after["headline"]["status_counts"]["done"] == 1
+    assert "市教育局" not in [r["label"] for r in after["shortfalls"]]
+    assert after == _fresh(tree.city, JULY)
+
+
+def test_a_rejection_a_new_target_and_a_new_parent_move_the_page_now(tree):
+    from campaigns.models import Donation
+
+    dashboard_figures(jurisdiction=tree.city, year=2026, today=JULY)
+    Donation.objects.filter(unit=tree.a).update(status=Donation.Status.REJECTED)  # the tally trigger marks
+    assert dashboard_figures(jurisdiction=tree.city, year=2026, today=JULY) == _fresh(tree.city, JULY)
+    tree.qbc.target = 4  # met by the 5 donations of the group: a version bump
+    tree.qbc.save()
+    page = dashboard_figures(jurisdiction=tree.city, year=2026, today=JULY)
+    assert page == _fresh(tree.city, JULY) and page["headline"]["status_counts"]["done"] == 1
+    tree.g.parent = tree.e  # 高邮中学 now counts toward 仪化公司 (a unit edit)
+    tree.g.save()
+    assert dashboard_figures(jurisdiction=tree.county1, year=2026, today=JULY) == _fresh(tree.county1, JULY)
+
+
+def test_statuses_follow_the_date(tree):
+    june = dashboard_figures(jurisdiction=tree.county1, year=2026, today=dt.date(2026, 6, 20))
+    july = dashboard_figures(jurisdiction=tree.county1, year=2026, today=JULY)
+    assert june["overdue_total"] == 0 and july["overdue_total"] == 1  # 仪化公司's June quota
+    assert july == _fresh(tree.county1, JULY)

@@ -5,7 +5,12 @@ bookkeeping on logging a donation. Run it on the data of `generate_scale_data` (
 
 For a county, a city and the whole country it times, `--runs` times each (medians reported):
 
-- page: the whole GET /dashboard/ request through Django (session, queries, template);
+- page: the whole GET /dashboard/ request through Django (session, queries, template), with
+  every plan's quota summary kept from the previous view (campaigns/progress.py);
+- busy: the same page right after `--busy` donations were logged across random units (one
+  second of the 200/s liaison goal: the plans they touch are recomputed);
+- cold: the same page with every kept summary invalidated (the first view of a day, or after
+  a quota edit: every plan recomputed);
 - figures: `campaigns.dashboard.dashboard_figures` alone;
 - floor: the raw SQL that yields the same numbers straight from the donations, with no tally and
   no Python: completed per jurisdiction and month (headline, chart, drill-down lines) and each
@@ -30,6 +35,8 @@ from django.utils import timezone
 
 from campaigns.dashboard import _UNIT_QUOTAS_SQL, dashboard_figures
 from campaigns.identity import check_character
+from campaigns.models import Donation
+from campaigns.progress import invalidate_all
 from campaigns.services import build_donation
 from units.models import Jurisdiction, Unit
 
@@ -43,6 +50,10 @@ GROUP BY 1, 2
 """
 # The unit-quota query of the dashboard, reading the donations instead of the tally.
 FLOOR_QUOTAS = _UNIT_QUOTAS_SQL.replace(
+    "{plans}",
+    "p.id IN (SELECT p2.id FROM quotas_annualplan p2 JOIN units_jurisdiction j2 ON j2.id = p2.jurisdiction_id"
+    " WHERE p2.year = %(year)s AND p2.status <> 'draft' AND j2.path LIKE %(prefix)s)",
+).replace(
     "JOIN campaigns_donationtally t ON t.unit_id = d.donor AND t.day >= %(year_start)s AND t.day <= %(year_end)s",
     "JOIN (SELECT unit_id, donated_on AS day, 1 AS persons, blood_units FROM campaigns_donation"
     " WHERE status <> 'rejected' AND donated_on >= %(year_start)s AND donated_on <= %(year_end)s) t"
@@ -61,8 +72,9 @@ class Command(BaseCommand):
         parser.add_argument("--runs", type=int, default=7)
         parser.add_argument("--inserts", type=int, default=300)
         parser.add_argument("--year", type=int, default=None)
+        parser.add_argument("--busy", type=int, default=200, help="donations logged before the 'busy' view")
 
-    def handle(self, *args, runs: int, inserts: int, year: int | None, **options):
+    def handle(self, *args, runs: int, inserts: int, year: int | None, busy: int, **options):
         if connection.vendor != "postgresql":
             raise CommandError("bench_dashboard measures PostgreSQL (set DATABASE_URL).")
         today = timezone.localdate()
@@ -84,14 +96,17 @@ class Command(BaseCommand):
             cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = 'campaigns_donation'")
             counts["donations (estimate)"] = cursor.fetchone()[0]
         self.stdout.write(", ".join(f"{k}: {v:,}" for k, v in counts.items()) + f"; year {year}, {runs} runs each")
-        self.stdout.write(f"{'scope':<28}{'page ms':>10}{'figures ms':>12}{'floor ms':>10}{'page/floor':>12}")
+        self.stdout.write(
+            f"{'scope':<28}{'page ms':>10}{'busy ms':>10}{'cold ms':>10}{'figures ms':>12}{'floor ms':>10}"
+            f"{'page/floor':>12}{'busy/floor':>12}{'cold/floor':>12}"
+        )
         for label, jurisdiction in (
             (f"county {county.name}", county),
             (f"city {city.name}", city),
             ("whole country", None),
         ):
             url = f"/dashboard/?year={year}&j={jurisdiction.pk if jurisdiction else 'all'}"
-            page, figures, floor = [], [], []
+            page, busy_page, cold, figures, floor = [], [], [], [], []
             response = client.get(url)  # warm: connection, templates, statistics
             if response.status_code != 200:
                 raise CommandError(f"{url} answered {response.status_code}")
@@ -99,19 +114,60 @@ class Command(BaseCommand):
                 t = time.perf_counter()
                 client.get(url)
                 page.append(time.perf_counter() - t)
+                busy_page.append(self._after(lambda: self._log_donations(busy, today), client, url))
+                cold.append(self._after(invalidate_all, client, url))
                 t = time.perf_counter()
                 dashboard_figures(jurisdiction=jurisdiction, year=year, today=today)
                 figures.append(time.perf_counter() - t)
                 t = time.perf_counter()
                 self._floor(jurisdiction, year)
                 floor.append(time.perf_counter() - t)
-            p, f, fl = _median_ms(page), _median_ms(figures), _median_ms(floor)
-            self.stdout.write(f"{label:<28}{p:>10.0f}{f:>12.0f}{fl:>10.0f}{p / fl:>12.2f}")
+            p, b, c = _median_ms(page), _median_ms(busy_page), _median_ms(cold)
+            f, fl = _median_ms(figures), _median_ms(floor)
+            self.stdout.write(
+                f"{label:<28}{p:>10.0f}{b:>10.0f}{c:>10.0f}{f:>12.0f}{fl:>10.0f}"
+                f"{p / fl:>12.2f}{b / fl:>12.2f}{c / fl:>12.2f}"
+            )
         if inserts:
             on, off = self._inserts(county, inserts)
             self.stdout.write(
                 f"log one donation (median of {inserts}): with tally triggers {on:.2f} ms, "
                 f"without {off:.2f} ms, ratio {on / off:.2f}"
+            )
+
+    def _after(self, change, client, url: str) -> float:
+        """Seconds for the page right after `change()`, all in a transaction rolled back after."""
+
+        class Rollback(Exception):
+            pass
+
+        try:
+            with transaction.atomic():
+                change()
+                t = time.perf_counter()
+                client.get(url)
+                elapsed = time.perf_counter() - t
+                raise Rollback
+        except Rollback:
+            return elapsed
+
+    def _log_donations(self, n: int, today: dt.date) -> None:
+        """n donations today by random units: copies of random earlier donations (the
+        triggers keep the tally and mark the plans as for any donation)."""
+        columns = [
+            f.column
+            for f in Donation._meta.concrete_fields
+            if f.column not in ("id", "donated_on", "logged_at", "status")
+        ]
+        listed = ", ".join(columns)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""INSERT INTO campaigns_donation ({listed}, donated_on, logged_at, status)
+                    SELECT {listed}, %s, now(), 'logged' FROM campaigns_donation
+                    WHERE id IN (SELECT (random() * (SELECT max(id) FROM campaigns_donation))::int
+                                 FROM generate_series(1, %s))
+                    ON CONFLICT DO NOTHING""",
+                [today, n],
             )
 
     def _floor(self, jurisdiction, year: int) -> None:

@@ -1,0 +1,261 @@
+# ruff: noqa: S608 -- SQL built only from constant table names and generated placeholders.
+"""Per-plan summaries of unit-quota progress, recomputed only for plans that changed.
+
+The national dashboard needs, for every published plan of the year, its on-time total, its
+status counts and its worst quotas. Computing that for 95,000 quotas takes over a second, but
+between two page views only the plans whose donations or settings changed need it again. So
+each plan's summary is kept in `PlanProgress` and recomputed when:
+
+- the date changed (statuses depend on today) — `as_of`;
+- anything it reads besides donations changed: quotas, quota members, plans, units — a
+  trigger on those tables bumps the single `ProgressVersion` counter (staff edits are rare;
+  on PostgreSQL the trigger is per statement, so a 60,000-row import bumps it once);
+- a donation of one of its units changed — a trigger on the donation tally (itself kept by
+  triggers on donations) inserts the plan into `PlanProgressDirty` in the same transaction
+  that logs the donation, with `ON CONFLICT DO NOTHING`: no row lock is taken when the mark
+  is already there, so liaisons of one plan never wait for each other.
+
+A page view takes (and deletes) the marks of the plans it shows before computing, so a
+donation committed before the view is either in the recomputation or leaves a fresh mark for
+the next one; a summary is only replaced by one whose computation started later. Figures stay
+real time: nothing is refreshed by a timer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import json
+from collections import Counter
+from decimal import Decimal
+from itertools import chain
+
+from django.db import connection
+from django.db.models import F
+from django.utils import timezone
+
+from .models import PlanProgress, ProgressVersion
+from .selectors import DONE, OVERDUE
+
+LIST_LENGTH = 10
+THIS_MONTH_LENGTH = LIST_LENGTH * 3
+STORE_BATCH = 1000  # summaries per INSERT (SQLite allows 32,766 parameters)
+DIRTY = "campaigns_planprogressdirty"
+VERSION = "campaigns_progressversion"
+TALLY = "campaigns_donationtally"
+WATCHED = ["quotas_quota", "quotas_quota_units", "quotas_annualplan", "units_unit"]
+
+# Plans whose quotas count the tally row's unit: its own, and its parent unit's (subordinate
+# units count toward their parent's quota), in the tally day's year.
+_MARK_SELECT = """
+    SELECT DISTINCT q.plan_id FROM quotas_quota_units qu JOIN quotas_quota q ON q.id = qu.quota_id
+    WHERE q.year = {year} AND qu.unit_id IN (NEW.unit_id, (SELECT parent_id FROM units_unit WHERE id = NEW.unit_id))
+"""
+
+POSTGRESQL_INSTALL = [
+    f"""
+    CREATE OR REPLACE FUNCTION campaigns_tally_mark_plans() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF current_setting('campaigns.recounting', true) = 'on' THEN  -- tally.recount invalidates all
+        RETURN NULL;
+      END IF;
+      INSERT INTO {DIRTY} (plan_id) {_MARK_SELECT.format(year="EXTRACT(YEAR FROM NEW.day)::int")}
+      ON CONFLICT DO NOTHING;
+      RETURN NULL;
+    END $$
+    """,
+    f"""CREATE TRIGGER campaigns_tally_mark_plans AFTER INSERT OR UPDATE ON {TALLY}
+        FOR EACH ROW EXECUTE FUNCTION campaigns_tally_mark_plans()""",
+    f"""
+    CREATE OR REPLACE FUNCTION campaigns_progress_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      UPDATE {VERSION} SET n = n + 1 WHERE id = 1;
+      RETURN NULL;
+    END $$
+    """,
+    *(
+        f"""CREATE TRIGGER campaigns_progress_bump AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table}
+            FOR EACH STATEMENT EXECUTE FUNCTION campaigns_progress_bump()"""
+        for table in WATCHED
+    ),
+]
+POSTGRESQL_REMOVE = [
+    f"DROP TRIGGER IF EXISTS campaigns_tally_mark_plans ON {TALLY}",
+    "DROP FUNCTION IF EXISTS campaigns_tally_mark_plans()",
+    *(f"DROP TRIGGER IF EXISTS campaigns_progress_bump ON {table}" for table in WATCHED),
+    "DROP FUNCTION IF EXISTS campaigns_progress_bump()",
+]
+SQLITE_INSTALL = [
+    *(
+        f"""CREATE TRIGGER campaigns_tally_mark_plans_{op.lower()} AFTER {op} ON {TALLY} BEGIN
+            INSERT INTO {DIRTY} (plan_id)
+            {_MARK_SELECT.format(year="CAST(strftime('%Y', NEW.day) AS INTEGER)")}
+            ON CONFLICT DO NOTHING;
+        END"""
+        for op in ("INSERT", "UPDATE")
+    ),
+    *(
+        f"""CREATE TRIGGER campaigns_progress_bump_{table}_{op.lower()} AFTER {op} ON {table} BEGIN
+            UPDATE {VERSION} SET n = n + 1 WHERE id = 1;
+        END"""
+        for table in WATCHED
+        for op in ("INSERT", "UPDATE", "DELETE")
+    ),
+]
+SQLITE_REMOVE = [
+    *(f"DROP TRIGGER IF EXISTS campaigns_tally_mark_plans_{op}" for op in ("insert", "update")),
+    *(
+        f"DROP TRIGGER IF EXISTS campaigns_progress_bump_{t}_{op}"
+        for t in WATCHED
+        for op in ("insert", "update", "delete")
+    ),
+]
+
+
+def statements(vendor: str, *, install: bool) -> list[str]:
+    if vendor == "postgresql":
+        return POSTGRESQL_INSTALL if install else POSTGRESQL_REMOVE
+    if vendor == "sqlite":
+        return SQLITE_INSTALL if install else SQLITE_REMOVE
+    return []
+
+
+def invalidate_all() -> None:
+    """Every summary is stale (after a recount of the tally, or a bulk load with triggers off)."""
+    ProgressVersion.objects.filter(pk=1).update(n=F("n") + 1)
+
+
+# -- summaries ------------------------------------------------------------------------------
+
+
+def _by_shortfall(row: dict) -> int:
+    return row["shortfall"]
+
+
+def _this_month_order(row: dict) -> tuple:
+    return (row["due"], -row["shortfall"])
+
+
+# What the dashboard shows of a listed quota; the rest of a row is not kept.
+_KEPT = ("id", "target", "completed", "on_time", "rate", "shortfall", "status", "advisory", "group")
+
+
+def _stored(row: dict) -> dict:
+    """JSON-ready: the due date as ISO text, which sorts as the date does."""
+    kept = {key: row[key] for key in _KEPT}
+    kept.update(due=row["due"].isoformat(), blood_units=str(row["blood_units"]))
+    return kept
+
+
+def _loaded(row: dict) -> dict:
+    return row | {"due": dt.date.fromisoformat(row["due"]), "blood_units": Decimal(row["blood_units"])}
+
+
+def summarise(rows: list[dict], *, year: int, today: dt.date) -> dict:
+    """One plan's counted (non-advisory) quota rows, reduced to what the dashboard shows."""
+    counted = [r for r in rows if not r["advisory"]]
+    overdue = [r for r in counted if r["status"] == OVERDUE]
+    this_month = (
+        [r for r in counted if r["status"] != DONE and r["due"].year == today.year and r["due"].month == today.month]
+        if year == today.year
+        else []
+    )
+    return {
+        "on_time": sum(min(r["on_time"], r["target"]) for r in counted),
+        "counts": dict(Counter(r["status"] for r in counted)),
+        "overdue_total": len(overdue),
+        "overdue": [_stored(r) for r in heapq.nlargest(LIST_LENGTH, overdue, key=_by_shortfall)],
+        "shortfalls": [
+            _stored(r)
+            for r in heapq.nlargest(LIST_LENGTH, (r for r in counted if r["shortfall"] > 0), key=_by_shortfall)
+        ],
+        "this_month_total": len(this_month),
+        "this_month": [_stored(r) for r in sorted(this_month, key=_this_month_order)[:THIS_MONTH_LENGTH]],
+    }
+
+
+def merge(summaries) -> dict:
+    """The lists of several plans' summaries, as one summary over all of them would give.
+
+    Chosen on the stored rows (shortfall is a number, the due date ISO text, which sorts as the
+    date does), and only the chosen ones converted back: the national page merges 3,000 plans.
+    """
+    summaries = list(summaries)
+
+    def pick(key: str, choose) -> list[dict]:
+        return [_loaded(r) for r in choose(chain.from_iterable(s[key] for s in summaries))]
+
+    return {
+        "overdue": pick("overdue", lambda rows: heapq.nlargest(LIST_LENGTH, rows, key=_by_shortfall)),
+        "overdue_total": sum(s["overdue_total"] for s in summaries),
+        "shortfalls": pick("shortfalls", lambda rows: heapq.nlargest(LIST_LENGTH, rows, key=_by_shortfall)),
+        "this_month": pick("this_month", lambda rows: heapq.nsmallest(THIS_MONTH_LENGTH, rows, key=_this_month_order)),
+        "this_month_total": sum(s["this_month_total"] for s in summaries),
+    }
+
+
+def _take_marks(plan_ids: list[int]) -> set[int]:
+    placeholders = ", ".join(["%s"] * len(plan_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {DIRTY} WHERE plan_id IN ({placeholders}) RETURNING plan_id", plan_ids)
+        return {pk for (pk,) in cursor.fetchall()}
+
+
+def _put_marks_back(plan_ids) -> None:
+    rows = [(pk,) for pk in plan_ids]
+    if not rows:
+        return
+    conflict = "ON CONFLICT DO NOTHING"
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {DIRTY} (plan_id) VALUES (%s) {conflict}", rows)
+
+
+def _store(summaries: dict[int, dict], *, today: dt.date, version: int, started) -> None:
+    table = PlanProgress._meta.db_table
+    ops = connection.ops
+    when, day = ops.adapt_datetimefield_value(started), ops.adapt_datefield_value(today)
+    rows = [(pk, day, version, when, json.dumps(summary, ensure_ascii=False)) for pk, summary in summaries.items()]
+    with connection.cursor() as cursor:
+        for at in range(0, len(rows), STORE_BATCH):  # one statement per batch, not one per plan
+            batch = rows[at : at + STORE_BATCH]
+            cursor.execute(
+                f"""INSERT INTO {table} (plan_id, as_of, version, started, summary)
+                    VALUES {", ".join(["(%s, %s, %s, %s, %s)"] * len(batch))}
+                    ON CONFLICT (plan_id) DO UPDATE SET as_of = excluded.as_of, version = excluded.version,
+                        started = excluded.started, summary = excluded.summary
+                    WHERE {table}.started <= excluded.started""",
+                [value for row in batch for value in row],
+            )
+
+
+def plan_summaries(plan_ids: list[int], *, year: int, today: dt.date, compute) -> dict[int, dict]:
+    """Each plan's summary, recomputing (with `compute(stale_plan_ids)` → rows) only stale ones.
+
+    Queries: the version, the marks, the kept summaries; and when any plan is stale, its
+    computation and one write of the new summaries.
+    """
+    if not plan_ids:
+        return {}
+    version = ProgressVersion.objects.filter(pk=1).values_list("n", flat=True).first() or 0
+    marked = _take_marks(plan_ids)
+    kept = {
+        pk: summary
+        for pk, as_of, kept_version, summary in PlanProgress.objects.filter(plan_id__in=plan_ids).values_list(
+            "plan_id", "as_of", "version", "summary"
+        )
+        if as_of == today and kept_version == version and pk not in marked
+    }
+    stale = [pk for pk in plan_ids if pk not in kept]
+    if not stale:
+        return kept
+    started = timezone.now()
+    try:
+        rows_by_plan: dict[int, list[dict]] = {pk: [] for pk in stale}
+        for row in compute(stale):
+            rows_by_plan[row["plan_id"]].append(row)
+        fresh = {pk: summarise(rows, year=year, today=today) for pk, rows in rows_by_plan.items()}
+        _store(fresh, today=today, version=version, started=started)
+    except BaseException:
+        _put_marks_back(marked)  # the next view recomputes them
+        raise
+    return kept | fresh
