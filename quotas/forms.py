@@ -59,4 +59,28 @@ class LimitedImportForm(ImportForm):
     """django-import-export's import form with the portal's upload size limit."""
 
     def clean_import_file(self):
-        return check_upload_size(self.cleaned_data["import_file"])
+        upload = check_upload_size(self.cleaned_data["import_file"])
+        check_readable(upload)
+        return upload
+
+
+ERROR_NO_DATA = _("文件中没有数据行。")
+
+
+def check_readable(upload) -> None:
+    """Run the portal's guards on an upload before django-import-export (tablib) opens it.
+
+    tablib reads whole workbooks with openpyxl's full loader and has no guards of its own: a zip
+    bomb or a million empty rows would be read in full. The notice reader's grid module refuses
+    hostile files with a message staff understand; a file with no data rows is refused too.
+    """
+    from .notice.grid import GridError, read_grids
+
+    data = upload.read()
+    upload.seek(0)
+    try:
+        sheets = read_grids(data, upload.name)
+    except GridError as exc:
+        raise forms.ValidationError(str(exc)) from None
+    if not any(sum(1 for row in sheet.rows if any(v is not None for v in row)) > 1 for sheet in sheets):
+        raise forms.ValidationError(ERROR_NO_DATA)

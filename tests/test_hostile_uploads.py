@@ -1,4 +1,5 @@
-"""Every file of the hostile corpus (tests/corpus/) through every upload of the portal.
+"""Every file of the hostile corpus (tests/corpus/) through every upload of the portal: the
+notice import, the flat quota import (django-import-export) and the liaison's roster upload.
 
 Each must yield a clear message, in bounded time and memory, and write nothing: no plan, quota,
 unit, donation or history row, and no staged file. The readers run in a forked child with an
@@ -154,6 +155,27 @@ def test_notice_import_page_says_what_is_wrong_and_writes_nothing(name, staff_cl
     assert "确认导入" not in response.content.decode()
     assert _written() == before and _files(settings) == []
     assert not staff_client.session.get("notice_imports")
+
+
+# The flat quota import (django-import-export) runs the same guards before tablib reads a file.
+FLAT_SAYS = FORM_SAYS | {"million-empty-rows.xlsx": "文件中没有数据行"}
+FLAT_FORMATS = {"csv": "0", "xls": "1"}  # the import form's format choices; anything else as xlsx
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_flat_quota_import_says_what_is_wrong_and_writes_nothing(name, staff_client, settings):
+    before = _written()
+    response = staff_client.post(
+        reverse("admin:quotas_quota_import"),
+        {
+            "format": FLAT_FORMATS.get(name.rsplit(".", 1)[-1], "2"),
+            "import_file": SimpleUploadedFile(name, CORPUS[name]),
+        },
+    )
+    assert response.status_code == 200
+    assert FLAT_SAYS.get(name, EXPECTED[name][0]) in response.content.decode()
+    assert _written() == before and _files(settings) == []
 
 
 @pytest.mark.django_db
