@@ -29,19 +29,50 @@ class AuditedAdmin(SimpleHistoryAdmin):
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 
-class HistoryListAdmin(admin.ModelAdmin):
-    """Read-only list of a historical model (`Model.history.model`)."""
+class HistoryTypeFilter(admin.SimpleListFilter):
+    title = _("变更类型")
+    parameter_name = "type"
 
-    list_display = ["history_date", "history_user", "history_type", "record", "history_change_reason"]
-    list_filter = ["history_type", "history_date"]
+    def lookups(self, request, model_admin):
+        return [("+", _("新建")), ("~", _("修改")), ("-", _("删除"))]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(history_type=self.value()) if self.value() else queryset
+
+
+class HistoryListAdmin(admin.ModelAdmin):
+    """Read-only list of a historical model (`Model.history.model`).
+
+    django-simple-history names its columns in English only; the list shows them in the
+    portal's language.
+    """
+
+    list_display = ["when", "who", "kind", "record", "reason"]
+    list_filter = [HistoryTypeFilter]
     search_fields = ["history_change_reason", "history_user__username"]
     date_hierarchy = "history_date"
     list_select_related = ["history_user"]
     list_per_page = 50
 
+    @admin.display(description=_("时间"), ordering="history_date")
+    def when(self, obj):
+        return obj.history_date
+
+    @admin.display(description=_("修改人"), ordering="history_user__username")
+    def who(self, obj):
+        return obj.history_user or "—"
+
+    @admin.display(description=_("类型"), ordering="history_type")
+    def kind(self, obj):
+        return {"+": _("新建"), "~": _("修改"), "-": _("删除")}.get(obj.history_type, obj.history_type)
+
     @admin.display(description=_("记录"))
     def record(self, obj):
         return str(obj.instance)
+
+    @admin.display(description=_("原因（文件或批次）"))
+    def reason(self, obj):
+        return obj.history_change_reason or "—"
 
     def _tracked_perm(self, request, action: str) -> bool:
         tracked = self.model.instance_type._meta
