@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from units.audit import AuditedAdmin, register_histories
+from units.audit import AuditedAdmin, ReadOnlyAdmin, register_histories
 
 from .crypto import decrypt
 from .models import AccessEvent, Bulletin, Donation, DonationDrive
@@ -228,20 +228,11 @@ class DonationAdmin(AuditedAdmin):
 
 
 @admin.register(AccessEvent)
-class AccessEventAdmin(admin.ModelAdmin):
+class AccessEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "user", "action", "donation", "detail"]
     list_filter = ["action", "at"]
     search_fields = ["user__username", "detail"]
     list_select_related = ["user", "donation"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Bulletin)

@@ -29,6 +29,19 @@ class AuditedAdmin(SimpleHistoryAdmin):
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record of what happened: listed and opened, never added, changed or deleted."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class HistoryTypeFilter(admin.SimpleListFilter):
     title = _("变更类型")
     parameter_name = "type"
@@ -40,7 +53,7 @@ class HistoryTypeFilter(admin.SimpleListFilter):
         return queryset.filter(history_type=self.value()) if self.value() else queryset
 
 
-class HistoryListAdmin(admin.ModelAdmin):
+class HistoryListAdmin(ReadOnlyAdmin):
     """Read-only list of a historical model (`Model.history.model`).
 
     django-simple-history names its columns in English only; the list shows them in the
@@ -83,15 +96,6 @@ class HistoryListAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request):
         return self.has_view_permission(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def register_histories(*models) -> None:
