@@ -209,4 +209,4 @@ class PlanSourceAdmin(admin.ModelAdmin):
         return False
 
 
-register_histories(AnnualPlan, Quota)
+register_histories(AnnualPlan, Quota, related={AnnualPlan: ["jurisdiction"]})

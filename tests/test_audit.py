@@ -127,3 +127,18 @@ def test_leadership_reads_plan_history_but_never_donors(leader_client, unit_a):
     make_donation(unit_a, donated_on=TODAY)
     assert leader_client.get(reverse("admin:quotas_historicalannualplan_changelist")).status_code == 200
     assert leader_client.get(reverse("admin:campaigns_historicaldonation_changelist")).status_code == 403
+
+
+def test_the_plan_history_list_reads_jurisdictions_with_the_list(staff_client, plan, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = reverse("admin:quotas_historicalannualplan_changelist")
+    staff_client.get(url)
+    with CaptureQueriesContext(connection) as one:
+        staff_client.get(url)
+    for year in range(2027, 2033):
+        AnnualPlan.objects.create(jurisdiction=plan.jurisdiction, year=year)
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        page = staff_client.get(url).content.decode()
+    assert page.count(f"{plan.jurisdiction.name} 20") >= 7

@@ -66,6 +66,7 @@ class HistoryListAdmin(ReadOnlyAdmin):
     date_hierarchy = "history_date"
     list_select_related = ["history_user"]
     list_per_page = 50
+    record_related: tuple[str, ...] = ()  # foreign keys the tracked model's __str__ reads
 
     @admin.display(description=_("时间"), ordering="history_date")
     def when(self, obj):
@@ -81,7 +82,10 @@ class HistoryListAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("记录"))
     def record(self, obj):
-        return str(obj.instance)
+        instance = obj.instance
+        for name in self.record_related:  # fetched with the list, not once per row
+            setattr(instance, name, getattr(obj, name))
+        return str(instance)
 
     @admin.display(description=_("原因（文件或批次）"))
     def reason(self, obj):
@@ -98,6 +102,9 @@ class HistoryListAdmin(ReadOnlyAdmin):
         return self.has_view_permission(request)
 
 
-def register_histories(*models) -> None:
+def register_histories(*models, related: dict | None = None) -> None:
+    """Register each model's history list; `related` names the foreign keys its __str__ reads."""
     for model in models:
-        admin.site.register(model.history.model, HistoryListAdmin)
+        names = tuple((related or {}).get(model, ()))
+        options = {"record_related": names, "list_select_related": ["history_user", *names]}
+        admin.site.register(model.history.model, type(f"{model.__name__}HistoryAdmin", (HistoryListAdmin,), options))
