@@ -205,9 +205,8 @@ def _put_marks_back(plan_ids) -> None:
     rows = [(pk,) for pk in plan_ids]
     if not rows:
         return
-    conflict = "ON CONFLICT DO NOTHING"
     with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {DIRTY} (plan_id) VALUES (%s) {conflict}", rows)
+        cursor.executemany(f"INSERT INTO {DIRTY} (plan_id) VALUES (%s) ON CONFLICT DO NOTHING", rows)
 
 
 def _store(summaries: dict[int, dict], *, today: dt.date, version: int, started) -> None:
