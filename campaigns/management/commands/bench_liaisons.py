@@ -20,8 +20,10 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -123,6 +125,64 @@ def _client(args) -> tuple[list[float], list[str], int]:
     return latencies, saved, failures
 
 
+def _cpu_seconds(pids) -> float:
+    """User + system CPU time of these processes so far (Linux /proc; 0 for any that are gone)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _postgres_pids() -> list[int]:
+    """Every PostgreSQL process on this machine: the server's own and the portal's backends."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds spent by the server's workers, PostgreSQL and the clients within the window."""
+
+    def __init__(self, server_pid: int):
+        self.server_pid = server_pid
+        self.used: dict[str, float] = {}
+
+    def _groups(self) -> dict[str, list[int]]:
+        workers = [self.server_pid, *_children(self.server_pid)]
+        clients = [pid for pid in _children(os.getpid()) if pid not in workers]
+        return {"gunicorn": workers, "postgres": _postgres_pids(), "clients": clients}
+
+    def measure(self, start_at: float, deadline: float) -> threading.Thread:
+        def run():
+            time.sleep(max(0.0, start_at - time.time()))
+            groups = self._groups()
+            before = {name: _cpu_seconds(pids) for name, pids in groups.items()}
+            time.sleep(max(0.0, deadline - time.time() - 0.5))  # before anyone exits
+            self.used = {name: _cpu_seconds(groups[name]) - before[name] for name in groups}
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        return thread
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -182,16 +242,19 @@ class Command(BaseCommand):
                 for i, (u, unit_id) in enumerate(users)
             ]
             processes = options["client_processes"]
+            meter = CpuMeter(server.pid)
             with multiprocessing.get_context("fork").Pool(processes) as pool:
+                measuring = meter.measure(start_at, deadline)
                 # Each process runs its share of the clients in threads.
                 results = pool.map(_client_group, [jobs[i::processes] for i in range(processes)])
+                measuring.join()
             elapsed = seconds
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
-        self._report(results, elapsed, clients, seconds, options)
+        self._report(results, elapsed, clients, seconds, options, meter.used)
 
-    def _report(self, results, elapsed, clients, seconds, options):
+    def _report(self, results, elapsed, clients, seconds, options, cpu):
         latencies = [x for group in results for x in group[0]]
         saved = [x for group in results for x in group[1]]
         failures = sum(group[2] for group in results)
@@ -209,6 +272,14 @@ class Command(BaseCommand):
             f"p99 {1000 * _percentile(latencies, 0.99):.0f}  max {1000 * max(latencies):.0f}\n"
             f"database: {rows} rows; equal to the successes: {rows == len(saved) and stored == expected}"
         )
+        if cpu and saved:
+            window = seconds - 0.5
+            per = {name: 1000 * used / (len(saved) * window / seconds) for name, used in cpu.items()}
+            self.stdout.write(
+                "CPU ms per donation: "
+                + "  ".join(f"{name} {per[name]:.1f}" for name in ("gunicorn", "postgres", "clients"))
+                + f"  (cores busy: {sum(cpu.values()) / window:.2f} of {os.cpu_count()})"
+            )
         self._cleanup()
 
     def _wait_for_server(self):
