@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -19,10 +20,28 @@ AMOUNT_CHOICES = [
 ]
 
 
+class FetchedChoiceField(forms.ModelChoiceField):
+    """A model choice among rows the view has already fetched (`fetched`): the submitted id is
+    looked up among them instead of being queried again. Logging a donor is the portal's busiest
+    request; the liaison's units are read once for the form and once more would be waste."""
+
+    fetched: list | None = None
+
+    def to_python(self, value):
+        if self.fetched is None:
+            return super().to_python(value)
+        if value in self.empty_values:
+            return None
+        for obj in self.fetched:
+            if str(obj.pk) == str(value):
+                return obj
+        raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+
+
 class DonationForm(forms.Form):
     """One donor. Sex and birth date come from the ID number; the unit only when there are several."""
 
-    unit = forms.ModelChoiceField(queryset=None, label=_("单位"), empty_label=None)
+    unit = FetchedChoiceField(queryset=None, label=_("单位"), empty_label=None)
     donor_name = forms.CharField(label=_("姓名"), max_length=50)
     id_number = forms.CharField(
         label=_("身份证号"), max_length=22, widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "text"})
@@ -37,6 +56,7 @@ class DonationForm(forms.Form):
     def __init__(self, *args, units, drives, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = units
+        self.fields["unit"].fetched = list(units)  # the only query of the units on a POST
         self.fields["drive"].queryset = drives
         self.fields["donated_on"].initial = timezone.localdate()
         if len(units) == 1:
