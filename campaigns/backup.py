@@ -47,6 +47,8 @@ EXCLUDED = [
     "campaigns.donationtally",
     "campaigns.planprogress",
     "campaigns.planprogressdirty",
+    "campaigns.jurisdictionprogress",
+    "campaigns.jurisdictionprogressdirty",
     "campaigns.progressversion",
 ]
 KEY_CHECK = "portal-backup-key-check"

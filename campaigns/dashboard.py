@@ -15,7 +15,9 @@ Definitions (DOMAIN.md, "Counting rules"; docs/architecture.md explains them at 
 
 Everything is read from `DonationTally` (kept by triggers), so a donation logged a second ago is
 in the figures, and the result is plain JSON-ready data: a bulletin (通报) stores it as it is.
-Queries: 7 for any jurisdiction, 8 when it has its own plan (its unit table's members).
+Queries: a fixed number whatever the number of units and jurisdictions (pinned by the test
+`test_queries_do_not_grow_with_units_or_jurisdictions`); per-plan quota summaries and
+per-jurisdiction monthly sums are kept between views (campaigns/progress.py).
 """
 
 # ruff: noqa: S608 -- the raw SQL below is built from constant table names; values are parameters.
@@ -34,7 +36,7 @@ from quotas.models import AnnualPlan, Quota
 from units.models import Jurisdiction, Unit
 
 from .models import DonationTally
-from .progress import merge, plan_summaries
+from .progress import current_version, jurisdiction_months, merge, plan_summaries
 from .selectors import BEHIND, DONE, NOT_STARTED, ON_TRACK, OVERDUE, STATUS_LABELS, quota_status
 
 STATUS_ORDER = [OVERDUE, BEHIND, ON_TRACK, NOT_STARTED, DONE]
@@ -242,23 +244,28 @@ def dashboard_figures(*, jurisdiction: Jurisdiction | None, year: int, today: dt
                 result.append(plan_id)
         return result
 
-    # 4. Counted donations per jurisdiction and month, from the tally.
-    done_by_month: dict[int, list[int]] = defaultdict(lambda: [0] * 12)
-    units_by_jur: dict[int, Decimal] = defaultdict(Decimal)
-    for jid, month, persons, units in (
-        DonationTally.objects.filter(
-            day__gte=year_start, day__lte=year_end, unit__jurisdiction__path__startswith=prefix
-        )
-        .values_list(F("unit__jurisdiction_id"), ExtractMonth("day"))
-        .annotate(p=Sum("persons"), u=Sum("blood_units"))
-        .order_by()
-    ):
-        done_by_month[jid][month - 1] += persons or 0
-        units_by_jur[jid] += Decimal(str(units or 0))
+    # 4. Counted donations per jurisdiction and month: kept sums, recomputed from the tally for
+    # jurisdictions whose donations changed. 5. Every plan's unit quotas, summarised the same way.
+    version = current_version()
 
-    # 5. Every plan's unit quotas, summarised: kept summaries, recomputed for changed plans only.
+    def monthly_from_tally(stale: list[int] | None):
+        rows = DonationTally.objects.filter(day__gte=year_start, day__lte=year_end)
+        if stale is None:
+            rows = rows.filter(unit__jurisdiction__path__startswith=prefix)
+        else:
+            rows = rows.filter(unit__jurisdiction_id__in=stale)
+        return (
+            rows.values_list(F("unit__jurisdiction_id"), ExtractMonth("day"))
+            .annotate(p=Sum("persons"), u=Sum("blood_units"))
+            .order_by()
+        )
+
+    months = jurisdiction_months(list(tree), prefix=prefix, year=year, version=version, compute=monthly_from_tally)
+    done_by_month = {jid: persons for jid, (persons, _) in months.items()}
+    units_by_jur = {jid: units for jid, (_, units) in months.items()}
+
     summaries = plan_summaries(
-        sorted(plans), year=year, today=today, compute=lambda stale: _quota_rows(stale, year, today)
+        sorted(plans), year=year, today=today, version=version, compute=lambda stale: _quota_rows(stale, year, today)
     )
     on_time_by_jur: dict[int, int] = defaultdict(int)
     counts_by_jur: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(STATUS_ORDER, 0))

@@ -207,9 +207,16 @@ class PlanProgress(models.Model):
 
 
 class PlanProgressDirty(models.Model):
-    """A plan whose donations changed since its summary was computed (written by a trigger)."""
+    """A plan whose donations changed since its summary was computed (written by a trigger).
 
-    plan = models.OneToOneField(AnnualPlan, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    One row per change, not one per plan: a logging transaction always adds its own row, so a
+    view that takes the marks (DELETE … RETURNING) can only take rows of transactions that have
+    committed — whose donations its computation then sees. A mark kept unique and skipped "on
+    conflict" could be taken while the transaction that relied on it was still open, and that
+    donation would be missing until the plan's next change.
+    """
+
+    plan = models.ForeignKey(AnnualPlan, on_delete=models.CASCADE, related_name="+")
 
     class Meta:
         verbose_name = _("待重算计划")
@@ -217,6 +224,45 @@ class PlanProgressDirty(models.Model):
 
     def __str__(self) -> str:
         return str(self.plan_id)
+
+
+class JurisdictionProgress(models.Model):
+    """Counted donations by one jurisdiction's own units in one year, month by month, kept.
+
+    The dashboard's headline, chart and drill-down lines add these up over a subtree. Valid
+    while its `version` equals `ProgressVersion` (a unit may move to another jurisdiction) and
+    no `JurisdictionProgressDirty` row names it (a trigger on the tally writes one when a
+    donation of its units changes). See campaigns/progress.py.
+    """
+
+    jurisdiction = models.ForeignKey("units.Jurisdiction", on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    version = models.BigIntegerField()
+    started = models.DateTimeField()  # as PlanProgress.started
+    months = models.JSONField()  # twelve [persons, "blood units"] pairs
+
+    class Meta:
+        verbose_name = _("行政区划月度进度缓存")
+        verbose_name_plural = _("行政区划月度进度缓存")
+        constraints = [models.UniqueConstraint(fields=["jurisdiction", "year"], name="jurisdiction_progress_year")]
+
+    def __str__(self) -> str:
+        return f"{self.jurisdiction_id} {self.year} v{self.version}"
+
+
+class JurisdictionProgressDirty(models.Model):
+    """A jurisdiction and year whose donations changed since they were summed (written by a
+    trigger; one row per change, as `PlanProgressDirty`)."""
+
+    jurisdiction = models.ForeignKey("units.Jurisdiction", on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField()
+
+    class Meta:
+        verbose_name = _("待重算行政区划")
+        verbose_name_plural = _("待重算行政区划")
+
+    def __str__(self) -> str:
+        return f"{self.jurisdiction_id} {self.year}"
 
 
 class ProgressVersion(models.Model):

@@ -1,5 +1,6 @@
 # ruff: noqa: S608 -- SQL built only from constant table names and generated placeholders.
-"""Per-plan summaries of unit-quota progress, recomputed only for plans that changed.
+"""Per-plan summaries of unit-quota progress and per-jurisdiction monthly sums, recomputed
+only where something changed.
 
 The national dashboard needs, for every published plan of the year, its on-time total, its
 status counts and its worst quotas. Computing that for 95,000 quotas takes over a second, but
@@ -11,14 +12,19 @@ each plan's summary is kept in `PlanProgress` and recomputed when:
   trigger on those tables bumps the single `ProgressVersion` counter (staff edits are rare;
   on PostgreSQL the trigger is per statement, so a 60,000-row import bumps it once);
 - a donation of one of its units changed — a trigger on the donation tally (itself kept by
-  triggers on donations) inserts the plan into `PlanProgressDirty` in the same transaction
-  that logs the donation, with `ON CONFLICT DO NOTHING`: no row lock is taken when the mark
-  is already there, so liaisons of one plan never wait for each other.
+  triggers on donations) inserts a row naming the plan into `PlanProgressDirty` in the same
+  transaction that logs the donation. Every change adds its own row (no unique key): no row
+  lock is taken, so liaisons of one plan never wait for each other.
 
-A page view takes (and deletes) the marks of the plans it shows before computing, so a
-donation committed before the view is either in the recomputation or leaves a fresh mark for
-the next one; a summary is only replaced by one whose computation started later. Figures stay
-real time: nothing is refreshed by a timer.
+A page view takes (deletes, with RETURNING) the marks of the plans it shows before computing.
+A DELETE only sees rows of committed transactions, so a mark it takes belongs to a donation
+its computation (which starts later) sees, and a donation still uncommitted leaves its mark for
+the next view. (A unique mark skipped "on conflict" would not: the view could take the mark a
+still-open transaction had relied on.) A summary is only replaced by one whose computation
+started later. Figures stay real time: nothing is refreshed by a timer.
+
+Each jurisdiction's counted donations per month (headline, chart and drill-down lines) are
+kept the same way in `JurisdictionProgress`, marked by a second trigger on the tally.
 """
 
 from __future__ import annotations
@@ -34,13 +40,14 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
-from .models import PlanProgress, ProgressVersion
+from .models import JurisdictionProgress, PlanProgress, ProgressVersion
 from .selectors import DONE, OVERDUE
 
 LIST_LENGTH = 10
 THIS_MONTH_LENGTH = LIST_LENGTH * 3
 STORE_BATCH = 1000  # summaries per INSERT (SQLite allows 32,766 parameters)
 DIRTY = "campaigns_planprogressdirty"
+JURISDICTION_DIRTY = "campaigns_jurisdictionprogressdirty"
 VERSION = "campaigns_progressversion"
 TALLY = "campaigns_donationtally"
 WATCHED = ["quotas_quota", "quotas_quota_units", "quotas_annualplan", "units_unit"]
@@ -59,8 +66,7 @@ POSTGRESQL_INSTALL = [
       IF current_setting('campaigns.recounting', true) = 'on' THEN  -- tally.recount invalidates all
         RETURN NULL;
       END IF;
-      INSERT INTO {DIRTY} (plan_id) {_MARK_SELECT.format(year="EXTRACT(YEAR FROM NEW.day)::int")}
-      ON CONFLICT DO NOTHING;
+      INSERT INTO {DIRTY} (plan_id) {_MARK_SELECT.format(year="EXTRACT(YEAR FROM NEW.day)::int")};
       RETURN NULL;
     END $$
     """,
@@ -89,8 +95,7 @@ SQLITE_INSTALL = [
     *(
         f"""CREATE TRIGGER campaigns_tally_mark_plans_{op.lower()} AFTER {op} ON {TALLY} BEGIN
             INSERT INTO {DIRTY} (plan_id)
-            {_MARK_SELECT.format(year="CAST(strftime('%Y', NEW.day) AS INTEGER)")}
-            ON CONFLICT DO NOTHING;
+            {_MARK_SELECT.format(year="CAST(strftime('%Y', NEW.day) AS INTEGER)")};
         END"""
         for op in ("INSERT", "UPDATE")
     ),
@@ -117,6 +122,48 @@ def statements(vendor: str, *, install: bool) -> list[str]:
         return POSTGRESQL_INSTALL if install else POSTGRESQL_REMOVE
     if vendor == "sqlite":
         return SQLITE_INSTALL if install else SQLITE_REMOVE
+    return []
+
+
+# The jurisdiction (and year) whose monthly sums the tally row belongs to. A trigger of its own,
+# installed by migration 0011 beside the plan marks of 0010.
+_JURISDICTION_SELECT = "SELECT jurisdiction_id, {year} FROM units_unit WHERE id = NEW.unit_id"
+JURISDICTION_POSTGRESQL_INSTALL = [
+    f"""
+    CREATE OR REPLACE FUNCTION campaigns_tally_mark_jurisdictions() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF current_setting('campaigns.recounting', true) = 'on' THEN
+        RETURN NULL;
+      END IF;
+      INSERT INTO {JURISDICTION_DIRTY} (jurisdiction_id, year)
+      {_JURISDICTION_SELECT.format(year="EXTRACT(YEAR FROM NEW.day)::int")};
+      RETURN NULL;
+    END $$
+    """,
+    f"""CREATE TRIGGER campaigns_tally_mark_jurisdictions AFTER INSERT OR UPDATE ON {TALLY}
+        FOR EACH ROW EXECUTE FUNCTION campaigns_tally_mark_jurisdictions()""",
+]
+JURISDICTION_POSTGRESQL_REMOVE = [
+    f"DROP TRIGGER IF EXISTS campaigns_tally_mark_jurisdictions ON {TALLY}",
+    "DROP FUNCTION IF EXISTS campaigns_tally_mark_jurisdictions()",
+]
+JURISDICTION_SQLITE_INSTALL = [
+    f"""CREATE TRIGGER campaigns_tally_mark_jurisdictions_{op.lower()} AFTER {op} ON {TALLY} BEGIN
+        INSERT INTO {JURISDICTION_DIRTY} (jurisdiction_id, year)
+        {_JURISDICTION_SELECT.format(year="CAST(strftime('%Y', NEW.day) AS INTEGER)")};
+    END"""
+    for op in ("INSERT", "UPDATE")
+]
+JURISDICTION_SQLITE_REMOVE = [
+    f"DROP TRIGGER IF EXISTS campaigns_tally_mark_jurisdictions_{op}" for op in ("insert", "update")
+]
+
+
+def jurisdiction_statements(vendor: str, *, install: bool) -> list[str]:
+    if vendor == "postgresql":
+        return JURISDICTION_POSTGRESQL_INSTALL if install else JURISDICTION_POSTGRESQL_REMOVE
+    if vendor == "sqlite":
+        return JURISDICTION_SQLITE_INSTALL if install else JURISDICTION_SQLITE_REMOVE
     return []
 
 
@@ -198,6 +245,7 @@ def _take_marks(plan_ids: list[int]) -> set[int]:
     placeholders = ", ".join(["%s"] * len(plan_ids))
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {DIRTY} WHERE plan_id IN ({placeholders}) RETURNING plan_id", plan_ids)
+        # a set: several rows may name one plan
         return {pk for (pk,) in cursor.fetchall()}
 
 
@@ -206,7 +254,7 @@ def _put_marks_back(plan_ids) -> None:
     if not rows:
         return
     with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {DIRTY} (plan_id) VALUES (%s) ON CONFLICT DO NOTHING", rows)
+        cursor.executemany(f"INSERT INTO {DIRTY} (plan_id) VALUES (%s)", rows)
 
 
 def _store(summaries: dict[int, dict], *, today: dt.date, version: int, started) -> None:
@@ -227,15 +275,18 @@ def _store(summaries: dict[int, dict], *, today: dt.date, version: int, started)
             )
 
 
-def plan_summaries(plan_ids: list[int], *, year: int, today: dt.date, compute) -> dict[int, dict]:
+def current_version() -> int:
+    return ProgressVersion.objects.filter(pk=1).values_list("n", flat=True).first() or 0
+
+
+def plan_summaries(plan_ids: list[int], *, year: int, today: dt.date, version: int, compute) -> dict[int, dict]:
     """Each plan's summary, recomputing (with `compute(stale_plan_ids)` → rows) only stale ones.
 
-    Queries: the version, the marks, the kept summaries; and when any plan is stale, its
-    computation and one write of the new summaries.
+    Queries (after `current_version()`): the marks, the kept summaries; and when any plan is
+    stale, its computation and one write of the new summaries.
     """
     if not plan_ids:
         return {}
-    version = ProgressVersion.objects.filter(pk=1).values_list("n", flat=True).first() or 0
     marked = _take_marks(plan_ids)
     kept = {
         pk: summary
@@ -258,3 +309,77 @@ def plan_summaries(plan_ids: list[int], *, year: int, today: dt.date, compute) -
         _put_marks_back(marked)  # the next view recomputes them
         raise
     return kept | fresh
+
+
+# -- each jurisdiction's donations per month ----------------------------------------------------
+
+
+def _take_jurisdiction_marks(prefix: str, year: int) -> set[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""DELETE FROM {JURISDICTION_DIRTY} WHERE year = %s
+                AND jurisdiction_id IN (SELECT id FROM units_jurisdiction WHERE path LIKE %s)
+                RETURNING jurisdiction_id""",
+            [year, prefix + "%"],  # paths hold digits and slashes only: nothing to escape
+        )
+        return {pk for (pk,) in cursor.fetchall()}
+
+
+def _put_jurisdiction_marks_back(jurisdiction_ids, year: int) -> None:
+    rows = [(pk, year) for pk in jurisdiction_ids]
+    if rows:
+        with connection.cursor() as cursor:
+            cursor.executemany(f"INSERT INTO {JURISDICTION_DIRTY} (jurisdiction_id, year) VALUES (%s, %s)", rows)
+
+
+def _store_months(months: dict[int, list], *, year: int, version: int, started) -> None:
+    table = JurisdictionProgress._meta.db_table
+    when = connection.ops.adapt_datetimefield_value(started)
+    rows = [(pk, year, version, when, json.dumps(value)) for pk, value in months.items()]
+    with connection.cursor() as cursor:
+        for at in range(0, len(rows), STORE_BATCH):
+            batch = rows[at : at + STORE_BATCH]
+            cursor.execute(
+                f"""INSERT INTO {table} (jurisdiction_id, year, version, started, months)
+                    VALUES {", ".join(["(%s, %s, %s, %s, %s)"] * len(batch))}
+                    ON CONFLICT (jurisdiction_id, year) DO UPDATE SET version = excluded.version,
+                        started = excluded.started, months = excluded.months
+                    WHERE {table}.started <= excluded.started""",
+                [value for row in batch for value in row],
+            )
+
+
+def jurisdiction_months(
+    jurisdiction_ids, *, prefix: str, year: int, version: int, compute
+) -> dict[int, tuple[list[int], Decimal]]:
+    """Counted donations by each jurisdiction's own units in `year`: (persons per month, blood units).
+
+    `jurisdiction_ids` are the subtree at path `prefix`; kept sums are reused, stale ones
+    recomputed with `compute(stale_ids or None for all)` → (jurisdiction, month, persons, blood
+    units) rows. Queries: the marks, the kept sums; when any is stale, its sum and one write.
+    """
+    marked = _take_jurisdiction_marks(prefix, year)
+    kept = {
+        pk: months
+        for pk, kept_version, months in JurisdictionProgress.objects.filter(
+            year=year, jurisdiction__path__startswith=prefix
+        ).values_list("jurisdiction_id", "version", "months")
+        if kept_version == version and pk not in marked
+    }
+    stale = [pk for pk in jurisdiction_ids if pk not in kept]
+    if stale:
+        started = timezone.now()
+        try:
+            fresh = {pk: [[0, "0"] for _ in range(12)] for pk in stale}
+            for pk, month, persons, units in compute(None if len(stale) == len(jurisdiction_ids) else stale):
+                if pk in fresh:
+                    fresh[pk][month - 1] = [persons or 0, str(units or 0)]
+            _store_months(fresh, year=year, version=version, started=started)
+        except BaseException:
+            _put_jurisdiction_marks_back(marked, year)
+            raise
+        kept |= fresh
+    return {
+        pk: ([persons for persons, _ in months], sum((Decimal(units) for _, units in months), Decimal(0)))
+        for pk, months in kept.items()
+    }

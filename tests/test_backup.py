@@ -18,7 +18,14 @@ from django.core.management.color import no_style
 from django.db import connection
 
 from campaigns import backup, crypto, tally
-from campaigns.models import Donation, DonationTally, PlanProgress, PlanProgressDirty
+from campaigns.models import (
+    Donation,
+    DonationTally,
+    JurisdictionProgress,
+    JurisdictionProgressDirty,
+    PlanProgress,
+    PlanProgressDirty,
+)
 from campaigns.services import donations_review
 from tests.factories import make_donation
 
@@ -52,7 +59,13 @@ def snapshot() -> dict:
 
 def wipe(media: Path) -> None:
     """What a freshly migrated database holds: the roles' groups and permissions, nothing else."""
-    derived = [DonationTally, PlanProgress, PlanProgressDirty]  # ProgressVersion's row comes with migrate
+    derived = [
+        DonationTally,
+        PlanProgress,
+        PlanProgressDirty,
+        JurisdictionProgress,
+        JurisdictionProgressDirty,
+    ]  # ProgressVersion's row comes with migrate
     models = [m for m in backup._models() if m is not Group] + derived
     tables = [m._meta.db_table for m in models] + [t._meta.db_table for t in _throughs(models)]
     if connection.vendor == "postgresql":

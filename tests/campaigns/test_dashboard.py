@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import threading
 
 import pytest
+from django.db import connection, connections, transaction
 from django.test import Client
 from openpyxl import load_workbook
 
@@ -173,10 +175,10 @@ def test_unit_table_sorts_and_filters(tree):
 def test_queries_do_not_grow_with_units_or_jurisdictions(tree, django_assert_num_queries):
     client = _leader(tree.city)
     client.get("/dashboard/?year=2026")  # warm the session, the content types and the summaries
-    with django_assert_num_queries(16):  # every plan's summary kept
+    with django_assert_num_queries(17):  # every plan's summary and jurisdiction's months kept
         client.get("/dashboard/?year=2026")
     invalidate_all()
-    with django_assert_num_queries(18):  # every plan's summary recomputed: one query, one write
+    with django_assert_num_queries(21):  # all recomputed: one query and one write for each kind
         client.get("/dashboard/?year=2026")
     for i in range(6):
         county = JurisdictionFactory(name=f"新县{i}", parent=tree.city)
@@ -187,10 +189,10 @@ def test_queries_do_not_grow_with_units_or_jurisdictions(tree, django_assert_num
             QuotaFactory(plan=plan, target=3, units=[unit])
             make_donation(unit, donated_on=dt.date(2026, 3, 1), seq=1 + 2 * (i * 10 + k))
         QuotaFactory(plan=tree.city.plans.get(), label=county.name, target=9, sub_jurisdiction=county)
-    with django_assert_num_queries(18):  # the new plans and quotas made every summary stale
+    with django_assert_num_queries(21):  # the new plans, quotas and units made everything stale
         page = client.get("/dashboard/?year=2026").content.decode()
     assert "新县5" in page
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(17):
         client.get("/dashboard/?year=2026")
 
 
@@ -278,6 +280,34 @@ def test_a_rejection_a_new_target_and_a_new_parent_move_the_page_now(tree):
     tree.g.parent = tree.e  # 高邮中学 now counts toward 仪化公司 (a unit edit)
     tree.g.save()
     assert dashboard_figures(jurisdiction=tree.county1, year=2026, today=JULY) == _fresh(tree.county1, JULY)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_donation_still_uncommitted_while_a_view_takes_the_marks_is_not_lost(tree):
+    """The view takes the plan's and jurisdiction's marks while another transaction that logged a
+    donation for them is still open; that donation must still reach the page once committed."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs concurrent transactions (PostgreSQL)")
+    dashboard_figures(jurisdiction=tree.city, year=2026, today=JULY)  # everything kept
+    make_donation(tree.a, donated_on=dt.date(2026, 7, 1), seq=801)  # committed: its marks are there
+    logged, release = threading.Event(), threading.Event()
+
+    def log_and_wait():
+        try:
+            with transaction.atomic():
+                make_donation(tree.a, donated_on=dt.date(2026, 7, 2), seq=803)
+                logged.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    other = threading.Thread(target=log_and_wait)
+    other.start()
+    assert logged.wait(10)
+    dashboard_figures(jurisdiction=tree.city, year=2026, today=JULY)  # takes the committed marks
+    release.set()
+    other.join()
+    assert dashboard_figures(jurisdiction=tree.city, year=2026, today=JULY) == _fresh(tree.city, JULY)
 
 
 def test_statuses_follow_the_date(tree):
