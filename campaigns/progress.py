@@ -183,19 +183,41 @@ def _this_month_order(row: dict) -> tuple:
     return (row["due"], -row["shortfall"])
 
 
-# What the dashboard shows of a listed quota; the rest of a row is not kept.
-_KEPT = ("id", "target", "completed", "on_time", "rate", "shortfall", "status", "advisory", "group")
+# What the dashboard shows of a listed quota, kept as a JSON array in this order (the national
+# page reads 3,000 summaries: arrays are about half the text of objects and decode faster).
+_KEPT = (
+    "id",
+    "target",
+    "completed",
+    "on_time",
+    "rate",
+    "shortfall",
+    "status",
+    "advisory",
+    "group",
+    "due",
+    "blood_units",
+)
+_SHORTFALL, _DUE = _KEPT.index("shortfall"), _KEPT.index("due")
 
 
-def _stored(row: dict) -> dict:
+def _stored(row: dict) -> list:
     """JSON-ready: the due date as ISO text, which sorts as the date does."""
-    kept = {key: row[key] for key in _KEPT}
-    kept.update(due=row["due"].isoformat(), blood_units=str(row["blood_units"]))
-    return kept
+    return [*(row[key] for key in _KEPT[:_DUE]), row["due"].isoformat(), str(row["blood_units"])]
 
 
-def _loaded(row: dict) -> dict:
-    return row | {"due": dt.date.fromisoformat(row["due"]), "blood_units": Decimal(row["blood_units"])}
+def _loaded(kept: list) -> dict:
+    row = dict(zip(_KEPT[:_DUE], kept, strict=False))
+    row.update(due=dt.date.fromisoformat(kept[_DUE]), blood_units=Decimal(kept[_DUE + 1]))
+    return row
+
+
+def _kept_by_shortfall(kept: list) -> int:
+    return kept[_SHORTFALL]
+
+
+def _kept_this_month_order(kept: list) -> tuple:
+    return (kept[_DUE], -kept[_SHORTFALL])
 
 
 def summarise(rows: list[dict], *, year: int, today: dt.date) -> dict:
@@ -233,10 +255,12 @@ def merge(summaries) -> dict:
         return [_loaded(r) for r in choose(chain.from_iterable(s[key] for s in summaries))]
 
     return {
-        "overdue": pick("overdue", lambda rows: heapq.nlargest(LIST_LENGTH, rows, key=_by_shortfall)),
+        "overdue": pick("overdue", lambda rows: heapq.nlargest(LIST_LENGTH, rows, key=_kept_by_shortfall)),
         "overdue_total": sum(s["overdue_total"] for s in summaries),
-        "shortfalls": pick("shortfalls", lambda rows: heapq.nlargest(LIST_LENGTH, rows, key=_by_shortfall)),
-        "this_month": pick("this_month", lambda rows: heapq.nsmallest(THIS_MONTH_LENGTH, rows, key=_this_month_order)),
+        "shortfalls": pick("shortfalls", lambda rows: heapq.nlargest(LIST_LENGTH, rows, key=_kept_by_shortfall)),
+        "this_month": pick(
+            "this_month", lambda rows: heapq.nsmallest(THIS_MONTH_LENGTH, rows, key=_kept_this_month_order)
+        ),
         "this_month_total": sum(s["this_month_total"] for s in summaries),
     }
 
