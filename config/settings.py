@@ -58,6 +58,8 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 # History is a record, not an undo button: a revert would bypass the donor rules and the import.
 SIMPLE_HISTORY_REVERT_DISABLED = True
 
+SESSION_ENGINE = "config.sessions"  # database sessions, read in plain SQL
+
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses a locked-out username/address before checking
     "django.contrib.auth.backends.ModelBackend",
