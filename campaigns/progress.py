@@ -117,12 +117,15 @@ SQLITE_REMOVE = [
 ]
 
 
+def _for_vendor(vendor: str, install: bool, postgresql: tuple[list, list], sqlite: tuple[list, list]) -> list[str]:
+    """The (install, remove) statements for this database; none for others."""
+    pair = {"postgresql": postgresql, "sqlite": sqlite}.get(vendor)
+    return (pair[0] if install else pair[1]) if pair else []
+
+
 def statements(vendor: str, *, install: bool) -> list[str]:
-    if vendor == "postgresql":
-        return POSTGRESQL_INSTALL if install else POSTGRESQL_REMOVE
-    if vendor == "sqlite":
-        return SQLITE_INSTALL if install else SQLITE_REMOVE
-    return []
+    """The plan marks' and the version's triggers (migrations 0010, 0011)."""
+    return _for_vendor(vendor, install, (POSTGRESQL_INSTALL, POSTGRESQL_REMOVE), (SQLITE_INSTALL, SQLITE_REMOVE))
 
 
 # The jurisdiction (and year) whose monthly sums the tally row belongs to. A trigger of its own,
@@ -160,11 +163,13 @@ JURISDICTION_SQLITE_REMOVE = [
 
 
 def jurisdiction_statements(vendor: str, *, install: bool) -> list[str]:
-    if vendor == "postgresql":
-        return JURISDICTION_POSTGRESQL_INSTALL if install else JURISDICTION_POSTGRESQL_REMOVE
-    if vendor == "sqlite":
-        return JURISDICTION_SQLITE_INSTALL if install else JURISDICTION_SQLITE_REMOVE
-    return []
+    """The jurisdiction marks' trigger (migration 0011)."""
+    return _for_vendor(
+        vendor,
+        install,
+        (JURISDICTION_POSTGRESQL_INSTALL, JURISDICTION_POSTGRESQL_REMOVE),
+        (JURISDICTION_SQLITE_INSTALL, JURISDICTION_SQLITE_REMOVE),
+    )
 
 
 def invalidate_all() -> None:
