@@ -286,22 +286,32 @@ def _put_marks_back(plan_ids) -> None:
         cursor.executemany(f"INSERT INTO {DIRTY} (plan_id) VALUES (%s)", rows)
 
 
-def _store(summaries: dict[int, dict], *, today: dt.date, version: int, started) -> None:
-    table = PlanProgress._meta.db_table
-    ops = connection.ops
-    when, day = ops.adapt_datetimefield_value(started), ops.adapt_datefield_value(today)
-    rows = [(pk, day, version, when, json.dumps(summary, ensure_ascii=False)) for pk, summary in summaries.items()]
+def _upsert_newer(table: str, keys: tuple[str, ...], values: tuple[str, ...], rows: list[tuple]) -> None:
+    """Insert or replace kept rows, one statement per batch; a row is only replaced by one whose
+    computation started later (`started` must be among `values`)."""
+    columns = (*keys, *values)
+    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    updates = ", ".join(f"{column} = excluded.{column}" for column in values)
     with connection.cursor() as cursor:
-        for at in range(0, len(rows), STORE_BATCH):  # one statement per batch, not one per plan
+        for at in range(0, len(rows), STORE_BATCH):
             batch = rows[at : at + STORE_BATCH]
             cursor.execute(
-                f"""INSERT INTO {table} (plan_id, as_of, version, started, summary)
-                    VALUES {", ".join(["(%s, %s, %s, %s, %s)"] * len(batch))}
-                    ON CONFLICT (plan_id) DO UPDATE SET as_of = excluded.as_of, version = excluded.version,
-                        started = excluded.started, summary = excluded.summary
+                f"""INSERT INTO {table} ({", ".join(columns)}) VALUES {", ".join([placeholders] * len(batch))}
+                    ON CONFLICT ({", ".join(keys)}) DO UPDATE SET {updates}
                     WHERE {table}.started <= excluded.started""",
                 [value for row in batch for value in row],
             )
+
+
+def _store(summaries: dict[int, dict], *, today: dt.date, version: int, started) -> None:
+    ops = connection.ops
+    when, day = ops.adapt_datetimefield_value(started), ops.adapt_datefield_value(today)
+    _upsert_newer(
+        PlanProgress._meta.db_table,
+        ("plan_id",),
+        ("as_of", "version", "started", "summary"),
+        [(pk, day, version, when, json.dumps(summary, ensure_ascii=False)) for pk, summary in summaries.items()],
+    )
 
 
 def current_version() -> int:
@@ -362,20 +372,13 @@ def _put_jurisdiction_marks_back(jurisdiction_ids, year: int) -> None:
 
 
 def _store_months(months: dict[int, list], *, year: int, version: int, started) -> None:
-    table = JurisdictionProgress._meta.db_table
     when = connection.ops.adapt_datetimefield_value(started)
-    rows = [(pk, year, version, when, json.dumps(value)) for pk, value in months.items()]
-    with connection.cursor() as cursor:
-        for at in range(0, len(rows), STORE_BATCH):
-            batch = rows[at : at + STORE_BATCH]
-            cursor.execute(
-                f"""INSERT INTO {table} (jurisdiction_id, year, version, started, months)
-                    VALUES {", ".join(["(%s, %s, %s, %s, %s)"] * len(batch))}
-                    ON CONFLICT (jurisdiction_id, year) DO UPDATE SET version = excluded.version,
-                        started = excluded.started, months = excluded.months
-                    WHERE {table}.started <= excluded.started""",
-                [value for row in batch for value in row],
-            )
+    _upsert_newer(
+        JurisdictionProgress._meta.db_table,
+        ("jurisdiction_id", "year"),
+        ("version", "started", "months"),
+        [(pk, year, version, when, json.dumps(value)) for pk, value in months.items()],
+    )
 
 
 def jurisdiction_months(
