@@ -185,14 +185,16 @@ class DonationTally(models.Model):
 class PlanProgress(models.Model):
     """The dashboard's summary of one plan's unit quotas, reused until something it reads changes.
 
-    Valid while its `as_of` is today (statuses depend on the date), its `version` equals
-    `ProgressVersion` (bumped by triggers on quotas, their members, plans and units) and no
-    `PlanProgressDirty` row names the plan (inserted by a trigger on the tally, in the
-    transaction that logs a donation). See campaigns/progress.py.
+    Valid from its `as_of` until the day before `valid_until` (statuses depend on the date: the
+    earliest day one of its quotas may change status, or the next month), while its `version`
+    equals `ProgressVersion` (bumped only by a recount or a TRUNCATE) and no `PlanProgressDirty`
+    row names the plan (inserted by triggers on the tally, in the transaction that logs a
+    donation, and on quotas, their members, plans and units). See campaigns/progress.py.
     """
 
     plan = models.OneToOneField(AnnualPlan, primary_key=True, on_delete=models.CASCADE, related_name="+")
     as_of = models.DateField()
+    valid_until = models.DateField()
     version = models.BigIntegerField()
     # When the computing statement started: an older computation never overwrites a newer one.
     started = models.DateTimeField()
@@ -214,9 +216,12 @@ class PlanProgressDirty(models.Model):
     committed — whose donations its computation then sees. A mark kept unique and skipped "on
     conflict" could be taken while the transaction that relied on it was still open, and that
     donation would be missing until the plan's next change.
+
+    No foreign-key constraint: deleting a plan deletes its quotas first, whose trigger marks the
+    plan; the mark outlives the plan harmlessly, where a deferred constraint would fail the commit.
     """
 
-    plan = models.ForeignKey(AnnualPlan, on_delete=models.CASCADE, related_name="+")
+    plan = models.ForeignKey(AnnualPlan, on_delete=models.CASCADE, related_name="+", db_constraint=False)
 
     class Meta:
         verbose_name = _("待重算计划")
@@ -230,9 +235,8 @@ class JurisdictionProgress(models.Model):
     """Counted donations by one jurisdiction's own units in one year, month by month, kept.
 
     The dashboard's headline, chart and drill-down lines add these up over a subtree. Valid
-    while its `version` equals `ProgressVersion` (a unit may move to another jurisdiction) and
-    no `JurisdictionProgressDirty` row names it (a trigger on the tally writes one when a
-    donation of its units changes). See campaigns/progress.py.
+    while its `version` equals `ProgressVersion` and no `JurisdictionProgressDirty` row names it
+    (triggers write one when a donation of its units changes, or a unit moves in or out). See campaigns/progress.py.
     """
 
     jurisdiction = models.ForeignKey("units.Jurisdiction", on_delete=models.CASCADE, related_name="+")
@@ -252,9 +256,11 @@ class JurisdictionProgress(models.Model):
 
 class JurisdictionProgressDirty(models.Model):
     """A jurisdiction and year whose donations changed since they were summed (written by a
-    trigger; one row per change, as `PlanProgressDirty`)."""
+    trigger; one row per change and no foreign-key constraint, as `PlanProgressDirty`)."""
 
-    jurisdiction = models.ForeignKey("units.Jurisdiction", on_delete=models.CASCADE, related_name="+")
+    jurisdiction = models.ForeignKey(
+        "units.Jurisdiction", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     year = models.PositiveSmallIntegerField()
 
     class Meta:
@@ -266,7 +272,8 @@ class JurisdictionProgressDirty(models.Model):
 
 
 class ProgressVersion(models.Model):
-    """One row: a counter bumped by triggers whenever quotas, members, plans or units change."""
+    """One row: a counter that makes every kept summary stale when bumped (by a recount of the
+    tally, or a TRUNCATE of a table they read; staff edits mark plans instead)."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     n = models.BigIntegerField(default=0)

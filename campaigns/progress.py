@@ -3,18 +3,22 @@
 only where something changed.
 
 The national dashboard needs, for every published plan of the year, its on-time total, its
-status counts and its worst quotas. Computing that for 95,000 quotas takes over a second, but
-between two page views only the plans whose donations or settings changed need it again. So
-each plan's summary is kept in `PlanProgress` and recomputed when:
+status counts and its worst quotas. Computing that for 95,000 quotas takes seconds, but
+between two page views only the plans whose donations, settings or statuses changed need it
+again. So each plan's summary is kept in `PlanProgress` and recomputed when:
 
-- the date changed (statuses depend on today) — `as_of`;
-- anything it reads besides donations changed: quotas, quota members, plans, units — a
-  trigger on those tables bumps the single `ProgressVersion` counter (staff edits are rare;
-  on PostgreSQL the trigger is per statement, so a 60,000-row import bumps it once);
+- the date reached its `valid_until`: the first day on which one of its quotas may change
+  status with the same donations (starts, falls behind its pace, passes its due date), or the
+  next month (the "due this month" list) — `next_status_change`;
+- anything else it reads changed: its quotas, their member units, the plan, or which unit is a
+  unit's parent — triggers on those tables mark the plans they touch in `PlanProgressDirty`
+  (on PostgreSQL once per statement, from its transition tables: a 60,000-quota import writes
+  one mark per plan); a unit moved to another jurisdiction marks that jurisdiction's sums;
 - a donation of one of its units changed — a trigger on the donation tally (itself kept by
   triggers on donations) inserts a row naming the plan into `PlanProgressDirty` in the same
   transaction that logs the donation. Every change adds its own row (no unique key): no row
-  lock is taken, so liaisons of one plan never wait for each other.
+  lock is taken, so liaisons of one plan never wait for each other;
+- `ProgressVersion` was bumped: a recount of the tally, or a TRUNCATE — everything is stale.
 
 A page view takes (deletes, with RETURNING) the marks of the plans it shows before computing.
 A DELETE only sees rows of committed transactions, so a mark it takes belongs to a donation
@@ -41,7 +45,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from .models import JurisdictionProgress, PlanProgress, ProgressVersion
-from .selectors import DONE, OVERDUE
+from .selectors import DONE, ON_TRACK, OVERDUE
 
 LIST_LENGTH = 10
 THIS_MONTH_LENGTH = LIST_LENGTH * 3
@@ -72,48 +76,31 @@ POSTGRESQL_INSTALL = [
     """,
     f"""CREATE TRIGGER campaigns_tally_mark_plans AFTER INSERT OR UPDATE ON {TALLY}
         FOR EACH ROW EXECUTE FUNCTION campaigns_tally_mark_plans()""",
-    f"""
-    CREATE OR REPLACE FUNCTION campaigns_progress_bump() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      UPDATE {VERSION} SET n = n + 1 WHERE id = 1;
-      RETURN NULL;
-    END $$
-    """,
-    *(
-        f"""CREATE TRIGGER campaigns_progress_bump AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table}
-            FOR EACH STATEMENT EXECUTE FUNCTION campaigns_progress_bump()"""
-        for table in WATCHED
-    ),
+]
+# Migration 0010 also installed a trigger bumping the version on every change to the watched
+# tables; migration 0013 replaced it with the staff-edit marks below. Removing stays here.
+_BUMP_POSTGRESQL_REMOVE = [
+    *(f"DROP TRIGGER IF EXISTS campaigns_progress_bump ON {table}" for table in WATCHED),
+    "DROP FUNCTION IF EXISTS campaigns_progress_bump()",
+]
+_BUMP_SQLITE_REMOVE = [
+    f"DROP TRIGGER IF EXISTS campaigns_progress_bump_{t}_{op}" for t in WATCHED for op in ("insert", "update", "delete")
 ]
 POSTGRESQL_REMOVE = [
     f"DROP TRIGGER IF EXISTS campaigns_tally_mark_plans ON {TALLY}",
     "DROP FUNCTION IF EXISTS campaigns_tally_mark_plans()",
-    *(f"DROP TRIGGER IF EXISTS campaigns_progress_bump ON {table}" for table in WATCHED),
-    "DROP FUNCTION IF EXISTS campaigns_progress_bump()",
+    *_BUMP_POSTGRESQL_REMOVE,
 ]
 SQLITE_INSTALL = [
-    *(
-        f"""CREATE TRIGGER campaigns_tally_mark_plans_{op.lower()} AFTER {op} ON {TALLY} BEGIN
-            INSERT INTO {DIRTY} (plan_id)
-            {_MARK_SELECT.format(year="CAST(strftime('%Y', NEW.day) AS INTEGER)")};
-        END"""
-        for op in ("INSERT", "UPDATE")
-    ),
-    *(
-        f"""CREATE TRIGGER campaigns_progress_bump_{table}_{op.lower()} AFTER {op} ON {table} BEGIN
-            UPDATE {VERSION} SET n = n + 1 WHERE id = 1;
-        END"""
-        for table in WATCHED
-        for op in ("INSERT", "UPDATE", "DELETE")
-    ),
+    f"""CREATE TRIGGER campaigns_tally_mark_plans_{op.lower()} AFTER {op} ON {TALLY} BEGIN
+        INSERT INTO {DIRTY} (plan_id)
+        {_MARK_SELECT.format(year="CAST(strftime('%Y', NEW.day) AS INTEGER)")};
+    END"""
+    for op in ("INSERT", "UPDATE")
 ]
 SQLITE_REMOVE = [
     *(f"DROP TRIGGER IF EXISTS campaigns_tally_mark_plans_{op}" for op in ("insert", "update")),
-    *(
-        f"DROP TRIGGER IF EXISTS campaigns_progress_bump_{t}_{op}"
-        for t in WATCHED
-        for op in ("insert", "update", "delete")
-    ),
+    *_BUMP_SQLITE_REMOVE,
 ]
 
 
@@ -124,7 +111,7 @@ def _for_vendor(vendor: str, install: bool, postgresql: tuple[list, list], sqlit
 
 
 def statements(vendor: str, *, install: bool) -> list[str]:
-    """The plan marks' and the version's triggers (migrations 0010, 0011)."""
+    """The tally's plan marks' triggers (migrations 0010, 0011); removing also drops 0010's bump."""
     return _for_vendor(vendor, install, (POSTGRESQL_INSTALL, POSTGRESQL_REMOVE), (SQLITE_INSTALL, SQLITE_REMOVE))
 
 
@@ -169,6 +156,167 @@ def jurisdiction_statements(vendor: str, *, install: bool) -> list[str]:
         install,
         (JURISDICTION_POSTGRESQL_INSTALL, JURISDICTION_POSTGRESQL_REMOVE),
         (JURISDICTION_SQLITE_INSTALL, JURISDICTION_SQLITE_REMOVE),
+    )
+
+
+# Staff edits mark only the plans (and jurisdictions) they touch (migration 0013). What a plan's
+# summary reads besides donations: its quotas, their member units, the plan, and which unit is
+# whose parent (a subordinate unit counts toward its parent's quota); a jurisdiction's monthly
+# sums read which jurisdiction each unit is in. On PostgreSQL the triggers run once per statement
+# over its transition tables, so a 60,000-quota import writes one mark per plan it touched.
+JURISDICTION_DIRTY_INSERT = f"INSERT INTO {JURISDICTION_DIRTY} (jurisdiction_id, year)"
+_PLANS_OF_UNITS = (
+    "SELECT DISTINCT q.plan_id FROM quotas_quota_units qu JOIN quotas_quota q ON q.id = qu.quota_id"
+    " WHERE qu.unit_id IN ({units})"
+)
+_REPARENTED = (
+    "SELECT {side}.parent_id FROM old_rows o JOIN new_rows n ON n.id = o.id"
+    " WHERE o.parent_id IS DISTINCT FROM n.parent_id AND {side}.parent_id IS NOT NULL"
+)
+_MOVED = (
+    "SELECT n.id, {side}.jurisdiction_id AS jurisdiction_id FROM old_rows o JOIN new_rows n ON n.id = o.id"
+    " WHERE o.jurisdiction_id IS DISTINCT FROM n.jurisdiction_id"
+)
+# Per table: (what to mark from a transition table `rows`), installed for these events.
+_STAFF_MARKS = {
+    "quotas_quota": (
+        f"INSERT INTO {DIRTY} (plan_id) SELECT DISTINCT plan_id FROM {{rows}}",
+        ("INSERT", "UPDATE", "DELETE"),
+    ),
+    "quotas_quota_units": (
+        f"INSERT INTO {DIRTY} (plan_id)"
+        " SELECT DISTINCT q.plan_id FROM {rows} r JOIN quotas_quota q ON q.id = r.quota_id",
+        ("INSERT", "UPDATE", "DELETE"),
+    ),
+    "quotas_annualplan": (f"INSERT INTO {DIRTY} (plan_id) SELECT id FROM {{rows}}", ("UPDATE",)),
+}
+_TRANSITIONS = {
+    "INSERT": "REFERENCING NEW TABLE AS new_rows",
+    "UPDATE": "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+    "DELETE": "REFERENCING OLD TABLE AS old_rows",
+}
+
+
+def _staff_function(table: str, mark: str) -> str:
+    return f"""
+    CREATE OR REPLACE FUNCTION campaigns_mark_{table}() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        {mark.format(rows="old_rows")};
+      END IF;
+      IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        {mark.format(rows="new_rows")};
+      END IF;
+      RETURN NULL;
+    END $$
+    """
+
+
+STAFF_POSTGRESQL_INSTALL = [
+    *(
+        sql
+        for table, (mark, events) in _STAFF_MARKS.items()
+        for sql in (
+            _staff_function(table, mark),
+            *(
+                f"""CREATE TRIGGER campaigns_mark_{table}_{event.lower()} AFTER {event} ON {table}
+                    {_TRANSITIONS[event]} FOR EACH STATEMENT EXECUTE FUNCTION campaigns_mark_{table}()"""
+                for event in events
+            ),
+        )
+    ),
+    f"""
+    CREATE OR REPLACE FUNCTION campaigns_mark_units_unit() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      INSERT INTO {DIRTY} (plan_id) {
+        _PLANS_OF_UNITS.format(units=_REPARENTED.format(side="o") + " UNION " + _REPARENTED.format(side="n"))
+    };
+      {JURISDICTION_DIRTY_INSERT}
+      SELECT DISTINCT moved.jurisdiction_id, EXTRACT(YEAR FROM t.day)::int
+      FROM ({_MOVED.format(side="o")} UNION {_MOVED.format(side="n")}) moved
+      JOIN {TALLY} t ON t.unit_id = moved.id;
+      RETURN NULL;
+    END $$
+    """,
+    f"""CREATE TRIGGER campaigns_mark_units_unit_update AFTER UPDATE ON units_unit
+        {_TRANSITIONS["UPDATE"]} FOR EACH STATEMENT EXECUTE FUNCTION campaigns_mark_units_unit()""",
+    # TRUNCATE has no rows to name: everything kept is stale.
+    f"""
+    CREATE OR REPLACE FUNCTION campaigns_progress_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      UPDATE {VERSION} SET n = n + 1 WHERE id = 1;
+      RETURN NULL;
+    END $$
+    """,
+    *(
+        f"""CREATE TRIGGER campaigns_progress_truncated AFTER TRUNCATE ON {table}
+            FOR EACH STATEMENT EXECUTE FUNCTION campaigns_progress_truncated()"""
+        for table in WATCHED
+    ),
+]
+STAFF_POSTGRESQL_REMOVE = [
+    *(
+        f"DROP TRIGGER IF EXISTS campaigns_mark_{table}_{event.lower()} ON {table}"
+        for table, (_, events) in _STAFF_MARKS.items()
+        for event in events
+    ),
+    *(f"DROP FUNCTION IF EXISTS campaigns_mark_{table}()" for table in _STAFF_MARKS),
+    "DROP TRIGGER IF EXISTS campaigns_mark_units_unit_update ON units_unit",
+    "DROP FUNCTION IF EXISTS campaigns_mark_units_unit()",
+    *(f"DROP TRIGGER IF EXISTS campaigns_progress_truncated ON {table}" for table in WATCHED),
+    "DROP FUNCTION IF EXISTS campaigns_progress_truncated()",
+]
+# SQLite has no transition tables: row triggers, one per table and event.
+_SQLITE_ROW = {"INSERT": ("NEW",), "UPDATE": ("OLD", "NEW"), "DELETE": ("OLD",)}
+_SQLITE_MARKS = {
+    "quotas_quota": "SELECT {row}.plan_id",
+    "quotas_quota_units": "SELECT plan_id FROM quotas_quota WHERE id = {row}.quota_id",
+    "quotas_annualplan": "SELECT {row}.id",
+}
+
+
+def _sqlite_marked(table: str, event: str) -> str:
+    return " UNION ".join(_SQLITE_MARKS[table].format(row=row) for row in _SQLITE_ROW[event])
+
+
+STAFF_SQLITE_INSTALL = [
+    *(
+        f"""CREATE TRIGGER campaigns_mark_{table}_{event.lower()} AFTER {event} ON {table} BEGIN
+            INSERT INTO {DIRTY} (plan_id) {_sqlite_marked(table, event)};
+        END"""
+        for table, (_, events) in _STAFF_MARKS.items()
+        for event in events
+    ),
+    f"""CREATE TRIGGER campaigns_mark_units_unit_parent AFTER UPDATE OF parent_id ON units_unit
+        WHEN OLD.parent_id IS NOT NEW.parent_id BEGIN
+        INSERT INTO {DIRTY} (plan_id) {_PLANS_OF_UNITS.format(units="OLD.parent_id, NEW.parent_id")};
+    END""",
+    f"""CREATE TRIGGER campaigns_mark_units_unit_jurisdiction AFTER UPDATE OF jurisdiction_id ON units_unit
+        WHEN OLD.jurisdiction_id IS NOT NEW.jurisdiction_id BEGIN
+        {JURISDICTION_DIRTY_INSERT}
+        SELECT DISTINCT j.id, CAST(strftime('%Y', t.day) AS INTEGER)
+        FROM {TALLY} t, (SELECT OLD.jurisdiction_id AS id UNION SELECT NEW.jurisdiction_id) j
+        WHERE t.unit_id = NEW.id;
+    END""",
+]
+STAFF_SQLITE_REMOVE = [
+    *(
+        f"DROP TRIGGER IF EXISTS campaigns_mark_{table}_{event.lower()}"
+        for table, (_, events) in _STAFF_MARKS.items()
+        for event in events
+    ),
+    "DROP TRIGGER IF EXISTS campaigns_mark_units_unit_parent",
+    "DROP TRIGGER IF EXISTS campaigns_mark_units_unit_jurisdiction",
+]
+
+
+def staff_statements(vendor: str, *, install: bool) -> list[str]:
+    """The staff-edit marks' triggers (migration 0013, which removes 0010's version bump)."""
+    return _for_vendor(
+        vendor,
+        install,
+        (STAFF_POSTGRESQL_INSTALL, STAFF_POSTGRESQL_REMOVE),
+        (STAFF_SQLITE_INSTALL, STAFF_SQLITE_REMOVE),
     )
 
 
@@ -225,8 +373,40 @@ def _kept_this_month_order(kept: list) -> tuple:
     return (kept[_DUE], -kept[_SHORTFALL])
 
 
-def summarise(rows: list[dict], *, year: int, today: dt.date) -> dict:
-    """One plan's counted (non-advisory) quota rows, reduced to what the dashboard shows."""
+def _month_after(day: dt.date) -> dt.date:
+    return dt.date(day.year + 1, 1, 1) if day.month == 12 else dt.date(day.year, day.month + 1, 1)
+
+
+def next_status_change(row: dict, *, today: dt.date) -> dt.date | None:
+    """The first day after `today` on which the quota's status may differ with the same
+    donations (`selectors.quota_status`), or None if it cannot change without them.
+
+    Not started → at its start; on track → behind on the first day its pace asks for more
+    than it has (taken a day or two early: the comparison is in floating point); behind or on track →
+    overdue the day after its due date. Done and overdue stay.
+    """
+    if row["completed"] >= row["target"]:
+        return None
+    end = row["due"]
+    if today > end:
+        return None
+    start = row["start"] or dt.date(end.year, 1, 1)
+    if today < start:
+        return start
+    after_end = end + dt.timedelta(days=1)
+    if row["status"] != ON_TRACK:
+        return after_end
+    span = (end - start).days + 1
+    # on track while completed >= target * 0.8 * k / span, k = days since the start, inclusive
+    last_k = int(row["completed"] * span / (row["target"] * 0.8))
+    behind_from = start + dt.timedelta(days=last_k - 1)  # the day before k = last_k + 1
+    return min(max(behind_from, today + dt.timedelta(days=1)), after_end)
+
+
+def summarise(rows: list[dict], *, year: int, today: dt.date) -> tuple[dict, dt.date]:
+    """One plan's counted (non-advisory) quota rows, reduced to what the dashboard shows, and the
+    first day it may no longer hold for (the earliest status change, or the next month, which
+    changes the "due this month" list)."""
     counted = [r for r in rows if not r["advisory"]]
     overdue = [r for r in counted if r["status"] == OVERDUE]
     this_month = (
@@ -234,7 +414,9 @@ def summarise(rows: list[dict], *, year: int, today: dt.date) -> dict:
         if year == today.year
         else []
     )
-    return {
+    changes = (next_status_change(r, today=today) for r in counted)
+    valid_until = min((day for day in changes if day is not None), default=_month_after(today))
+    summary = {
         "on_time": sum(min(r["on_time"], r["target"]) for r in counted),
         "counts": dict(Counter(r["status"] for r in counted)),
         "overdue_total": len(overdue),
@@ -246,6 +428,7 @@ def summarise(rows: list[dict], *, year: int, today: dt.date) -> dict:
         "this_month_total": len(this_month),
         "this_month": [_stored(r) for r in sorted(this_month, key=_this_month_order)[:THIS_MONTH_LENGTH]],
     }
+    return summary, min(valid_until, _month_after(today))
 
 
 def merge(summaries) -> dict:
@@ -303,14 +486,17 @@ def _upsert_newer(table: str, keys: tuple[str, ...], values: tuple[str, ...], ro
             )
 
 
-def _store(summaries: dict[int, dict], *, today: dt.date, version: int, started) -> None:
+def _store(summaries: dict[int, tuple[dict, dt.date]], *, today: dt.date, version: int, started) -> None:
     ops = connection.ops
     when, day = ops.adapt_datetimefield_value(started), ops.adapt_datefield_value(today)
     _upsert_newer(
         PlanProgress._meta.db_table,
         ("plan_id",),
-        ("as_of", "version", "started", "summary"),
-        [(pk, day, version, when, json.dumps(summary, ensure_ascii=False)) for pk, summary in summaries.items()],
+        ("as_of", "valid_until", "version", "started", "summary"),
+        [
+            (pk, day, ops.adapt_datefield_value(until), version, when, json.dumps(summary, ensure_ascii=False))
+            for pk, (summary, until) in summaries.items()
+        ],
     )
 
 
@@ -329,10 +515,10 @@ def plan_summaries(plan_ids: list[int], *, year: int, today: dt.date, version: i
     marked = _take_marks(plan_ids)
     kept = {
         pk: summary
-        for pk, as_of, kept_version, summary in PlanProgress.objects.filter(plan_id__in=plan_ids).values_list(
-            "plan_id", "as_of", "version", "summary"
+        for pk, as_of, until, kept_version, summary in PlanProgress.objects.filter(plan_id__in=plan_ids).values_list(
+            "plan_id", "as_of", "valid_until", "version", "summary"
         )
-        if as_of == today and kept_version == version and pk not in marked
+        if as_of <= today < until and kept_version == version and pk not in marked
     }
     stale = [pk for pk in plan_ids if pk not in kept]
     if not stale:
@@ -347,7 +533,7 @@ def plan_summaries(plan_ids: list[int], *, year: int, today: dt.date, version: i
     except BaseException:
         _put_marks_back(marked)  # the next view recomputes them
         raise
-    return kept | fresh
+    return kept | {pk: summary for pk, (summary, _) in fresh.items()}
 
 
 # -- each jurisdiction's donations per month ----------------------------------------------------

@@ -315,3 +315,111 @@ def test_statuses_follow_the_date(tree):
     july = dashboard_figures(jurisdiction=tree.county1, year=2026, today=JULY)
     assert june["overdue_total"] == 0 and july["overdue_total"] == 1  # 仪化公司's June quota
     assert july == _fresh(tree.county1, JULY)
+
+
+def test_every_day_of_the_year_the_kept_page_equals_a_fresh_one(tree):
+    """Kept summaries are reused across days only while no status can change (`valid_until`)."""
+    day = dt.date(2026, 1, 1)
+    while day.year == 2026:
+        for jurisdiction in (tree.city, None):
+            kept = dashboard_figures(jurisdiction=jurisdiction, year=2026, today=day)
+            assert kept == _fresh(jurisdiction, day), (jurisdiction, day)
+            dashboard_figures(jurisdiction=jurisdiction, year=2026, today=day)  # keep for tomorrow
+        day += dt.timedelta(days=3)
+
+
+def test_a_summary_is_reused_on_later_days_until_a_status_can_change(tree):
+    from campaigns.models import PlanProgress
+
+    county_plan = tree.qe.plan_id
+    dashboard_figures(jurisdiction=tree.county1, year=2026, today=dt.date(2026, 4, 1))
+    kept = PlanProgress.objects.get(plan_id=county_plan)
+    assert kept.valid_until == dt.date(2026, 5, 1)  # not started before June; "due this month" changes
+    dashboard_figures(jurisdiction=tree.county1, year=2026, today=dt.date(2026, 4, 20))
+    assert PlanProgress.objects.get(plan_id=county_plan).started == kept.started  # reused
+    dashboard_figures(jurisdiction=tree.county1, year=2026, today=dt.date(2026, 5, 1))
+    assert PlanProgress.objects.get(plan_id=county_plan).started > kept.started  # recomputed
+
+
+def test_a_staff_edit_recomputes_only_the_plans_it_touched(tree):
+    from campaigns.models import PlanProgress
+
+    dashboard_figures(jurisdiction=tree.city, year=2026, today=JULY)
+    started = dict(PlanProgress.objects.values_list("plan_id", "started"))
+    tree.qe.target = 8  # the county plan's quota: 仪化公司 now met (8 credited)
+    tree.qe.save()
+    page = dashboard_figures(jurisdiction=tree.city, year=2026, today=JULY)
+    after = dict(PlanProgress.objects.values_list("plan_id", "started"))
+    assert after[tree.qa.plan_id] == started[tree.qa.plan_id]  # the city plan was not touched
+    assert after[tree.qe.plan_id] > started[tree.qe.plan_id]
+    assert page["headline"]["status_counts"]["done"] == 1
+    assert page == _fresh(tree.city, JULY)
+
+
+def test_moving_members_and_units_moves_the_kept_figures(tree):
+    dashboard_figures(jurisdiction=tree.city, year=2026, today=JULY)
+    tree.qa.units.add(tree.d)  # 市文联's 4 donations now count for 市教育局's quota too
+    assert dashboard_figures(jurisdiction=tree.city, year=2026, today=JULY) == _fresh(tree.city, JULY)
+    tree.qa.units.remove(tree.d)
+    assert dashboard_figures(jurisdiction=tree.city, year=2026, today=JULY) == _fresh(tree.city, JULY)
+    for jurisdiction in (tree.city, tree.county1, tree.county2):
+        dashboard_figures(jurisdiction=jurisdiction, year=2026, today=JULY)
+    tree.g.jurisdiction = tree.county1  # 高邮中学's 7 donations move to 仪征市
+    tree.g.save()
+    for jurisdiction in (tree.county1, tree.county2, tree.city):
+        kept = dashboard_figures(jurisdiction=jurisdiction, year=2026, today=JULY)
+        assert kept == _fresh(jurisdiction, JULY), jurisdiction
+    assert dashboard_figures(jurisdiction=tree.county2, year=2026, today=JULY)["headline"]["completed"] == 0
+    tree.e1.parent = None  # 热电厂's 3 donations no longer count toward 仪化公司
+    tree.e1.save()
+    page = dashboard_figures(jurisdiction=tree.county1, year=2026, today=JULY)
+    assert page == _fresh(tree.county1, JULY) and by_label(page["units"])["仪化公司"]["completed"] == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_a_plan_after_it_was_shown_commits(tree):
+    """Deleting a plan deletes its quotas first, whose trigger marks the plan: the mark must not
+    hold a foreign key that fails the commit."""
+    from quotas.models import AnnualPlan
+
+    dashboard_figures(jurisdiction=tree.city, year=2026, today=JULY)
+    with transaction.atomic():
+        AnnualPlan.objects.filter(pk=tree.qe.plan_id).delete()
+    assert dashboard_figures(jurisdiction=tree.city, year=2026, today=JULY) == _fresh(tree.city, JULY)
+
+
+def test_no_status_changes_before_the_day_next_status_change_names():
+    """Against `quota_status` itself, for many quotas and days (no database)."""
+    import random
+
+    from campaigns.progress import next_status_change
+    from campaigns.selectors import quota_status
+
+    rng = random.Random(11643)
+    for _ in range(3000):
+        start = dt.date(2026, 1, 1) + dt.timedelta(days=rng.randrange(300))
+        end = start + dt.timedelta(days=rng.randrange(70))
+        target = rng.randrange(1, 400)
+        row = {"target": target, "completed": rng.randrange(0, target + 2), "start": start, "due": end}
+        today = start + dt.timedelta(days=rng.randrange(-20, 90))
+
+        def status(day, row=row):
+            return quota_status(
+                target=row["target"],
+                completed=row["completed"],
+                start=row["start"],
+                end=row["due"],
+                year=2026,
+                today=day,
+            )
+
+        row["status"] = status(today)
+        change = next_status_change(row, today=today)
+        assert change is None or change > today
+        last = change or today + dt.timedelta(days=400)
+        day = today + dt.timedelta(days=1)
+        while day < last:
+            assert status(day) == row["status"], (row, today, day)
+            day += dt.timedelta(days=1)
+        if change is not None:  # and it is at most two days early (floating point, rounded down)
+            assert row["status"] != status(change + dt.timedelta(days=2))

@@ -9,8 +9,12 @@ For a county, a city and the whole country it times, `--runs` times each (median
   every plan's quota summary kept from the previous view (campaigns/progress.py);
 - busy: the same page right after `--busy` donations were logged across random units (one
   second of the 200/s liaison goal: the plans they touch are recomputed);
-- cold: the same page with every kept summary invalidated (the first view of a day, or after
-  a quota edit: every plan recomputed);
+- tomorrow: the same page viewed as on the next day (the date moved: plans whose statuses
+  change that day are recomputed; the others' summaries hold until their `valid_until`);
+- edit: the same page right after a staff edit of one quota's target in a random plan of the
+  scope (the edit marks that plan);
+- cold: the same page with every kept summary invalidated (after a recount of the tally: every
+  plan recomputed);
 - figures: `campaigns.dashboard.dashboard_figures` alone;
 - floor: the raw SQL that yields the same numbers straight from the donations, with no tally and
   no Python: completed per jurisdiction and month (headline, chart, drill-down lines) and each
@@ -24,8 +28,10 @@ transaction rolled back at the end), and reports both medians.
 from __future__ import annotations
 
 import datetime as dt
+import random
 import statistics
 import time
+from unittest import mock
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -38,6 +44,7 @@ from campaigns.identity import check_character
 from campaigns.models import Donation
 from campaigns.progress import invalidate_all
 from campaigns.services import build_donation
+from quotas.models import Quota
 from units.models import Jurisdiction, Unit
 
 FLOOR_MONTHLY = """
@@ -97,16 +104,25 @@ class Command(BaseCommand):
             counts["donations (estimate)"] = cursor.fetchone()[0]
         self.stdout.write(", ".join(f"{k}: {v:,}" for k, v in counts.items()) + f"; year {year}, {runs} runs each")
         self.stdout.write(
-            f"{'scope':<28}{'page ms':>10}{'busy ms':>10}{'cold ms':>10}{'figures ms':>12}{'floor ms':>10}"
-            f"{'page/floor':>12}{'busy/floor':>12}{'cold/floor':>12}"
+            f"{'scope':<28}{'page ms':>10}{'busy ms':>10}{'tomorrow':>10}{'edit ms':>10}{'cold ms':>10}"
+            f"{'figures ms':>12}{'floor ms':>10}{'page/floor':>12}{'busy/floor':>12}{'cold/floor':>12}"
         )
+        tomorrow = today + dt.timedelta(days=1)
+        rng = random.Random(2026)
         for label, jurisdiction in (
             (f"county {county.name}", county),
             (f"city {city.name}", city),
             ("whole country", None),
         ):
             url = f"/dashboard/?year={year}&j={jurisdiction.pk if jurisdiction else 'all'}"
-            page, busy_page, cold, figures, floor = [], [], [], [], []
+            page, busy_page, next_day, edited, cold, figures, floor = [], [], [], [], [], [], []
+            quotas = list(
+                Quota.objects.filter(
+                    plan__year=year,
+                    sub_jurisdiction__isnull=True,
+                    plan__jurisdiction__path__startswith=jurisdiction.path if jurisdiction else "/",
+                ).values_list("pk", flat=True)
+            )
             response = client.get(url)  # warm: connection, templates, statistics
             if response.status_code != 200:
                 raise CommandError(f"{url} answered {response.status_code}")
@@ -115,6 +131,10 @@ class Command(BaseCommand):
                 client.get(url)
                 page.append(time.perf_counter() - t)
                 busy_page.append(self._after(lambda: self._log_donations(busy, today), client, url))
+                with mock.patch("django.utils.timezone.localdate", return_value=tomorrow):
+                    next_day.append(self._after(lambda: None, client, url))
+                chosen = rng.choice(quotas)
+                edited.append(self._after(lambda pk=chosen: self._edit_quota(pk), client, url))
                 cold.append(self._after(invalidate_all, client, url))
                 t = time.perf_counter()
                 dashboard_figures(jurisdiction=jurisdiction, year=year, today=today)
@@ -123,11 +143,13 @@ class Command(BaseCommand):
                 self._floor(jurisdiction, year)
                 floor.append(time.perf_counter() - t)
             p, b, c = _median_ms(page), _median_ms(busy_page), _median_ms(cold)
+            n, e = _median_ms(next_day), _median_ms(edited)
             f, fl = _median_ms(figures), _median_ms(floor)
             self.stdout.write(
-                f"{label:<28}{p:>10.0f}{b:>10.0f}{c:>10.0f}{f:>12.0f}{fl:>10.0f}"
+                f"{label:<28}{p:>10.0f}{b:>10.0f}{n:>10.0f}{e:>10.0f}{c:>10.0f}{f:>12.0f}{fl:>10.0f}"
                 f"{p / fl:>12.2f}{b / fl:>12.2f}{c / fl:>12.2f}"
             )
+        self._stale_tomorrow(year, today, tomorrow)
         if inserts:
             on, off = self._inserts(county, inserts)
             self.stdout.write(
@@ -150,6 +172,22 @@ class Command(BaseCommand):
                 raise Rollback
         except Rollback:
             return elapsed
+
+    def _edit_quota(self, pk: int) -> None:
+        """A staff edit: one quota's target raised by one (saved as the admin saves it)."""
+        quota = Quota.objects.get(pk=pk)
+        quota.target += 1
+        quota.save()
+
+    def _stale_tomorrow(self, year: int, today: dt.date, tomorrow: dt.date) -> None:
+        """How many of the year's kept plan summaries the next day's first view recomputes."""
+        from campaigns.models import PlanProgress
+
+        kept = PlanProgress.objects.filter(plan__year=year, as_of__lte=today, valid_until__gt=today)
+        self.stdout.write(
+            f"kept plan summaries valid today: {kept.count():,}; of them recomputed on {tomorrow}: "
+            f"{kept.filter(valid_until__lte=tomorrow).count():,}"
+        )
 
     def _log_donations(self, n: int, today: dt.date) -> None:
         """n donations today by random units: copies of random earlier donations (the
