@@ -62,7 +62,8 @@ SESSION_ENGINE = "config.sessions"  # database sessions, read in plain SQL
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses a locked-out username/address before checking
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, reading the signed-in user and their role in one query on every request.
+    "config.backends.PortalBackend",
 ]
 
 # Failed logins (django-axes): five wrong passwords for one username from one address lock that

@@ -9,6 +9,8 @@ LEADERSHIP = "领导"
 LIAISON = "联络员"
 
 ROLE_LABELS = {BLOOD_OFFICE: _("献血办工作人员"), LEADERSHIP: _("领导"), LIAISON: _("联络员")}
+# A user in several of the groups has the first of them.
+ROLES_BY_RANK = (BLOOD_OFFICE, LEADERSHIP, LIAISON)
 
 
 def role_of(user) -> str | None:
@@ -18,8 +20,9 @@ def role_of(user) -> str | None:
     if user.is_superuser:
         return BLOOD_OFFICE
     if not hasattr(user, "_portal_role"):  # asked by the view and the template: one query
+        # (config.backends.PortalBackend reads it with the signed-in user: no query at all)
         names = _group_names(user)
-        user._portal_role = next((r for r in (BLOOD_OFFICE, LEADERSHIP, LIAISON) if r in names), None)
+        user._portal_role = next((r for r in ROLES_BY_RANK if r in names), None)
     return user._portal_role
 
 

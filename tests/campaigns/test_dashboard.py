@@ -175,10 +175,10 @@ def test_unit_table_sorts_and_filters(tree):
 def test_queries_do_not_grow_with_units_or_jurisdictions(tree, django_assert_num_queries):
     client = _leader(tree.city)
     client.get("/dashboard/?year=2026")  # warm the session, the content types and the summaries
-    with django_assert_num_queries(17):  # every plan's summary and jurisdiction's months kept
+    with django_assert_num_queries(16):  # every plan's summary and jurisdiction's months kept
         client.get("/dashboard/?year=2026")
     invalidate_all()
-    with django_assert_num_queries(21):  # all recomputed: one query and one write for each kind
+    with django_assert_num_queries(20):  # all recomputed: one query and one write for each kind
         client.get("/dashboard/?year=2026")
     for i in range(6):
         county = JurisdictionFactory(name=f"新县{i}", parent=tree.city)
@@ -189,10 +189,10 @@ def test_queries_do_not_grow_with_units_or_jurisdictions(tree, django_assert_num
             QuotaFactory(plan=plan, target=3, units=[unit])
             make_donation(unit, donated_on=dt.date(2026, 3, 1), seq=1 + 2 * (i * 10 + k))
         QuotaFactory(plan=tree.city.plans.get(), label=county.name, target=9, sub_jurisdiction=county)
-    with django_assert_num_queries(21):  # the new plans, quotas and units made everything stale
+    with django_assert_num_queries(20):  # the new plans, quotas and units: their plans and jurisdictions stale
         page = client.get("/dashboard/?year=2026").content.decode()
     assert "新县5" in page
-    with django_assert_num_queries(17):
+    with django_assert_num_queries(16):
         client.get("/dashboard/?year=2026")
 
 
