@@ -50,10 +50,10 @@ SORTS = {
 
 _UNIT_QUOTAS_SQL = """
 WITH q AS (
-    SELECT q.id, q.target, q.period_start, q.period_end, q.advisory, q.plan_id
+    SELECT q.id, q.target, q.period_start, q.period_end, q.advisory, q.plan_id, q.sub_jurisdiction_id
     FROM quotas_quota q
     JOIN quotas_annualplan p ON p.id = q.plan_id
-    WHERE {plans} AND q.sub_jurisdiction_id IS NULL
+    WHERE {plans}
 ),
 m AS (
     SELECT qu.quota_id, qu.unit_id, q.plan_id FROM quotas_quota_units qu JOIN q ON q.id = qu.quota_id
@@ -80,7 +80,7 @@ shape AS (
     SELECT quota_id, MIN(unit_id) AS lo, MAX(unit_id) AS hi, COUNT(*) AS n, SUM(unit_id) AS total
     FROM m GROUP BY quota_id
 )
-SELECT q.id, q.plan_id, q.target, q.period_start, q.period_end, q.advisory,
+SELECT q.id, q.plan_id, q.target, q.period_start, q.period_end, q.advisory, q.sub_jurisdiction_id,
        shape.lo, shape.hi, shape.n, shape.total,
        COALESCE(got.persons, 0), COALESCE(got.blood_units, 0), COALESCE(got.by_due, 0)
 FROM q
@@ -124,7 +124,8 @@ def _figures(task: int, completed: int, blood_units: Decimal, on_time: int) -> d
 
 
 def _quota_rows(plan_ids: list[int], year: int, today: dt.date) -> list[dict]:
-    """Every unit quota of these plans with its completed, on-time and status: one query."""
+    """Every quota of these plans: unit quotas with their completed, on-time and status, and
+    quotas to sub-jurisdictions (`sub_jurisdiction` set: target and due date only). One query."""
     if not plan_ids:
         return []
     params = {"year_start": dt.date(year, 1, 1), "year_end": dt.date(year, 12, 31)}
@@ -145,7 +146,7 @@ def _quota_rows(plan_ids: list[int], year: int, today: dt.date) -> list[dict]:
 
     rows = []
     pools: dict[tuple, list[dict]] = defaultdict(list)
-    for qid, plan_id, target, start, end, advisory, lo, hi, n, total, persons, units, by_due in raw:
+    for qid, plan_id, target, start, end, advisory, sub_id, lo, hi, n, total, persons, units, by_due in raw:
         start, end = as_date(start), as_date(end)
         row = {
             "id": qid,
@@ -154,13 +155,15 @@ def _quota_rows(plan_ids: list[int], year: int, today: dt.date) -> list[dict]:
             "start": start,
             "due": end or dt.date(year, 12, 31),
             "advisory": bool(advisory),
+            "sub_jurisdiction": sub_id,
             "group": (n or 0) > 1,
             "persons": int(persons),
             "blood_units": Decimal(str(units)),
             "by_due": int(by_due),
         }
         rows.append(row)
-        pools[(lo, hi, n, total) if n else ("quota", qid)].append(row)
+        if sub_id is None:
+            pools[(lo, hi, n, total) if n else ("quota", qid)].append(row)
     # Quotas of the same units draw on the same donations, earliest due first (selectors.quota_progress).
     for pool in pools.values():
         pool.sort(key=lambda r: (r["due"], r["id"]))
@@ -173,6 +176,8 @@ def _quota_rows(plan_ids: list[int], year: int, today: dt.date) -> list[dict]:
             taken_before += row["target"]
         pool[-1]["completed"] += max(available, 0)
     for row in rows:
+        if row["sub_jurisdiction"] is not None:
+            continue
         row["status"] = quota_status(
             target=row["target"],
             completed=row["completed"],
@@ -209,24 +214,7 @@ def dashboard_figures(*, jurisdiction: Jurisdiction | None, year: int, today: dt
     )
     planned = {jid: pk for pk, jid in plans.items()}
 
-    # 3. Non-advisory targets per plan, due month and sub-jurisdiction.
-    due_by_month: dict[int, list[int]] = defaultdict(lambda: [0] * 12)
-    allocated: dict[int, int] = defaultdict(int)  # sub-jurisdiction -> target given by the page's plan
     own_plan = planned.get(jurisdiction.pk) if jurisdiction else None
-    for plan_id, sub_id, month, target in (
-        Quota.objects.filter(
-            advisory=False,
-            plan__year=year,
-            plan__jurisdiction__path__startswith=prefix,
-        )
-        .exclude(plan__status=AnnualPlan.Status.DRAFT)
-        .values_list("plan_id", "sub_jurisdiction_id", ExtractMonth("period_end"))
-        .annotate(t=Sum("target"))
-        .order_by()
-    ):
-        due_by_month[plan_id][(month or 12) - 1] += target or 0
-        if plan_id == own_plan and sub_id:
-            allocated[sub_id] += target or 0
 
     def contributing_plans(node_path: str) -> list[int]:
         """Plans whose targets make the task of the jurisdiction at node_path: its own, else the
@@ -245,7 +233,7 @@ def dashboard_figures(*, jurisdiction: Jurisdiction | None, year: int, today: dt
         return result
 
     # 4. Counted donations per jurisdiction and month: kept sums, recomputed from the tally for
-    # jurisdictions whose donations changed. 5. Every plan's unit quotas, summarised the same way.
+    # jurisdictions whose donations changed. 5. Every plan's quotas, summarised the same way.
     version = current_version()
 
     def monthly_from_tally(stale: list[int] | None):
@@ -267,6 +255,10 @@ def dashboard_figures(*, jurisdiction: Jurisdiction | None, year: int, today: dt
     summaries = plan_summaries(
         sorted(plans), year=year, today=today, version=version, compute=lambda stale: _quota_rows(stale, year, today)
     )
+    # 3. Non-advisory targets per plan and due month, and what the page's own plan allocates to
+    # each sub-jurisdiction: kept in the summaries too (a staff edit of a quota marks its plan).
+    due_by_month = {plan_id: summary["due"] for plan_id, summary in summaries.items()}
+    allocated = dict(summaries[own_plan]["allocated"]) if own_plan else {}
     on_time_by_jur: dict[int, int] = defaultdict(int)
     counts_by_jur: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(STATUS_ORDER, 0))
     for plan_id, summary in summaries.items():
@@ -320,7 +312,7 @@ def dashboard_figures(*, jurisdiction: Jurisdiction | None, year: int, today: dt
     # 6. The lists over all plans, and the page's own plan's unit table (computed afresh).
     lists = merge(summaries.values())
     overdue, shortfalls, shown_this_month = lists["overdue"], lists["shortfalls"], lists["this_month"]
-    own_rows = _quota_rows([own_plan], year, today) if own_plan else []
+    own_rows = [r for r in _quota_rows([own_plan], year, today) if r["sub_jurisdiction"] is None] if own_plan else []
     truncated = len(own_rows) > UNIT_TABLE_LIMIT
     own_rows = sorted(own_rows, key=lambda r: r["id"])[:UNIT_TABLE_LIMIT]
     shown = {r["id"]: r for r in [*own_rows, *overdue, *shortfalls, *shown_this_month]}

@@ -36,7 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import json
-from collections import Counter
+from collections import Counter, defaultdict
 from decimal import Decimal
 from itertools import chain
 
@@ -404,10 +404,19 @@ def next_status_change(row: dict, *, today: dt.date) -> dt.date | None:
 
 
 def summarise(rows: list[dict], *, year: int, today: dt.date) -> tuple[dict, dt.date]:
-    """One plan's counted (non-advisory) quota rows, reduced to what the dashboard shows, and the
+    """One plan's quota rows (`dashboard._quota_rows`), reduced to what the dashboard shows — its
+    targets by due month and per sub-jurisdiction, and of its counted (non-advisory) unit
+    quotas the on-time total, status counts and lists — and the
     first day it may no longer hold for (the earliest status change, or the next month, which
     changes the "due this month" list)."""
-    counted = [r for r in rows if not r["advisory"]]
+    due = [0] * 12  # non-advisory targets by due month, unit and sub-jurisdiction quotas alike
+    allocated: dict[int, int] = defaultdict(int)
+    for r in rows:
+        if not r["advisory"]:
+            due[r["due"].month - 1] += r["target"]
+            if r["sub_jurisdiction"] is not None:
+                allocated[r["sub_jurisdiction"]] += r["target"]
+    counted = [r for r in rows if not r["advisory"] and r["sub_jurisdiction"] is None]
     overdue = [r for r in counted if r["status"] == OVERDUE]
     this_month = (
         [r for r in counted if r["status"] != DONE and r["due"].year == today.year and r["due"].month == today.month]
@@ -417,6 +426,8 @@ def summarise(rows: list[dict], *, year: int, today: dt.date) -> tuple[dict, dt.
     changes = (next_status_change(r, today=today) for r in counted)
     valid_until = min((day for day in changes if day is not None), default=_month_after(today))
     summary = {
+        "due": due,
+        "allocated": sorted(allocated.items()),
         "on_time": sum(min(r["on_time"], r["target"]) for r in counted),
         "counts": dict(Counter(r["status"] for r in counted)),
         "overdue_total": len(overdue),

@@ -175,10 +175,10 @@ def test_unit_table_sorts_and_filters(tree):
 def test_queries_do_not_grow_with_units_or_jurisdictions(tree, django_assert_num_queries):
     client = _leader(tree.city)
     client.get("/dashboard/?year=2026")  # warm the session, the content types and the summaries
-    with django_assert_num_queries(16):  # every plan's summary and jurisdiction's months kept
+    with django_assert_num_queries(15):  # every plan's summary and jurisdiction's months kept
         client.get("/dashboard/?year=2026")
     invalidate_all()
-    with django_assert_num_queries(20):  # all recomputed: one query and one write for each kind
+    with django_assert_num_queries(19):  # all recomputed: one query and one write for each kind
         client.get("/dashboard/?year=2026")
     for i in range(6):
         county = JurisdictionFactory(name=f"新县{i}", parent=tree.city)
@@ -189,10 +189,10 @@ def test_queries_do_not_grow_with_units_or_jurisdictions(tree, django_assert_num
             QuotaFactory(plan=plan, target=3, units=[unit])
             make_donation(unit, donated_on=dt.date(2026, 3, 1), seq=1 + 2 * (i * 10 + k))
         QuotaFactory(plan=tree.city.plans.get(), label=county.name, target=9, sub_jurisdiction=county)
-    with django_assert_num_queries(20):  # the new plans, quotas and units: their plans and jurisdictions stale
+    with django_assert_num_queries(19):  # the new plans, quotas and units: their plans and jurisdictions stale
         page = client.get("/dashboard/?year=2026").content.decode()
     assert "新县5" in page
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(15):
         client.get("/dashboard/?year=2026")
 
 
@@ -423,3 +423,13 @@ def test_no_status_changes_before_the_day_next_status_change_names():
             day += dt.timedelta(days=1)
         if change is not None:  # and it is at most two days early (floating point, rounded down)
             assert row["status"] != status(change + dt.timedelta(days=2))
+
+
+def test_an_edited_allocation_to_a_county_shows_now(tree):
+    from quotas.models import Quota
+
+    dashboard_figures(jurisdiction=tree.city, year=2026, today=JULY)
+    Quota.objects.filter(sub_jurisdiction=tree.county1).update(target=30)  # one statement, as an import
+    page = dashboard_figures(jurisdiction=tree.city, year=2026, today=JULY)
+    assert {c["name"]: c["allocated"] for c in page["children"]}["仪征市"] == 30
+    assert page["headline"]["task"] == 10 + 6 + 30 + 15 and page == _fresh(tree.city, JULY)
