@@ -216,22 +216,6 @@ def dashboard_figures(*, jurisdiction: Jurisdiction | None, year: int, today: dt
 
     own_plan = planned.get(jurisdiction.pk) if jurisdiction else None
 
-    def contributing_plans(node_path: str) -> list[int]:
-        """Plans whose targets make the task of the jurisdiction at node_path: its own, else the
-        topmost plans below it."""
-        result = []
-        for jid, plan_id in planned.items():
-            node = tree.get(jid)
-            if node is None or not node["path"].startswith(node_path):
-                continue
-            # Jurisdictions from the node (inclusive) down to the plan's (exclusive): none may plan.
-            chain = node["path"].strip("/").split("/")
-            own_depth = len([seg for seg in node_path.split("/") if seg])  # 0 for everything ("/")
-            above = chain[max(own_depth - 1, 0) : -1]
-            if not any(int(a) in planned for a in above if a):
-                result.append(plan_id)
-        return result
-
     # 4. Counted donations per jurisdiction and month: kept sums, recomputed from the tally for
     # jurisdictions whose donations changed. 5. Every plan's quotas, summarised the same way.
     version = current_version()
@@ -255,55 +239,84 @@ def dashboard_figures(*, jurisdiction: Jurisdiction | None, year: int, today: dt
     summaries = plan_summaries(
         sorted(plans), year=year, today=today, version=version, compute=lambda stale: _quota_rows(stale, year, today)
     )
-    # 3. Non-advisory targets per plan and due month, and what the page's own plan allocates to
-    # each sub-jurisdiction: kept in the summaries too (a staff edit of a quota marks its plan).
-    due_by_month = {plan_id: summary["due"] for plan_id, summary in summaries.items()}
+    # 3. Non-advisory targets per plan and due month (summary["due"]), and what the page's own
+    # plan allocates to each sub-jurisdiction: kept in the summaries (a quota edit marks its plan).
     allocated = dict(summaries[own_plan]["allocated"]) if own_plan else {}
-    on_time_by_jur: dict[int, int] = defaultdict(int)
-    counts_by_jur: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(STATUS_ORDER, 0))
-    for plan_id, summary in summaries.items():
-        jid = plans[plan_id]
-        on_time_by_jur[jid] += summary["on_time"]
-        for status, n in summary["counts"].items():
-            counts_by_jur[jid][status] += n
 
-    def node_summary(node_path: str) -> dict:
-        members = [jid for jid, node in tree.items() if node["path"].startswith(node_path)]
-        monthly_done = [0] * 12
-        blood_units = Decimal(0)
-        for jid in members:
-            for i, n in enumerate(done_by_month.get(jid, ())):
-                monthly_done[i] += n
-            blood_units += units_by_jur.get(jid, Decimal(0))
-        monthly_due = [0] * 12
-        for plan_id in contributing_plans(node_path):
-            for i, n in enumerate(due_by_month.get(plan_id, ())):
-                monthly_due[i] += n
-        on_time = sum(on_time_by_jur.get(jid, 0) for jid in members)
-        counts = dict.fromkeys(STATUS_ORDER, 0)
-        for jid in members:
-            for status, n in counts_by_jur.get(jid, {}).items():
-                counts[status] += n
+    # Roll-ups: the headline sums the whole subtree; each drill-down line sums the subtree of one
+    # child (the jurisdiction at depth + 1 on a member's path). One pass over jurisdictions and
+    # one over plans, whatever the number of lines.
+    chains = {jid: [int(seg) for seg in node["path"].strip("/").split("/")] for jid, node in tree.items()}
+
+    def line_of(chain: list[int]) -> int | None:
+        """The drill-down line a jurisdiction (or plan) on this path belongs to; None: the page's own."""
+        return chain[depth] if len(chain) > depth else None
+
+    lines: dict[int | None, dict] = defaultdict(
+        lambda: {
+            "done": [0] * 12,
+            "due": [0] * 12,
+            "blood_units": Decimal(0),
+            "on_time": 0,
+            "counts": dict.fromkeys(STATUS_ORDER, 0),
+        }
+    )
+    headline_due = [0] * 12
+    for jid, chain in chains.items():
+        if jid not in done_by_month:
+            continue
+        line = lines[line_of(chain)]
+        for i, n in enumerate(done_by_month[jid]):
+            line["done"][i] += n
+        line["blood_units"] += units_by_jur[jid]
+    for plan_id, summary in summaries.items():
+        chain = chains[plans[plan_id]]
+        line = lines[line_of(chain)]
+        line["on_time"] += summary["on_time"]
+        for status, n in summary["counts"].items():
+            line["counts"][status] += n
+        # A plan makes the task of a jurisdiction at n segments (its own, else the topmost plans
+        # below it) when no jurisdiction from there down to the plan's (exclusive) plans: when the
+        # deepest planning jurisdiction above the plan's lies above n.
+        deepest_planning_above = max((i for i, a in enumerate(chain[:-1], start=1) if a in planned), default=0)
+        if deepest_planning_above < max(depth, 1):
+            for i, n in enumerate(summary["due"]):
+                headline_due[i] += n
+        if len(chain) > depth and deepest_planning_above < depth + 1:
+            for i, n in enumerate(summary["due"]):
+                line["due"][i] += n
+
+    def node_summary(rolled: dict, monthly_due: list[int]) -> dict:
+        monthly_done = rolled["done"]
         task, completed = sum(monthly_due), sum(monthly_done)
         due_by_today = sum(n for i, n in enumerate(monthly_due) if dt.date(year, i + 1, 1) <= today)
         if today.year == year:  # the current month is due only at its end
             due_by_today -= monthly_due[today.month - 1] if today.day < 28 else 0
-        summary = _figures(task, completed, blood_units, on_time)
+        summary = _figures(task, completed, rolled["blood_units"], rolled["on_time"])
         summary.update(
             status=_pace_status(task=task, completed=completed, due_by_today=due_by_today, year=year, today=today),
-            status_counts=counts,
+            status_counts=rolled["counts"],
             monthly_due=monthly_due,
             monthly_done=monthly_done,
         )
         summary["status_label"] = str(STATUS_LABELS[summary["status"]])
         return summary
 
-    headline = node_summary(prefix)
+    whole = lines.default_factory()
+    for rolled in lines.values():
+        for i in range(12):
+            whole["done"][i] += rolled["done"][i]
+        whole["blood_units"] += rolled["blood_units"]
+        whole["on_time"] += rolled["on_time"]
+        for status, n in rolled["counts"].items():
+            whole["counts"][status] += n
+    headline = node_summary(whole, headline_due)
     children = []
     for node in sorted(tree.values(), key=lambda n: n["path"]):
         if node["path"].count("/") - 1 != depth + 1:
             continue
-        line = node_summary(node["path"])
+        rolled = lines[node["id"]]
+        line = node_summary(rolled, rolled["due"])
         line.update(id=node["id"], name=node["name"], level=node["level"], allocated=allocated.get(node["id"]))
         line.pop("monthly_due")
         line.pop("monthly_done")
