@@ -11,6 +11,8 @@ everything else stay `ModelBackend`'s.
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group
@@ -18,22 +20,28 @@ from django.contrib.auth.models import Group
 from units.roles import ROLES_BY_RANK
 
 
+@functools.cache
+def _user_with_role_sql() -> str:
+    """Built once per process: every signed-in request runs it."""
+    model = get_user_model()
+    members = model.groups.through._meta.db_table
+    ranked = " ".join(f"WHEN %s THEN {rank}" for rank in range(len(ROLES_BY_RANK)))
+    placeholders = ", ".join(["%s"] * len(ROLES_BY_RANK))
+    return (
+        f"SELECT u.*, (SELECT g.name FROM {Group._meta.db_table} g JOIN {members} m ON m.group_id = g.id"  # noqa: S608 - table names
+        f" WHERE m.user_id = u.id AND g.name IN ({placeholders}) ORDER BY CASE g.name {ranked} END LIMIT 1)"
+        f" AS portal_role FROM {model._meta.db_table} u WHERE u.{model._meta.pk.column} = %s"
+    )
+
+
 class PortalBackend(ModelBackend):
     def get_user(self, user_id):
         model = get_user_model()
-        members = model.groups.through._meta.db_table
-        ranked = " ".join(f"WHEN %s THEN {rank}" for rank in range(len(ROLES_BY_RANK)))
-        placeholders = ", ".join(["%s"] * len(ROLES_BY_RANK))
-        sql = (
-            f"SELECT u.*, (SELECT g.name FROM {Group._meta.db_table} g JOIN {members} m ON m.group_id = g.id"  # noqa: S608 - table names
-            f" WHERE m.user_id = u.id AND g.name IN ({placeholders}) ORDER BY CASE g.name {ranked} END LIMIT 1)"
-            f" AS portal_role FROM {model._meta.db_table} u WHERE u.{model._meta.pk.column} = %s"
-        )
         try:
             pk = model._meta.pk.to_python(user_id)
         except Exception:  # noqa: BLE001 - a malformed id in a session is no user, as in ModelBackend
             return None
-        found = list(model.objects.raw(sql, [*ROLES_BY_RANK, *ROLES_BY_RANK, pk]))
+        found = list(model.objects.raw(_user_with_role_sql(), [*ROLES_BY_RANK, *ROLES_BY_RANK, pk]))
         if not found or not self.user_can_authenticate(found[0]):
             return None
         user = found[0]
