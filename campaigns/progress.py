@@ -424,7 +424,7 @@ def summarise(rows: list[dict], *, year: int, today: dt.date) -> tuple[dict, dt.
         else []
     )
     changes = (next_status_change(r, today=today) for r in counted)
-    valid_until = min((day for day in changes if day is not None), default=_month_after(today))
+    valid_until = min([_month_after(today), *(day for day in changes if day is not None)])
     summary = {
         "due": due,
         "allocated": sorted(allocated.items()),
@@ -439,7 +439,7 @@ def summarise(rows: list[dict], *, year: int, today: dt.date) -> tuple[dict, dt.
         "this_month_total": len(this_month),
         "this_month": [_stored(r) for r in sorted(this_month, key=_this_month_order)[:THIS_MONTH_LENGTH]],
     }
-    return summary, min(valid_until, _month_after(today))
+    return summary, valid_until
 
 
 def merge(summaries) -> dict:
