@@ -99,6 +99,16 @@ def test_a_liaison_logging_a_donor_is_the_author(liaison_client, liaison_user, c
     assert (entry.history_type, entry.history_user) == ("+", liaison_user)
 
 
+def test_a_logged_donation_and_its_history_row_hold_the_same_values(liaison_client, current_plan):  # noqa: F811
+    # donation_save writes both rows in SQL; the history row is copied from the stored one
+    log(liaison_client)
+    stored, entry = Donation.objects.get(), Donation.history.get()
+    for field in Donation.history.model.tracked_fields:
+        assert getattr(entry, field.attname) == getattr(stored, field.attname), field.name
+    assert entry.history_date == stored.logged_at and entry.history_change_reason == ""
+    assert stored.id_number_encrypted and stored.flags == [] and stored.status == Donation.Status.LOGGED
+
+
 def test_history_keeps_no_id_number_ciphertext():
     fields = {f.name for f in Donation.history.model._meta.get_fields()}
     assert "id_number_encrypted" not in fields and "phone_encrypted" not in fields
