@@ -20,28 +20,55 @@ AMOUNT_CHOICES = [
 ]
 
 
-class FetchedChoiceField(forms.ModelChoiceField):
-    """A model choice among rows the view has already fetched (`fetched`): the submitted id is
-    looked up among them instead of being queried again. Logging a donor is the portal's busiest
-    request; the liaison's units are read once for the form and once more would be waste."""
+class ObjectChoiceField(forms.ChoiceField):
+    """A choice among model objects the view fetched itself: a list, or a callable that fetches
+    one when first needed — to render the choices, or to check a submitted value.
 
-    fetched: list | None = None
+    Logging a donor is the portal's busiest request. A `ModelChoiceField` builds and copies a
+    queryset per form and queries again to check the submitted id; here the liaison's units are
+    read once, and the drives not at all when the donor came to no drive (the usual POST).
+    """
+
+    def __init__(self, *, empty_label="---------", **kwargs):
+        super().__init__(**kwargs)
+        self.empty_label = empty_label
+        self._objects: list | None = []
+        self._fetch = None
+
+    def set_objects(self, objects) -> None:
+        """A list of objects, or a callable returning them (called at most once)."""
+        self._objects, self._fetch = (None, objects) if callable(objects) else (list(objects), None)
+        self.choices = self._object_choices  # a callable: Django calls it only when the choices are read
+
+    @property
+    def objects(self) -> list:
+        if self._objects is None:
+            self._objects = list(self._fetch())
+        return self._objects
+
+    def _object_choices(self) -> list[tuple]:
+        blank = [] if self.required or self.empty_label is None else [("", self.empty_label)]
+        return blank + [(obj.pk, str(obj)) for obj in self.objects]
 
     def to_python(self, value):
-        if self.fetched is None:
-            return super().to_python(value)
         if value in self.empty_values:
             return None
-        for obj in self.fetched:
+        for obj in self.objects:
             if str(obj.pk) == str(value):
                 return obj
-        raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice", params={"value": value})
+
+    def validate(self, value):
+        forms.Field.validate(self, value)  # to_python already checked the value is one of the objects
+
+    def prepare_value(self, value):
+        return value.pk if hasattr(value, "pk") else value
 
 
 class DonationForm(forms.Form):
     """One donor. Sex and birth date come from the ID number; the unit only when there are several."""
 
-    unit = FetchedChoiceField(queryset=None, label=_("单位"), empty_label=None)
+    unit = ObjectChoiceField(label=_("单位"), empty_label=None)
     donor_name = forms.CharField(label=_("姓名"), max_length=50)
     id_number = forms.CharField(
         label=_("身份证号"), max_length=22, widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "text"})
@@ -51,13 +78,13 @@ class DonationForm(forms.Form):
     )
     donated_on = forms.DateField(label=_("献血日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     amount = forms.ChoiceField(label=_("献血类型和量"), choices=AMOUNT_CHOICES)
-    drive = forms.ModelChoiceField(queryset=None, label=_("献血活动（可选）"), required=False)
+    drive = ObjectChoiceField(label=_("献血活动（可选）"), required=False)
 
-    def __init__(self, *args, units, drives, **kwargs):
+    def __init__(self, *args, units: list, drives, **kwargs):
+        """`units`: the liaison's units, fetched; `drives`: a callable returning their drives."""
         super().__init__(*args, **kwargs)
-        self.fields["unit"].queryset = units
-        self.fields["unit"].fetched = list(units)  # the only query of the units on a POST
-        self.fields["drive"].queryset = drives
+        self.fields["unit"].set_objects(units)
+        self.fields["drive"].set_objects(drives)
         self.fields["donated_on"].initial = timezone.localdate()
         if len(units) == 1:
             self.fields["unit"].initial = units[0].pk

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from units.models import Unit
-from units.roles import LIAISON, role_of
+from units.roles import LIAISON, liaison_units, role_of
 
 from .forms import DonationForm, RosterUploadForm
 from .models import Donation, DonationDrive
@@ -53,6 +53,11 @@ def _drives(units):
     ).distinct()
 
 
+def _drives_of(units: list):
+    """The drives of these units, fetched only if the form needs them (see ObjectChoiceField)."""
+    return lambda: _drives([unit.pk for unit in units])
+
+
 def _show_rule_messages(request, result):
     for warning in result.warnings:
         messages.warning(request, warning)
@@ -63,8 +68,8 @@ def _show_rule_messages(request, result):
 @liaison_required
 def log_donation(request):
     """Log one donor; on success the same empty form comes back, for the next donor."""
-    units = _units(request)
-    form = DonationForm(request.POST or None, units=units, drives=_drives(units))
+    units = liaison_units(request.user)
+    form = DonationForm(request.POST or None, units=units, drives=_drives_of(units))
     if request.method == "POST" and form.is_valid():
         try:
             donation, result = donation_log(logged_by=request.user, **form.service_fields())
@@ -87,9 +92,9 @@ def edit_donation(request, pk: int):
     if donation.status != Donation.Status.LOGGED:
         messages.error(request, _("已核实或已退回的记录不能再修改。"))
         return redirect("campaigns:liaison_home")
-    units = _units(request)
+    units = liaison_units(request.user)
     initial = DonationForm.initial_for(donation)
-    form = DonationForm(request.POST or None, initial=initial, units=units, drives=_drives(units))
+    form = DonationForm(request.POST or None, initial=initial, units=units, drives=_drives_of(units))
     form.fields["id_number"].help_text = _("原号码 %(masked)s：请重新输入完整号码。") % {
         "masked": donation.id_number_masked
     }

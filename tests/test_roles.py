@@ -129,3 +129,20 @@ def test_interface_speaks_chinese_by_default_and_english_on_request(client):
     assert "登录" in client.get("/accounts/login/").content.decode()
     client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
     assert "Log in" in client.get("/accounts/login/").content.decode()
+
+
+def test_liaison_units_are_the_units_for_the_user(liaison_user, staff_user, unit_a, unit_b, jurisdiction):
+    from django.contrib.auth.models import AnonymousUser
+
+    from tests.factories import make_liaison
+    from units.models import Unit
+    from units.roles import liaison_units
+    from units.services import unit_create
+
+    other = UserFactory(username="other-liaison")
+    make_liaison(other, unit_b, unit_create(name="阿拉丁中学", jurisdiction=jurisdiction))
+    for user in (liaison_user, other, staff_user, AnonymousUser()):
+        expected = list(Unit.objects.for_user(user).order_by("name", "pk"))
+        assert liaison_units(user) == expected
+        assert [u.name for u in liaison_units(user)] == [u.name for u in expected]
+    assert [u.name for u in liaison_units(other)] == sorted(["阿拉丁中学", unit_b.name])

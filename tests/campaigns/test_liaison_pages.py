@@ -10,7 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from campaigns.models import Donation
+from campaigns.models import Donation, DonationDrive
 from tests.factories import QuotaFactory, UserFactory, id_number, make_donation, make_liaison
 
 pytestmark = pytest.mark.django_db
@@ -80,6 +80,27 @@ def test_liaison_cannot_log_for_another_unit(liaison_client, current_plan, unit_
     page = log(liaison_client, unit=unit_b.pk).content.decode()
     assert Donation.objects.count() == 0
     assert "选择一个有效的选项" in page
+
+
+def test_a_donor_at_one_of_the_units_drives_and_not_at_anothers(liaison_client, current_plan, unit_a, unit_b):
+    ours = DonationDrive.objects.create(plan=current_plan, start_date=TODAY, end_date=TODAY, place="本单位广场")
+    ours.units.add(unit_a)
+    theirs = DonationDrive.objects.create(plan=current_plan, start_date=TODAY, end_date=TODAY, place="别家广场")
+    theirs.units.add(unit_b)
+    form = liaison_client.get("/liaison/log/").content.decode()
+    assert f'<option value="{ours.pk}">' in form and "别家广场" not in form
+    refused = log(liaison_client, drive=theirs.pk).content.decode()
+    assert "选择一个有效的选项" in refused and "本单位广场" in refused and Donation.objects.count() == 0
+    log(liaison_client, drive=ours.pk)
+    assert Donation.objects.get().drive == ours
+
+
+def test_a_liaison_of_two_units_chooses_the_unit(liaison_client, liaison_user, current_plan, unit_a, unit_b):
+    make_liaison(liaison_user, unit_b)
+    form = liaison_client.get("/liaison/log/").content.decode()
+    assert f'<option value="{unit_a.pk}">{unit_a.name}</option>' in form and unit_b.name in form
+    log(liaison_client, unit=unit_b.pk)
+    assert Donation.objects.get().unit == unit_b
 
 
 def test_edit_and_withdraw_only_own_units_and_only_while_logged(liaison_client, current_plan, unit_a, unit_b):
