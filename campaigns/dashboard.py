@@ -389,6 +389,23 @@ def dashboard_figures(*, jurisdiction: Jurisdiction | None, year: int, today: dt
     }
 
 
+def warm(*, today: dt.date) -> list[int]:
+    """Compute and keep the summaries of every plan and the monthly sums of every jurisdiction,
+    for each year with a published or closed plan. A recount of the tally invalidates them all;
+    warming right after it means the first reader of the national page does not wait for the
+    whole country to be summed (seconds at national scale). Returns the years warmed."""
+    years = (
+        AnnualPlan.objects.exclude(status=AnnualPlan.Status.DRAFT)
+        .order_by("year")
+        .values_list("year", flat=True)
+        .distinct()
+    )
+    warmed = list(years)
+    for year in warmed:
+        dashboard_figures(jurisdiction=None, year=year, today=today)
+    return warmed
+
+
 def filter_and_sort_units(units: list[dict], *, category: str = "", status: str = "", sort: str = "seq") -> list[dict]:
     """The unit table as the reader asked: by category and status, sorted by rate, shortfall or due date."""
     rows = [u for u in units if (not category or u["category"] == category) and (not status or u["status"] == status)]

@@ -9,6 +9,7 @@ import threading
 import pytest
 from django.db import connection, connections, transaction
 from django.test import Client
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from campaigns.dashboard import dashboard_figures
@@ -194,6 +195,26 @@ def test_queries_do_not_grow_with_units_or_jurisdictions(tree, django_assert_num
     assert "新县5" in page
     with django_assert_num_queries(15):
         client.get("/dashboard/?year=2026")
+
+
+def test_a_recount_leaves_the_summaries_warm(tree, django_assert_num_queries):
+    from django.core.management import call_command
+
+    client = _leader(tree.city)
+    client.get("/dashboard/?year=2026")  # the session and the content types
+    today = timezone.localdate()
+    fresh = dashboard_figures(jurisdiction=tree.city, year=2026, today=today)
+    call_command("recount_tallies", "--no-warm", stdout=io.StringIO())
+    with django_assert_num_queries(19):  # invalidated: the first reader recomputes
+        client.get("/dashboard/?year=2026")
+    out = io.StringIO()
+    call_command("recount_tallies", stdout=out)
+    assert "2026" in out.getvalue()
+    with django_assert_num_queries(15):  # kept: the recount computed them
+        client.get("/dashboard/?year=2026")
+    with django_assert_num_queries(16):  # kept too (a page with its own plan reads that plan's unit rows)
+        client.get(f"/dashboard/?year=2026&j={tree.county1.pk}")
+    assert dashboard_figures(jurisdiction=tree.city, year=2026, today=today) == fresh
 
 
 def test_liaison_sees_only_their_own_units_card(tree):

@@ -1,14 +1,17 @@
 """Check or rebuild the donation tally the dashboard reads.
 
 python manage.py recount_tallies --check   # exit 1 and list differences if any
-python manage.py recount_tallies           # rebuild from the donations
+python manage.py recount_tallies           # rebuild from the donations, then warm the dashboard
 """
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+import time
 
-from campaigns import tally
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from campaigns import dashboard, tally
 
 
 class Command(BaseCommand):
@@ -16,8 +19,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--check", action="store_true", help="only compare; exit 1 on a difference")
+        parser.add_argument(
+            "--no-warm",
+            action="store_true",
+            help="leave the dashboard's summaries for the first reader to compute (the recount invalidates them)",
+        )
 
-    def handle(self, *args, check: bool = False, **options):
+    def handle(self, *args, check: bool = False, no_warm: bool = False, **options):
         if check:
             wrong = tally.mismatches()
             for unit_id, day, counted, tallied in wrong:
@@ -28,3 +36,11 @@ class Command(BaseCommand):
             return
         tally.recount()
         self.stdout.write(self.style.SUCCESS("Tally rebuilt from the donations."))
+        if no_warm:
+            return
+        started = time.perf_counter()
+        years = dashboard.warm(today=timezone.localdate())
+        self.stdout.write(
+            f"Dashboard summaries recomputed for {', '.join(map(str, years)) or 'no year'} "
+            f"in {time.perf_counter() - started:.1f} s."
+        )
