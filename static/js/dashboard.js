@@ -52,7 +52,9 @@
         series: [{
           name: data.labels.rate, type: "bar", barMaxWidth: 22, data: data.children.map(function (c) { return c.rate; }),
           itemStyle: { color: "#c0392b" }, label: { show: true, position: "right", formatter: "{c}%" },
-          markLine: { symbol: "none", silent: true, data: [{ xAxis: 100 }], lineStyle: { color: "#2e7d32" } }
+          // The 100 % line needs no label of its own: the axis names it (a label overlapped the axis's).
+          markLine: { symbol: "none", silent: true, label: { show: false }, data: [{ xAxis: 100 }],
+                      lineStyle: { color: "#2e7d32" } }
         }]
       });
       charts.push(children);
