@@ -92,7 +92,10 @@ def test_a_donor_at_one_of_the_units_drives_and_not_at_anothers(liaison_client, 
     refused = log(liaison_client, drive=theirs.pk).content.decode()
     assert "选择一个有效的选项" in refused and "本单位广场" in refused and Donation.objects.count() == 0
     log(liaison_client, drive=ours.pk)
-    assert Donation.objects.get().drive == ours
+    donation = Donation.objects.get()
+    assert donation.drive == ours
+    edit = liaison_client.get(f"/liaison/donations/{donation.pk}/edit/").content.decode()
+    assert f'<option value="{ours.pk}" selected>' in edit and "别家广场" not in edit
 
 
 def test_a_liaison_of_two_units_chooses_the_unit(liaison_client, liaison_user, current_plan, unit_a, unit_b):
