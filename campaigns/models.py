@@ -167,7 +167,9 @@ class DonationTally(models.Model):
     not counted. `python manage.py recount_tallies --check` compares it with the donations.
     """
 
-    unit = models.ForeignKey(Unit, verbose_name=_("单位"), on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the unique (unit, day) index below starts with the unit and serves
+    # every lookup by unit; a second one only cost a write on each new unit-day of logging.
+    unit = models.ForeignKey(Unit, verbose_name=_("单位"), on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField(_("日期"))
     persons = models.IntegerField(_("人次"), default=0)
     blood_units = models.DecimalField(_("单位数（U）"), max_digits=12, decimal_places=1, default=0)
