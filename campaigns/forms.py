@@ -32,18 +32,18 @@ class ObjectChoiceField(forms.ChoiceField):
     def __init__(self, *, empty_label="---------", **kwargs):
         super().__init__(**kwargs)
         self.empty_label = empty_label
-        self._objects: list | None = []
-        self._fetch = None
+        self._source = ()
+        self._objects: list | None = None
 
     def set_objects(self, objects) -> None:
         """A list of objects, or a callable returning them (called at most once)."""
-        self._objects, self._fetch = (None, objects) if callable(objects) else (list(objects), None)
+        self._source, self._objects = objects, None
         self.choices = self._object_choices  # a callable: Django calls it only when the choices are read
 
     @property
     def objects(self) -> list:
         if self._objects is None:
-            self._objects = list(self._fetch())
+            self._objects = list(self._source() if callable(self._source) else self._source)
         return self._objects
 
     def _object_choices(self) -> list[tuple]:

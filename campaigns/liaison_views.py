@@ -47,15 +47,12 @@ def _units(request):
     return Unit.objects.for_user(request.user).order_by("name")
 
 
-def _drives(units):
-    return DonationDrive.objects.filter(
-        units__in=units, end_date__gte=timezone.localdate().replace(month=1, day=1)
-    ).distinct()
-
-
 def _drives_of(units: list):
-    """The drives of these units, fetched only if the form needs them (see ObjectChoiceField)."""
-    return lambda: _drives([unit.pk for unit in units])
+    """This year's drives of these units, as a callable: the form fetches them only if it needs
+    them (see ObjectChoiceField)."""
+    return lambda: DonationDrive.objects.filter(
+        units__in=[unit.pk for unit in units], end_date__gte=timezone.localdate().replace(month=1, day=1)
+    ).distinct()
 
 
 def _show_rule_messages(request, result):
