@@ -33,9 +33,10 @@ def signed(value) -> str:
 
 
 # The unit table and the three lists are the longest parts of the dashboard. As template loops
-# they cost ~100 µs a row in Django's per-node machinery (10 ms of a county page's 26–40 ms);
-# built here, the same HTML costs a fraction of that. tests/campaigns/test_dashboard_tags.py
-# renders the old template loops and compares.
+# (Django's per-node machinery, `intcomma` per number) they were about half of the county page's
+# template: building the same HTML here took its render from 44.8 to 23.1 million instructions
+# (callgrind; docs/performance.md). tests/campaigns/test_dashboard_tags.py renders the old
+# template loops and compares.
 
 _UNIT_ROW = (
     '<tr class="status-{}{}"><td>{}</td><td>{}{}{}</td><td>{}</td><td>{}</td>'
@@ -49,8 +50,8 @@ _LIST_ROW = (
 
 
 def _e(value) -> str:
-    """A value escaped as the template escapes it (`django.utils.html.escape` is this, wrapped
-    for lazy strings at ~1 µs a call; a county page escapes ~900 values)."""
+    """A value escaped as the template escapes it (`django.utils.html.escape` is this plus a
+    wrapper for lazy strings, which a county page's ~900 values would go through one by one)."""
     return html.escape(str(value))
 
 
