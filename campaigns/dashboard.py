@@ -32,12 +32,13 @@ from django.db import connection
 from django.db.models import F, Sum
 from django.db.models.functions import ExtractMonth
 
-from quotas.models import AnnualPlan, Quota
+from quotas.models import AnnualPlan
 from units.models import Jurisdiction, Unit
 
 from .models import DonationTally
 from .progress import current_version, jurisdiction_months, merge, plan_summaries
 from .selectors import BEHIND, DONE, NOT_STARTED, ON_TRACK, OVERDUE, STATUS_LABELS, quota_status
+from .sql import any_of, as_date, fetch
 
 STATUS_ORDER = [OVERDUE, BEHIND, ON_TRACK, NOT_STARTED, DONE]
 UNIT_TABLE_LIMIT = 1000
@@ -101,6 +102,23 @@ class Scope:
         return jurisdiction is not None and jurisdiction.path.startswith(self.root.path)
 
 
+# The per-view lookups, written out (campaigns/sql.py says why).
+_TREE_SQL = "SELECT id, name, level, path FROM units_jurisdiction WHERE path LIKE %s"
+_PLANS_SQL = """
+    SELECT p.id, p.jurisdiction_id FROM quotas_annualplan p JOIN units_jurisdiction j ON j.id = p.jurisdiction_id
+    WHERE p.year = %s AND p.status <> %s AND j.path LIKE %s
+"""
+_LABELS_SQL = """
+    SELECT q.id, q.label, q.period_text, q.seq, j.name FROM quotas_quota q
+    JOIN quotas_annualplan p ON p.id = q.plan_id JOIN units_jurisdiction j ON j.id = p.jurisdiction_id
+    WHERE {where}
+"""
+_MEMBERS_SQL = """
+    SELECT qu.quota_id, u.name, u.category FROM quotas_quota_units qu JOIN units_unit u ON u.id = qu.unit_id
+    WHERE {where}
+"""
+
+
 def _pace_status(*, task: int, completed: int, due_by_today: int, year: int, today: dt.date) -> str:
     """A jurisdiction's status: done, overdue after the year, else behind or on track by what is due."""
     if task and completed >= task:
@@ -137,13 +155,7 @@ def _quota_rows(plan_ids: list[int], year: int, today: dt.date) -> list[dict]:
         sql = _UNIT_QUOTAS_SQL.replace(
             "{plans}", f"p.id IN ({', '.join(f'%(plan{i})s' for i in range(len(plan_ids)))})"
         )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        raw = cursor.fetchall()
-
-    def as_date(value):
-        return dt.date.fromisoformat(value) if isinstance(value, str) else value
-
+    raw = fetch(sql, params)
     rows = []
     pools: dict[tuple, list[dict]] = defaultdict(list)
     for qid, plan_id, target, start, end, advisory, sub_id, lo, hi, n, total, persons, units, by_due in raw:
@@ -197,21 +209,16 @@ def dashboard_figures(*, jurisdiction: Jurisdiction | None, year: int, today: dt
     depth = prefix.count("/") - 1  # segments in the prefix: children have depth + 1
     year_start, year_end = dt.date(year, 1, 1), dt.date(year, 12, 31)
 
+    under = prefix + "%"  # paths hold digits and slashes only: nothing to escape
+
     # 1. The subtree's jurisdictions.
     tree = {
         pk: {"id": pk, "name": name, "level": level, "path": path}
-        for pk, name, level, path in Jurisdiction.objects.filter(path__startswith=prefix)
-        .order_by()
-        .values_list("pk", "name", "level", "path")
+        for pk, name, level, path in fetch(_TREE_SQL, [under])
     }
 
     # 2. Published plans of the year in the subtree.
-    plans = dict(
-        AnnualPlan.objects.filter(year=year, jurisdiction__path__startswith=prefix)
-        .exclude(status=AnnualPlan.Status.DRAFT)
-        .order_by()
-        .values_list("pk", "jurisdiction_id")
-    )
+    plans = dict(fetch(_PLANS_SQL, [year, AnnualPlan.Status.DRAFT.value, under]))
     planned = {jid: pk for pk, jid in plans.items()}
 
     own_plan = planned.get(jurisdiction.pk) if jurisdiction else None
@@ -329,21 +336,20 @@ def dashboard_figures(*, jurisdiction: Jurisdiction | None, year: int, today: dt
     truncated = len(own_rows) > UNIT_TABLE_LIMIT
     own_rows = sorted(own_rows, key=lambda r: r["id"])[:UNIT_TABLE_LIMIT]
     shown = {r["id"]: r for r in [*own_rows, *overdue, *shortfalls, *shown_this_month]}
-    labels = {
-        pk: (label, period_text, seq, jname)
-        for pk, label, period_text, seq, jname in Quota.objects.filter(pk__in=list(shown)).values_list(
-            "pk", "label", "period_text", "seq", "plan__jurisdiction__name"
-        )
-    }
+    labels = {}
+    if shown:
+        where, params = any_of("q.id", shown)
+        labels = {pk: rest for pk, *rest in fetch(_LABELS_SQL.format(where=where), params)}
     categories: dict[int, list[str]] = defaultdict(list)
     names: dict[int, list[str]] = defaultdict(list)
     if own_rows:  # 7. Members and categories of the unit table's quotas.
-        for qid, name, category in Quota.units.through.objects.filter(
-            quota_id__in=[r["id"] for r in own_rows]
-        ).values_list("quota_id", "unit__name", "unit__category"):
+        where, params = any_of("qu.quota_id", [r["id"] for r in own_rows])
+        for qid, name, category in fetch(_MEMBERS_SQL.format(where=where), params):
             names[qid].append(name)
             categories[qid].append(category)
-    category_labels = dict(Unit.Category.choices)
+    # Labels translated once per page, not once per row (a lazy label costs a lookup each time).
+    category_labels = {value: str(label) for value, label in Unit.Category.choices}
+    status_labels = {status: str(label) for status, label in STATUS_LABELS.items()}
 
     def present(row: dict) -> dict:
         label, period_text, seq, jname = labels[row["id"]]
@@ -354,7 +360,7 @@ def dashboard_figures(*, jurisdiction: Jurisdiction | None, year: int, today: dt
             "jurisdiction": jname,
             "members": sorted(names.get(row["id"], [])),
             "category": cats[0] if cats else "",
-            "category_label": str(category_labels.get(cats[0], "")) if cats else "",
+            "category_label": category_labels.get(cats[0], "") if cats else "",
             "target": row["target"],
             "completed": row["completed"],
             "on_time": row["on_time"],
@@ -365,7 +371,7 @@ def dashboard_figures(*, jurisdiction: Jurisdiction | None, year: int, today: dt
             "due": row["due"].isoformat(),
             "seq": seq,
             "status": row["status"],
-            "status_label": str(STATUS_LABELS[row["status"]]),
+            "status_label": status_labels[row["status"]],
             "advisory": row["advisory"],
             "group": row["group"],
         }

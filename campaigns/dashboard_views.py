@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from quotas.models import AnnualPlan, Quota
-from units.models import Jurisdiction, StaffProfile, Unit
+from units.models import Jurisdiction, Unit
 from units.roles import BLOOD_OFFICE, LEADERSHIP, LIAISON, role_of
 
 from .dashboard import STATUS_ORDER, Scope, dashboard_figures, filter_and_sort_units
@@ -24,11 +24,30 @@ from .exports import dashboard_workbook
 from .models import Bulletin
 from .selectors import STATUS_LABELS, quota_progress
 
+# The dashboard's per-request lookups are raw queries (RawQuerySet, so Django's converters still
+# apply): compiled by the ORM they cost 0.5-0.9 ms each, more than running them
+# (docs/performance.md, "The county page's own lookups").
+_STAFF_JURISDICTION_SQL = """
+    SELECT j.* FROM units_staffprofile s JOIN units_jurisdiction j ON j.id = s.jurisdiction_id WHERE s.user_id = %s
+"""
+# A jurisdiction and its ancestors, nearest first (at most four levels).
+_WITH_ANCESTORS_SQL = """
+    WITH RECURSIVE up (id, depth) AS (
+        SELECT id, 0 FROM units_jurisdiction WHERE id = %s
+        UNION ALL
+        SELECT j.parent_id, up.depth + 1 FROM units_jurisdiction j JOIN up ON j.id = up.id WHERE j.parent_id IS NOT NULL
+    )
+    SELECT j.* FROM up JOIN units_jurisdiction j ON j.id = up.id ORDER BY up.depth
+"""
+_BULLETINS_SQL = """
+    SELECT * FROM campaigns_bulletin WHERE jurisdiction_id {jurisdiction} AND year = %s
+    ORDER BY created_at DESC, id DESC LIMIT 10  -- Bulletin.Meta.ordering
+"""
+
 
 def _scope(user) -> Scope:
     """Leadership and staff see their own jurisdiction's subtree; without one, everything."""
-    profile = StaffProfile.objects.filter(user=user).select_related("jurisdiction").first()
-    return Scope(root=profile.jurisdiction if profile else None)
+    return Scope(root=next(iter(Jurisdiction.objects.raw(_STAFF_JURISDICTION_SQL, [user.pk])), None))
 
 
 def _year(params, today: dt.date) -> int:
@@ -41,28 +60,44 @@ def _year(params, today: dt.date) -> int:
     return year
 
 
-def _jurisdiction(params, scope: Scope) -> Jurisdiction | None:
+def _lineage(pk: int) -> list[Jurisdiction]:
+    """A jurisdiction and its ancestors, nearest first: one query."""
+    return list(Jurisdiction.objects.raw(_WITH_ANCESTORS_SQL, [pk]))
+
+
+def _trail(lineage: list[Jurisdiction], scope: Scope) -> list[Jurisdiction]:
+    """The breadcrumbs from the user's own jurisdiction down to this one."""
+    return [j for j in reversed(lineage) if scope.allows(j)]
+
+
+def _jurisdiction_and_lineage(params, scope: Scope) -> tuple[Jurisdiction | None, list[Jurisdiction]]:
+    """The jurisdiction asked for (default: the user's own; None: everything) and its lineage."""
     raw = params.get("j")
     if raw in (None, ""):
-        return scope.root
-    if raw == "all" and scope.root is None:
-        return None
-    if not str(raw).isdigit():
+        if scope.root is None:
+            return None, []
+        pk = scope.root.pk
+    elif raw == "all" and scope.root is None:
+        return None, []
+    elif str(raw).isdigit():
+        pk = int(raw)
+    else:
         raise Http404
-    jurisdiction = get_object_or_404(Jurisdiction, pk=int(raw))
-    if not scope.allows(jurisdiction):
+    lineage = _lineage(pk)
+    if not lineage or not scope.allows(lineage[0]):
         raise Http404  # another jurisdiction's page does not exist for this user
-    return jurisdiction
+    return lineage[0], lineage
 
 
-def _trail(jurisdiction: Jurisdiction | None, scope: Scope) -> list[Jurisdiction]:
-    """The breadcrumbs from the user's own jurisdiction down to this one: one query."""
+def _jurisdiction(params, scope: Scope) -> Jurisdiction | None:
+    return _jurisdiction_and_lineage(params, scope)[0]
+
+
+def _bulletins(jurisdiction: Jurisdiction | None, year: int) -> list[Bulletin]:
+    """The ten latest bulletins of this jurisdiction (None: everything) and year."""
     if jurisdiction is None:
-        return []
-    ids = [int(pk) for pk in jurisdiction.path.strip("/").split("/")]
-    nodes = Jurisdiction.objects.in_bulk(ids)
-    trail = [nodes[pk] for pk in ids if pk in nodes]
-    return [j for j in trail if scope.allows(j)]
+        return list(Bulletin.objects.raw(_BULLETINS_SQL.format(jurisdiction="IS NULL"), [year]))
+    return list(Bulletin.objects.raw(_BULLETINS_SQL.format(jurisdiction="= %s"), [jurisdiction.pk, year]))
 
 
 def _title(figures: dict) -> str:
@@ -110,7 +145,7 @@ def _liaison_cards(request):
     )
 
 
-def _context(request, figures: dict, *, jurisdiction, scope: Scope, today: dt.date) -> dict:
+def _context(request, figures: dict, *, jurisdiction, trail, scope: Scope, today: dt.date) -> dict:
     category = request.GET.get("category", "")
     status = request.GET.get("status", "")
     sort = request.GET.get("sort", "seq")
@@ -118,7 +153,7 @@ def _context(request, figures: dict, *, jurisdiction, scope: Scope, today: dt.da
         "figures": figures,
         "title": _title(figures),
         "jurisdiction": jurisdiction,
-        "trail": _trail(jurisdiction, scope),
+        "trail": trail,
         "units": filter_and_sort_units(figures["units"], category=category, status=status, sort=sort),
         "category": category,
         "status": status,
@@ -142,13 +177,15 @@ def dashboard(request):
     today = timezone.localdate()
     scope = _scope(request.user)
     year = _year(request.GET, today)
-    jurisdiction = _jurisdiction(request.GET, scope)
+    jurisdiction, lineage = _jurisdiction_and_lineage(request.GET, scope)
     figures = dashboard_figures(jurisdiction=jurisdiction, year=year, today=today)
-    context = _context(request, figures, jurisdiction=jurisdiction, scope=scope, today=today)
+    context = _context(
+        request, figures, jurisdiction=jurisdiction, trail=_trail(lineage, scope), scope=scope, today=today
+    )
     context.update(
         years=range(today.year + 1, today.year - 5, -1),
         year=year,
-        bulletins=list(Bulletin.objects.filter(jurisdiction=jurisdiction, year=year)[:10]),
+        bulletins=_bulletins(jurisdiction, year),
         can_freeze=role == BLOOD_OFFICE,
         query=request.GET.urlencode(),
     )
@@ -222,7 +259,9 @@ def _bulletin_for(request, pk: int) -> tuple[Bulletin, Scope]:
 def bulletin_detail(request, pk: int):
     bulletin, scope = _bulletin_for(request, pk)
     as_of = dt.date.fromisoformat(bulletin.figures["as_of"])
-    context = _context(request, bulletin.figures, jurisdiction=bulletin.jurisdiction, scope=scope, today=as_of)
+    jurisdiction = bulletin.jurisdiction
+    trail = _trail(_lineage(jurisdiction.pk), scope) if jurisdiction else []
+    context = _context(request, bulletin.figures, jurisdiction=jurisdiction, trail=trail, scope=scope, today=as_of)
     author = bulletin.created_by
     context.update(
         bulletin=bulletin,

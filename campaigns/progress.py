@@ -46,6 +46,7 @@ from django.utils import timezone
 
 from .models import JurisdictionProgress, PlanProgress, ProgressVersion
 from .selectors import DONE, ON_TRACK, OVERDUE
+from .sql import any_of, as_date, as_json, fetch
 
 LIST_LENGTH = 10
 THIS_MONTH_LENGTH = LIST_LENGTH * 3
@@ -54,6 +55,8 @@ DIRTY = "campaigns_planprogressdirty"
 JURISDICTION_DIRTY = "campaigns_jurisdictionprogressdirty"
 VERSION = "campaigns_progressversion"
 TALLY = "campaigns_donationtally"
+PLAN_PROGRESS = PlanProgress._meta.db_table
+JURISDICTION_PROGRESS = JurisdictionProgress._meta.db_table
 WATCHED = ["quotas_quota", "quotas_quota_units", "quotas_annualplan", "units_unit"]
 
 # Plans whose quotas count the tally row's unit: its own, and its parent unit's (subordinate
@@ -501,7 +504,7 @@ def _store(summaries: dict[int, tuple[dict, dt.date]], *, today: dt.date, versio
     ops = connection.ops
     when, day = ops.adapt_datetimefield_value(started), ops.adapt_datefield_value(today)
     _upsert_newer(
-        PlanProgress._meta.db_table,
+        PLAN_PROGRESS,
         ("plan_id",),
         ("as_of", "valid_until", "version", "started", "summary"),
         [
@@ -512,7 +515,8 @@ def _store(summaries: dict[int, tuple[dict, dt.date]], *, today: dt.date, versio
 
 
 def current_version() -> int:
-    return ProgressVersion.objects.filter(pk=1).values_list("n", flat=True).first() or 0
+    rows = fetch(f"SELECT n FROM {VERSION} WHERE id = 1", [])
+    return rows[0][0] if rows else 0
 
 
 def plan_summaries(plan_ids: list[int], *, year: int, today: dt.date, version: int, compute) -> dict[int, dict]:
@@ -524,12 +528,13 @@ def plan_summaries(plan_ids: list[int], *, year: int, today: dt.date, version: i
     if not plan_ids:
         return {}
     marked = _take_marks(plan_ids)
+    where, params = any_of("plan_id", plan_ids)
     kept = {
-        pk: summary
-        for pk, as_of, until, kept_version, summary in PlanProgress.objects.filter(plan_id__in=plan_ids).values_list(
-            "plan_id", "as_of", "valid_until", "version", "summary"
+        pk: as_json(summary)
+        for pk, as_of, until, kept_version, summary in fetch(
+            f"SELECT plan_id, as_of, valid_until, version, summary FROM {PLAN_PROGRESS} WHERE {where}", params
         )
-        if as_of <= today < until and kept_version == version and pk not in marked
+        if as_date(as_of) <= today < as_date(until) and kept_version == version and pk not in marked
     }
     stale = [pk for pk in plan_ids if pk not in kept]
     if not stale:
@@ -571,7 +576,7 @@ def _put_jurisdiction_marks_back(jurisdiction_ids, year: int) -> None:
 def _store_months(months: dict[int, list], *, year: int, version: int, started) -> None:
     when = connection.ops.adapt_datetimefield_value(started)
     _upsert_newer(
-        JurisdictionProgress._meta.db_table,
+        JURISDICTION_PROGRESS,
         ("jurisdiction_id", "year"),
         ("version", "started", "months"),
         [(pk, year, version, when, json.dumps(value)) for pk, value in months.items()],
@@ -589,10 +594,12 @@ def jurisdiction_months(
     """
     marked = _take_jurisdiction_marks(prefix, year)
     kept = {
-        pk: months
-        for pk, kept_version, months in JurisdictionProgress.objects.filter(
-            year=year, jurisdiction__path__startswith=prefix
-        ).values_list("jurisdiction_id", "version", "months")
+        pk: as_json(months)
+        for pk, kept_version, months in fetch(
+            f"""SELECT k.jurisdiction_id, k.version, k.months FROM {JURISDICTION_PROGRESS} k
+                JOIN units_jurisdiction j ON j.id = k.jurisdiction_id WHERE k.year = %s AND j.path LIKE %s""",
+            [year, prefix + "%"],
+        )
         if kept_version == version and pk not in marked
     }
     stale = [pk for pk in jurisdiction_ids if pk not in kept]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import threading
 
 import pytest
@@ -173,6 +174,48 @@ def test_unit_table_sorts_and_filters(tree):
     assert "市建设银行、市工商银行" in page and "市教育局</td>" not in page
 
 
+def _trail(page: str) -> list[str]:
+    nav = page.split('<nav class="trail"', 1)[1].split("</nav>", 1)[0]
+    return re.findall(r">([^<>›]+)</(?:a|strong)>", nav)
+
+
+def test_breadcrumbs_run_from_the_users_own_jurisdiction_down(tree):
+    province = JurisdictionFactory(name="江苏省", level=Jurisdiction.Level.PROVINCE)
+    Jurisdiction.objects.filter(pk=tree.city.pk).update(parent=province, path=f"{province.path}{tree.city.pk}/")
+    for county in (tree.county1, tree.county2):
+        Jurisdiction.objects.filter(pk=county.pk).update(path=f"{province.path}{tree.city.pk}/{county.pk}/")
+    town = JurisdictionFactory(name="真州镇", parent=Jurisdiction.objects.get(pk=tree.county1.pk))
+    assert town.path.startswith(province.path)
+    leader = _leader(tree.city)  # the province above the leader's city is not theirs
+    assert _trail(leader.get("/dashboard/?year=2026").content.decode()) == ["扬州市"]
+    assert _trail(leader.get(f"/dashboard/?year=2026&j={town.pk}").content.decode()) == ["扬州市", "仪征市", "真州镇"]
+    assert leader.get(f"/dashboard/?year=2026&j={province.pk}").status_code == 404
+    assert leader.get("/dashboard/?year=2026&j=999999").status_code == 404
+    assert leader.get("/dashboard/?year=2026&j=-1").status_code == 404
+    everyone = Client()
+    everyone.force_login(UserFactory(username="office-all", role="献血办"))  # no jurisdiction: all
+    page = everyone.get(f"/dashboard/?year=2026&j={town.pk}").content.decode()
+    assert _trail(page) == ["全部", "江苏省", "扬州市", "仪征市", "真州镇"]
+
+
+def test_the_ten_latest_bulletins_are_listed(tree):
+    staff = UserFactory(username="office-list", role="献血办")
+    for i in range(12):
+        Bulletin.objects.create(jurisdiction=tree.city, year=2026, title=f"第{i}期", as_of=JULY, figures={})
+    Bulletin.objects.create(jurisdiction=None, year=2026, title="全国一期", as_of=JULY, figures={})
+    Bulletin.objects.create(jurisdiction=tree.city, year=2025, title="去年", as_of=JULY, figures={})
+    client = Client()
+    client.force_login(staff)
+    listed = re.findall(
+        r'class="bulletin-line"><a href="[^"]+">([^<]+)</a>',
+        client.get(f"/dashboard/?year=2026&j={tree.city.pk}").content.decode(),
+    )
+    assert listed == [b.title for b in Bulletin.objects.filter(jurisdiction=tree.city, year=2026)[:10]]
+    assert listed == [f"第{i}期" for i in range(11, 1, -1)]
+    national = client.get("/dashboard/?year=2026&j=all").content.decode()
+    assert re.findall(r'class="bulletin-line"><a href="[^"]+">([^<]+)</a>', national) == ["全国一期"]
+
+
 def test_queries_do_not_grow_with_units_or_jurisdictions(tree, django_assert_num_queries):
     client = _leader(tree.city)
     client.get("/dashboard/?year=2026")  # warm the session, the content types and the summaries
@@ -212,7 +255,7 @@ def test_a_recount_leaves_the_summaries_warm(tree, django_assert_num_queries):
     assert "2026" in out.getvalue()
     with django_assert_num_queries(15):  # kept: the recount computed them
         client.get("/dashboard/?year=2026")
-    with django_assert_num_queries(16):  # kept too (a page with its own plan reads that plan's unit rows)
+    with django_assert_num_queries(15):  # kept too (asked for by id: it and its ancestors are one query)
         client.get(f"/dashboard/?year=2026&j={tree.county1.pk}")
     assert dashboard_figures(jurisdiction=tree.city, year=2026, today=today) == fresh
 
@@ -454,3 +497,4 @@ def test_an_edited_allocation_to_a_county_shows_now(tree):
     page = dashboard_figures(jurisdiction=tree.city, year=2026, today=JULY)
     assert {c["name"]: c["allocated"] for c in page["children"]}["仪征市"] == 30
     assert page["headline"]["task"] == 10 + 6 + 30 + 15 and page == _fresh(tree.city, JULY)
+

@@ -1,0 +1,40 @@
+"""Small helpers for the raw queries on the dashboard's path, on PostgreSQL and SQLite alike.
+
+The dashboard's lookups are fixed-shape queries run on every view; compiled by the ORM each cost
+0.4-1.5 ms of Python on this project's machines, more than PostgreSQL takes to run it (measured
+in docs/performance.md, "The county page's own lookups"). Written out, they cost the round trip.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from django.db import connection
+
+
+def fetch(sql: str, params) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def any_of(column: str, values) -> tuple[str, list]:
+    """`column` is one of `values`: one array parameter on PostgreSQL (a list of thousands of
+    literals plans much slower), a list of placeholders on SQLite."""
+    values = list(values)
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [values]
+    if not values:
+        return "1 = 0", []
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", values
+
+
+def as_date(value) -> dt.date:
+    """A date column as read raw: a date on PostgreSQL, ISO text on SQLite."""
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def as_json(value):
+    """A JSON column as read raw: text on both (Django leaves PostgreSQL's jsonb undecoded)."""
+    return json.loads(value) if isinstance(value, (str, bytes, bytearray)) else value
