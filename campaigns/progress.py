@@ -331,12 +331,16 @@ def invalidate_all() -> None:
 # -- summaries ------------------------------------------------------------------------------
 
 
-def _by_shortfall(row: dict) -> int:
-    return row["shortfall"]
+# The lists' orders are total: ties fall to the earlier due date, then the quota's id. Left to
+# the order rows come back in, two views of the same figures listed ties differently (PostgreSQL
+# returns the kept summaries in whatever order the plan chose), and a bulletin compared with today
+# showed units moving that had not.
+def _by_shortfall(row: dict) -> tuple:
+    return (-row["shortfall"], row["due"], row["id"])
 
 
 def _this_month_order(row: dict) -> tuple:
-    return (row["due"], -row["shortfall"])
+    return (row["due"], -row["shortfall"], row["id"])
 
 
 # What the dashboard shows of a listed quota, kept as a JSON array in this order (the national
@@ -354,7 +358,7 @@ _KEPT = (
     "due",
     "blood_units",
 )
-_SHORTFALL, _DUE = _KEPT.index("shortfall"), _KEPT.index("due")
+_ID, _SHORTFALL, _DUE = _KEPT.index("id"), _KEPT.index("shortfall"), _KEPT.index("due")
 
 
 def _stored(row: dict) -> list:
@@ -368,12 +372,12 @@ def _loaded(kept: list) -> dict:
     return row
 
 
-def _kept_by_shortfall(kept: list) -> int:
-    return kept[_SHORTFALL]
+def _kept_by_shortfall(kept: list) -> tuple:
+    return (-kept[_SHORTFALL], kept[_DUE], kept[_ID])
 
 
 def _kept_this_month_order(kept: list) -> tuple:
-    return (kept[_DUE], -kept[_SHORTFALL])
+    return (kept[_DUE], -kept[_SHORTFALL], kept[_ID])
 
 
 def _month_after(day: dt.date) -> dt.date:
@@ -434,10 +438,10 @@ def summarise(rows: list[dict], *, year: int, today: dt.date) -> tuple[dict, dt.
         "on_time": sum(min(r["on_time"], r["target"]) for r in counted),
         "counts": dict(Counter(r["status"] for r in counted)),
         "overdue_total": len(overdue),
-        "overdue": [_stored(r) for r in heapq.nlargest(LIST_LENGTH, overdue, key=_by_shortfall)],
+        "overdue": [_stored(r) for r in heapq.nsmallest(LIST_LENGTH, overdue, key=_by_shortfall)],
         "shortfalls": [
             _stored(r)
-            for r in heapq.nlargest(LIST_LENGTH, (r for r in counted if r["shortfall"] > 0), key=_by_shortfall)
+            for r in heapq.nsmallest(LIST_LENGTH, (r for r in counted if r["shortfall"] > 0), key=_by_shortfall)
         ],
         "this_month_total": len(this_month),
         "this_month": [_stored(r) for r in sorted(this_month, key=_this_month_order)[:THIS_MONTH_LENGTH]],
@@ -457,9 +461,9 @@ def merge(summaries) -> dict:
         return [_loaded(r) for r in choose(chain.from_iterable(s[key] for s in summaries))]
 
     return {
-        "overdue": pick("overdue", lambda rows: heapq.nlargest(LIST_LENGTH, rows, key=_kept_by_shortfall)),
+        "overdue": pick("overdue", lambda rows: heapq.nsmallest(LIST_LENGTH, rows, key=_kept_by_shortfall)),
         "overdue_total": sum(s["overdue_total"] for s in summaries),
-        "shortfalls": pick("shortfalls", lambda rows: heapq.nlargest(LIST_LENGTH, rows, key=_kept_by_shortfall)),
+        "shortfalls": pick("shortfalls", lambda rows: heapq.nsmallest(LIST_LENGTH, rows, key=_kept_by_shortfall)),
         "this_month": pick(
             "this_month", lambda rows: heapq.nsmallest(THIS_MONTH_LENGTH, rows, key=_kept_this_month_order)
         ),

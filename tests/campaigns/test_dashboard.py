@@ -498,3 +498,59 @@ def test_an_edited_allocation_to_a_county_shows_now(tree):
     assert {c["name"]: c["allocated"] for c in page["children"]}["仪征市"] == 30
     assert page["headline"]["task"] == 10 + 6 + 30 + 15 and page == _fresh(tree.city, JULY)
 
+
+# -- the lists' order does not depend on the order rows come back in --------------------------
+
+
+def _quota_row(qid: int, *, plan: int, shortfall: int, due: dt.date, status: str) -> dict:
+    target = 10
+    return {
+        "id": qid,
+        "plan_id": plan,
+        "target": target,
+        "completed": target - shortfall,
+        "on_time": 0,
+        "rate": (target - shortfall) / target,
+        "shortfall": shortfall,
+        "status": status,
+        "advisory": False,
+        "group": False,
+        "sub_jurisdiction": None,
+        "start": dt.date(2026, 1, 1),
+        "due": due,
+        "blood_units": 0,
+    }
+
+
+def test_lists_break_ties_by_due_date_then_id_whatever_the_row_order():
+    import random
+
+    from campaigns.progress import merge, summarise
+
+    today = dt.date(2026, 11, 24)
+    rows = [
+        _quota_row(
+            qid,
+            plan=qid % 3,
+            shortfall=(3, 5)[qid % 2],  # many equal shortfalls
+            due=dt.date(2026, (1, 11, 5)[qid % 3], 28 if qid % 3 != 1 else 30),
+            status="overdue" if qid % 3 != 1 else "behind",
+        )
+        for qid in range(1, 61)
+    ]
+    expected = None
+    rng = random.Random(7)
+    for _ in range(5):
+        rng.shuffle(rows)
+        by_plan = {plan: [r for r in rows if r["plan_id"] == plan] for plan in range(3)}
+        plans = list(by_plan.items())
+        rng.shuffle(plans)
+        lists = merge(summarise(plan_rows, year=2026, today=today)[0] for _, plan_rows in plans)
+        got = {key: [r["id"] for r in lists[key]] for key in ("overdue", "shortfalls", "this_month")}
+        expected = expected or got
+        assert got == expected
+    counted = sorted(rows, key=lambda r: (-r["shortfall"], r["due"], r["id"]))
+    assert expected["shortfalls"] == [r["id"] for r in counted[:10]]
+    assert expected["overdue"] == [r["id"] for r in counted if r["status"] == "overdue"][:10]
+    this_month = sorted((r for r in rows if r["due"].month == 11), key=lambda r: (r["due"], -r["shortfall"], r["id"]))
+    assert expected["this_month"] == [r["id"] for r in this_month][:30]
