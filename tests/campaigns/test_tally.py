@@ -69,3 +69,50 @@ def test_recount_rebuilds_and_check_reports(unit_a):
     call_command("recount_tallies")
     call_command("recount_tallies", "--check")
     assert tallied(other)[0] == 1
+
+
+def _take_marks() -> tuple[set[int], set[tuple[int, int]]]:
+    from campaigns.models import JurisdictionProgressDirty, PlanProgressDirty
+
+    plans = set(PlanProgressDirty.objects.values_list("plan_id", flat=True))
+    places = set(JurisdictionProgressDirty.objects.values_list("jurisdiction_id", "year"))
+    PlanProgressDirty.objects.all().delete()
+    JurisdictionProgressDirty.objects.all().delete()
+    return plans, places
+
+
+@pytest.mark.django_db
+def test_every_counted_change_marks_the_plans_and_jurisdictions_it_moves(jurisdiction, unit_a, unit_b):
+    """What the dashboard's kept summaries rely on: the marks written with the tally, for the
+    donation's unit, its parent's quotas and its jurisdiction, in the donation's year; old and new
+    side of a change alike."""
+    from tests.factories import JurisdictionFactory, PlanFactory, QuotaFactory
+
+    other = JurisdictionFactory(name="高邮市")
+    branch = UnitFactory(name="仪化公司热电厂", jurisdiction=other, parent=unit_a)
+    plan, next_year = (
+        PlanFactory(jurisdiction=jurisdiction, year=2026),
+        PlanFactory(jurisdiction=jurisdiction, year=2027),
+    )
+    other_plan = PlanFactory(jurisdiction=other, year=2026)
+    QuotaFactory(plan=plan, target=5, units=[unit_a])
+    QuotaFactory(plan=next_year, target=5, units=[unit_a])
+    QuotaFactory(plan=other_plan, target=5, units=[unit_b])
+    _take_marks()  # the staff edits' own marks
+
+    donation = make_donation(branch, donated_on=DAY)  # a branch counts toward its parent's quota
+    assert _take_marks() == ({plan.pk}, {(other.pk, 2026)})
+    Donation.objects.filter(pk=donation.pk).update(status="rejected")
+    assert _take_marks() == ({plan.pk}, {(other.pk, 2026)})
+    make_donation(branch, donated_on=DAY, seq=9, status="rejected")  # not counted: nothing moves
+    assert _take_marks() == (set(), set())
+    Donation.objects.filter(pk=donation.pk).update(status="verified")
+    _take_marks()
+    Donation.objects.filter(pk=donation.pk).update(unit=unit_b, donated_on=dt.date(2027, 1, 2))
+    assert _take_marks() == ({plan.pk}, {(other.pk, 2026), (jurisdiction.pk, 2027)})
+    Donation.objects.filter(pk=donation.pk).update(unit=unit_a, donated_on=DAY)
+    assert _take_marks() == ({plan.pk}, {(jurisdiction.pk, 2026), (jurisdiction.pk, 2027)})
+    Donation.objects.filter(pk=donation.pk).update(donor_name="李四")  # changes no count: no trigger
+    assert _take_marks() == (set(), set())
+    donation.delete()
+    assert _take_marks() == ({plan.pk}, {(jurisdiction.pk, 2026)})
