@@ -26,7 +26,7 @@ from .selectors import STATUS_LABELS, quota_progress
 
 # The dashboard's per-request lookups are raw queries (RawQuerySet, so Django's converters still
 # apply): compiled by the ORM they cost 0.5-0.9 ms each, more than running them
-# (docs/performance.md, "The county page's own lookups").
+# (docs/performance.md, "The page's own lookups in SQL").
 _STAFF_JURISDICTION_SQL = """
     SELECT j.* FROM units_staffprofile s JOIN units_jurisdiction j ON j.id = s.jurisdiction_id WHERE s.user_id = %s
 """
@@ -79,7 +79,7 @@ def _jurisdiction_and_lineage(params, scope: Scope) -> tuple[Jurisdiction | None
         pk = scope.root.pk
     elif raw == "all" and scope.root is None:
         return None, []
-    elif str(raw).isdigit():
+    elif str(raw).isascii() and str(raw).isdigit() and len(raw) <= 18:  # not "²", nor beyond a bigint
         pk = int(raw)
     else:
         raise Http404

@@ -2,7 +2,7 @@
 
 The dashboard's lookups are fixed-shape queries run on every view; compiled by the ORM each cost
 0.4-1.5 ms of Python on this project's machines, more than PostgreSQL takes to run it (measured
-in docs/performance.md, "The county page's own lookups"). Written out, they cost the round trip.
+in docs/performance.md, "The page's own lookups in SQL"). Written out, they cost the round trip.
 """
 
 from __future__ import annotations

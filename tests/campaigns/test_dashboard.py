@@ -191,7 +191,8 @@ def test_breadcrumbs_run_from_the_users_own_jurisdiction_down(tree):
     assert _trail(leader.get(f"/dashboard/?year=2026&j={town.pk}").content.decode()) == ["扬州市", "仪征市", "真州镇"]
     assert leader.get(f"/dashboard/?year=2026&j={province.pk}").status_code == 404
     assert leader.get("/dashboard/?year=2026&j=999999").status_code == 404
-    assert leader.get("/dashboard/?year=2026&j=-1").status_code == 404
+    for wrong in ("-1", "²", "３", "99999999999999999999"):
+        assert leader.get(f"/dashboard/?year=2026&j={wrong}").status_code == 404, wrong
     everyone = Client()
     everyone.force_login(UserFactory(username="office-all", role="献血办"))  # no jurisdiction: all
     page = everyone.get(f"/dashboard/?year=2026&j={town.pk}").content.decode()
