@@ -41,6 +41,7 @@ from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
+from campaigns import tally
 from campaigns.dashboard import _UNIT_QUOTAS_SQL, dashboard_figures
 from campaigns.identity import check_character
 from campaigns.models import Donation
@@ -253,8 +254,7 @@ class Command(BaseCommand):
         try:
             with transaction.atomic():
                 if not triggers:
-                    with connection.cursor() as cursor:
-                        cursor.execute("ALTER TABLE campaigns_donation DISABLE TRIGGER USER")
+                    tally.switch_triggers(enabled=False)  # rolled back with the block
                 for _ in range(BLOCK):
                     i = next(serial)
                     first17 = f"990000{dt.date(1990, 1, 1) + dt.timedelta(days=i % 9000):%Y%m%d}{i % 1000:03d}"

@@ -222,9 +222,7 @@ class Command(BaseCommand):
             raise CommandError("Run it on PostgreSQL: set DATABASE_URL.")
         clients, seconds = options["clients"], options["seconds"]
         users = self._setup(clients)
-        if options["without_bookkeeping"]:
-            with connection.cursor() as cursor:
-                cursor.execute("ALTER TABLE campaigns_donation DISABLE TRIGGER USER")
+        without = options["without_bookkeeping"]
         connections.close_all()
         env = {
             **os.environ,
@@ -255,6 +253,9 @@ class Command(BaseCommand):
             env=env,
         )
         try:
+            if without:  # switched back on below, whatever happens
+                tally.switch_triggers(enabled=False)
+                connections.close_all()  # no connection open across the fork below
             self._wait_for_server()
             start_at = time.time() + options["login_seconds"]
             deadline = start_at + seconds
@@ -274,9 +275,8 @@ class Command(BaseCommand):
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
-            if options["without_bookkeeping"]:
-                with connection.cursor() as cursor:
-                    cursor.execute("ALTER TABLE campaigns_donation ENABLE TRIGGER USER")
+            if without:
+                tally.switch_triggers(enabled=True)
                 tally.recount()  # the tally missed this run's donations
         self._report(results, elapsed, clients, seconds, options, meter.used)
 

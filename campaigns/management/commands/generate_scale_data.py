@@ -87,13 +87,6 @@ class Command(BaseCommand):
         self.cursor.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}")  # noqa: S608 -- constant names
         return self.cursor.fetchone()[0]
 
-    def _tally_triggers(self, *, enabled: bool) -> None:
-        """Switch the tally triggers (the tally is rebuilt after a bulk load)."""
-        if connection.in_atomic_block:  # ALTER TABLE refuses while deferred FK checks are pending
-            self.cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            self.cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-        self.cursor.execute(f"ALTER TABLE campaigns_donation {'ENABLE' if enabled else 'DISABLE'} TRIGGER USER")
-
     def _fix_sequence(self, table: str) -> None:
         self.cursor.execute(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"  # noqa: S608
@@ -104,11 +97,11 @@ class Command(BaseCommand):
         c.execute("SELECT id FROM units_jurisdiction WHERE name LIKE %s", ["%" + MARK])
         ids = [r[0] for r in c.fetchall()]
         c.execute("CREATE TEMP TABLE gone_units AS SELECT id FROM units_unit WHERE jurisdiction_id = ANY(%s)", [ids])
-        self._tally_triggers(enabled=False)
+        tally.switch_triggers(enabled=False)
         try:
             c.execute("DELETE FROM campaigns_donation WHERE unit_id IN (SELECT id FROM gone_units)")
         finally:
-            self._tally_triggers(enabled=True)
+            tally.switch_triggers(enabled=True)
         c.execute("DELETE FROM campaigns_donationtally WHERE unit_id IN (SELECT id FROM gone_units)")
         c.execute(
             "DELETE FROM quotas_quota_units WHERE quota_id IN (SELECT q.id FROM quotas_quota q "
@@ -270,7 +263,7 @@ class Command(BaseCommand):
         last = self.today - dt.timedelta(days=1)
         rounds = max(1, -(-n_donations // n_donors))
         window = max(1, ((last - start).days + 1) // rounds)
-        self._tally_triggers(enabled=False)  # the tally is rebuilt after
+        tally.switch_triggers(enabled=False)  # the tally is rebuilt after
         try:
             batch = 1_000_000
             for offset in range(0, n_donations, batch):
@@ -312,4 +305,4 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {min(offset + batch, n_donations):,} donations ({time.perf_counter() - t:.0f} s)")
                 self.stdout.flush()
         finally:
-            self._tally_triggers(enabled=True)
+            tally.switch_triggers(enabled=True)
