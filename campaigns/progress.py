@@ -472,11 +472,9 @@ def merge(summaries) -> dict:
 
 
 def _take_marks(plan_ids: list[int]) -> set[int]:
-    placeholders = ", ".join(["%s"] * len(plan_ids))
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {DIRTY} WHERE plan_id IN ({placeholders}) RETURNING plan_id", plan_ids)
-        # a set: several rows may name one plan
-        return {pk for (pk,) in cursor.fetchall()}
+    where, params = any_of("plan_id", plan_ids)
+    # a set: several rows may name one plan
+    return {pk for (pk,) in fetch(f"DELETE FROM {DIRTY} WHERE {where} RETURNING plan_id", params)}
 
 
 def _put_marks_back(plan_ids) -> None:
