@@ -15,14 +15,13 @@ from django.utils.dates import MONTHS_AP
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from quotas.models import AnnualPlan, Quota
 from units.models import Jurisdiction, Unit
 from units.roles import BLOOD_OFFICE, LEADERSHIP, LIAISON, role_of
 
 from .dashboard import STATUS_ORDER, Scope, dashboard_figures, filter_and_sort_units
 from .exports import dashboard_workbook
 from .models import Bulletin
-from .selectors import STATUS_LABELS, quota_progress
+from .selectors import STATUS_LABELS, liaison_progress
 
 # The dashboard's per-request lookups are raw queries (RawQuerySet, so Django's converters still
 # apply): compiled by the ORM they cost 0.5-0.9 ms each, more than running them
@@ -130,18 +129,12 @@ def chart_data(figures: dict, today: dt.date) -> dict:
 
 def _liaison_cards(request):
     today = timezone.localdate()
+    year = _year(request.GET, today)
     units = list(Unit.objects.for_user(request.user))
-    quotas = list(
-        Quota.objects.filter(units__in=units, year=today.year)
-        .exclude(plan__status=AnnualPlan.Status.DRAFT)
-        .distinct()
-        .prefetch_related("units")
-        .order_by("period_end", "position")
-    )
     return render(
         request,
         "campaigns/dashboard_liaison.html",
-        {"units": units, "progress": quota_progress(quotas, today=today), "today": today},
+        {"units": units, "progress": liaison_progress(units, today=today, year=year), "today": today, "year": year},
     )
 
 

@@ -34,22 +34,17 @@ kept the same way in `JurisdictionProgress`, marked by a second trigger on the t
 from __future__ import annotations
 
 import datetime as dt
-import heapq
 import json
-from collections import Counter, defaultdict
 from decimal import Decimal
-from itertools import chain
 
 from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
+from .counting.plans import FORMAT, summarise_plan
 from .models import JurisdictionProgress, PlanProgress, ProgressVersion
-from .selectors import DONE, ON_TRACK, OVERDUE
 from .sql import any_of, as_date, as_json, fetch
 
-LIST_LENGTH = 10
-THIS_MONTH_LENGTH = LIST_LENGTH * 3
 STORE_BATCH = 1000  # summaries per INSERT (SQLite allows 32,766 parameters)
 DIRTY = "campaigns_planprogressdirty"
 JURISDICTION_DIRTY = "campaigns_jurisdictionprogressdirty"
@@ -328,147 +323,7 @@ def invalidate_all() -> None:
     ProgressVersion.objects.filter(pk=1).update(n=F("n") + 1)
 
 
-# -- summaries ------------------------------------------------------------------------------
-
-
-# The lists' orders are total: ties fall to the earlier due date, then the quota's id. Left to
-# the order rows come back in, two views of the same figures listed ties differently (PostgreSQL
-# returns the kept summaries in whatever order the plan chose), and a bulletin compared with today
-# showed units moving that had not.
-def _by_shortfall(row: dict) -> tuple:
-    return (-row["shortfall"], row["due"], row["id"])
-
-
-def _this_month_order(row: dict) -> tuple:
-    return (row["due"], -row["shortfall"], row["id"])
-
-
-# What the dashboard shows of a listed quota, kept as a JSON array in this order (the national
-# page reads 3,000 summaries: arrays are about half the text of objects and decode faster).
-_KEPT = (
-    "id",
-    "target",
-    "completed",
-    "on_time",
-    "rate",
-    "shortfall",
-    "status",
-    "advisory",
-    "group",
-    "due",
-    "blood_units",
-)
-_ID, _SHORTFALL, _DUE = _KEPT.index("id"), _KEPT.index("shortfall"), _KEPT.index("due")
-
-
-def _stored(row: dict) -> list:
-    """JSON-ready: the due date as ISO text, which sorts as the date does."""
-    return [*(row[key] for key in _KEPT[:_DUE]), row["due"].isoformat(), str(row["blood_units"])]
-
-
-def _loaded(kept: list) -> dict:
-    row = dict(zip(_KEPT[:_DUE], kept, strict=False))
-    row.update(due=dt.date.fromisoformat(kept[_DUE]), blood_units=Decimal(kept[_DUE + 1]))
-    return row
-
-
-def _kept_by_shortfall(kept: list) -> tuple:
-    return (-kept[_SHORTFALL], kept[_DUE], kept[_ID])
-
-
-def _kept_this_month_order(kept: list) -> tuple:
-    return (kept[_DUE], -kept[_SHORTFALL], kept[_ID])
-
-
-def _month_after(day: dt.date) -> dt.date:
-    return dt.date(day.year + 1, 1, 1) if day.month == 12 else dt.date(day.year, day.month + 1, 1)
-
-
-def next_status_change(row: dict, *, today: dt.date) -> dt.date | None:
-    """The first day after `today` on which the quota's status may differ with the same
-    donations (`selectors.quota_status`), or None if it cannot change without them.
-
-    Not started → at its start; on track → behind on the first day its pace asks for more
-    than it has (taken a day or two early: the comparison is in floating point); behind or on track →
-    overdue the day after its due date. Done and overdue stay.
-    """
-    if row["completed"] >= row["target"]:
-        return None
-    end = row["due"]
-    if today > end:
-        return None
-    start = row["start"] or dt.date(end.year, 1, 1)
-    if today < start:
-        return start
-    after_end = end + dt.timedelta(days=1)
-    if row["status"] != ON_TRACK:
-        return after_end
-    span = (end - start).days + 1
-    # on track while completed >= target * 0.8 * k / span, k = days since the start, inclusive
-    last_k = int(row["completed"] * span / (row["target"] * 0.8))
-    behind_from = start + dt.timedelta(days=last_k - 1)  # the day before k = last_k + 1
-    return min(max(behind_from, today + dt.timedelta(days=1)), after_end)
-
-
-def summarise(rows: list[dict], *, year: int, today: dt.date) -> tuple[dict, dt.date]:
-    """One plan's quota rows (`dashboard._quota_rows`), reduced to what the dashboard shows — its
-    targets by due month and per sub-jurisdiction, and of its counted (non-advisory) unit
-    quotas the on-time total, status counts and lists — and the
-    first day it may no longer hold for (the earliest status change, or the next month, which
-    changes the "due this month" list)."""
-    due = [0] * 12  # non-advisory targets by due month, unit and sub-jurisdiction quotas alike
-    allocated: dict[int, int] = defaultdict(int)
-    for r in rows:
-        if not r["advisory"]:
-            due[r["due"].month - 1] += r["target"]
-            if r["sub_jurisdiction"] is not None:
-                allocated[r["sub_jurisdiction"]] += r["target"]
-    counted = [r for r in rows if not r["advisory"] and r["sub_jurisdiction"] is None]
-    overdue = [r for r in counted if r["status"] == OVERDUE]
-    this_month = (
-        [r for r in counted if r["status"] != DONE and r["due"].year == today.year and r["due"].month == today.month]
-        if year == today.year
-        else []
-    )
-    changes = (next_status_change(r, today=today) for r in counted)
-    valid_until = min([_month_after(today), *(day for day in changes if day is not None)])
-    summary = {
-        "due": due,
-        "allocated": sorted(allocated.items()),
-        "on_time": sum(min(r["on_time"], r["target"]) for r in counted),
-        "counts": dict(Counter(r["status"] for r in counted)),
-        "overdue_total": len(overdue),
-        "overdue": [_stored(r) for r in heapq.nsmallest(LIST_LENGTH, overdue, key=_by_shortfall)],
-        "shortfalls": [
-            _stored(r)
-            for r in heapq.nsmallest(LIST_LENGTH, (r for r in counted if r["shortfall"] > 0), key=_by_shortfall)
-        ],
-        "this_month_total": len(this_month),
-        "this_month": [_stored(r) for r in sorted(this_month, key=_this_month_order)[:THIS_MONTH_LENGTH]],
-    }
-    return summary, valid_until
-
-
-def merge(summaries) -> dict:
-    """The lists of several plans' summaries, as one summary over all of them would give.
-
-    Chosen on the stored rows (shortfall is a number, the due date ISO text, which sorts as the
-    date does), and only the chosen ones converted back: the national page merges 3,000 plans.
-    """
-    summaries = list(summaries)
-
-    def pick(key: str, choose) -> list[dict]:
-        return [_loaded(r) for r in choose(chain.from_iterable(s[key] for s in summaries))]
-
-    return {
-        "overdue": pick("overdue", lambda rows: heapq.nsmallest(LIST_LENGTH, rows, key=_kept_by_shortfall)),
-        "overdue_total": sum(s["overdue_total"] for s in summaries),
-        "shortfalls": pick("shortfalls", lambda rows: heapq.nsmallest(LIST_LENGTH, rows, key=_kept_by_shortfall)),
-        "this_month": pick(
-            "this_month", lambda rows: heapq.nsmallest(THIS_MONTH_LENGTH, rows, key=_kept_this_month_order)
-        ),
-        "this_month_total": sum(s["this_month_total"] for s in summaries),
-    }
+# -- kept plan summaries ---------------------------------------------------------------------
 
 
 def _take_marks(plan_ids: list[int]) -> set[int]:
@@ -538,15 +393,16 @@ def plan_summaries(plan_ids: list[int], *, year: int, today: dt.date, version: i
         )
         if as_date(as_of) <= today < as_date(until) and kept_version == version and pk not in marked
     }
+    kept = {pk: summary for pk, summary in kept.items() if summary.get("format") == FORMAT}
     stale = [pk for pk in plan_ids if pk not in kept]
     if not stale:
         return kept
     started = timezone.now()
     try:
-        rows_by_plan: dict[int, list[dict]] = {pk: [] for pk in stale}
+        rows_by_plan: dict[int, list] = {pk: [] for pk in stale}
         for row in compute(stale):
-            rows_by_plan[row["plan_id"]].append(row)
-        fresh = {pk: summarise(rows, year=year, today=today) for pk, rows in rows_by_plan.items()}
+            rows_by_plan[row.plan_id].append(row)
+        fresh = {pk: summarise_plan(rows, year=year, today=today) for pk, rows in rows_by_plan.items()}
         _store(fresh, today=today, version=version, started=started)
     except BaseException:
         _put_marks_back(marked)  # the next view recomputes them

@@ -1,14 +1,17 @@
-"""Reads for progress: how many donations each quota has, per the counting rules of DOMAIN.md.
+"""Reads for progress: the rows the counting core (`campaigns.counting`) needs, fetched and summed.
 
-- A donation counts for its unit's quotas in the plan year, and for the quotas of its unit's
-  parent (下属单位 count toward the 主管部门), whatever the period (early donations count).
-- A group quota is met jointly: its completed number is the sum over its member units.
-- A unit with several quotas in a year (仪化公司 150 in June, 150 in July) fills them in order
-  of due date.
-- Advisory quotas are shown with their progress but never summed.
-- Rejected donations never count.
+`quota_figures` is the only way any page, export or kept summary gets a quota's figures: it
+fetches the quotas' terms and, per quota, the counted donations of every unit that may count
+toward it (members and their subordinate units, from the tally), and hands them to
+`counting.count_quotas`, which applies the rules. The liaison's cards (`liaison_progress`) and
+the dashboard (fresh, kept, unit table, lists, export, bulletins) all come through here.
+
+The two statements are plain SQL: they run for every dashboard view that recomputes a plan and
+for the county page's unit table, where the ORM's query building cost more than the query
+(docs/performance.md). Table names come from the models.
 """
 
+# ruff: noqa: S608 -- table names from the models' _meta, values always parameters
 from __future__ import annotations
 
 import datetime as dt
@@ -16,196 +19,206 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Sum
-from django.db.models.functions import ExtractYear
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from quotas.models import AnnualPlan, Quota
 from units.models import Unit
 
+from . import counting
 from .models import DonationTally
+from .sql import any_of_named, as_date, fetch
 
-DONE, ON_TRACK, BEHIND, OVERDUE, NOT_STARTED = "done", "on_track", "behind", "overdue", "not_started"
 STATUS_LABELS = {
-    DONE: _("已完成"),
-    ON_TRACK: _("进度正常"),
-    BEHIND: _("进度落后"),
-    OVERDUE: _("已逾期"),
-    NOT_STARTED: _("未开始"),
+    counting.DONE: _("已完成"),
+    counting.ON_TRACK: _("进度正常"),
+    counting.BEHIND: _("进度落后"),
+    counting.OVERDUE: _("已逾期"),
+    counting.NOT_STARTED: _("未开始"),
+    counting.NO_PLAN: _("无计划"),
+    counting.NO_TASK: _("无任务"),
 }
 
+_QUOTA = Quota._meta.db_table
+_MEMBERS = Quota.units.through._meta.db_table
+_UNIT = Unit._meta.db_table
+_TALLY = DonationTally._meta.db_table
 
-@dataclass
+# The quotas asked for: those of some plans, optionally only those with one of some units among
+# their members (a set closed under pools: a pool's quotas have the same members).
+_SELECTED = "{plans}{units}"
+_WITH_UNITS = f" AND q.id IN (SELECT quota_id FROM {_MEMBERS} WHERE {{units}})"
+
+_TERMS_SQL = f"""
+    SELECT q.id, q.plan_id, q.year, q.target, q.period_start, q.period_end, q.advisory, q.sub_jurisdiction_id,
+           qu.unit_id
+    FROM {_QUOTA} q LEFT JOIN {_MEMBERS} qu ON qu.quota_id = q.id
+    WHERE {_SELECTED}
+"""
+
+# Per quota, the counted donations of each unit that may count toward it: its members and their
+# subordinate units, each with its parent and whether it holds a quota of its own in the plan.
+# Which of them count is the counting core's decision (counting.quotas.credits).
+_DONOR_SUMS_SQL = f"""
+WITH q AS (
+    SELECT q.id, q.plan_id, q.period_end FROM {_QUOTA} q WHERE {_SELECTED}
+),
+m AS (
+    SELECT qu.quota_id, qu.unit_id, q.plan_id, q.period_end FROM {_MEMBERS} qu JOIN q ON q.id = qu.quota_id
+),
+donors AS (
+    SELECT quota_id, plan_id, period_end, unit_id AS donor FROM m
+    UNION
+    SELECT m.quota_id, m.plan_id, m.period_end, u.id FROM m JOIN {_UNIT} u ON u.parent_id = m.unit_id
+),
+sums AS (
+    SELECT d.quota_id, d.plan_id, d.donor,
+           SUM(t.persons) AS persons,
+           SUM(t.blood_units) AS blood_units,
+           SUM(CASE WHEN t.day <= COALESCE(d.period_end, %(year_end)s) THEN t.persons ELSE 0 END) AS by_due
+    FROM donors d
+    JOIN {_TALLY} t ON t.unit_id = d.donor AND t.day >= %(year_start)s AND t.day <= %(year_end)s
+    GROUP BY d.quota_id, d.plan_id, d.donor
+)
+SELECT s.quota_id, s.donor, u.parent_id,
+       EXISTS (SELECT 1 FROM {_MEMBERS} own JOIN {_QUOTA} oq ON oq.id = own.quota_id
+               WHERE own.unit_id = s.donor AND oq.plan_id = s.plan_id),
+       s.persons, s.blood_units, s.by_due
+FROM sums s JOIN {_UNIT} u ON u.id = s.donor
+"""
+
+
+def _decimal(value) -> Decimal:
+    """A summed DECIMAL column: a Decimal on PostgreSQL, a float on SQLite (blood units are
+    multiples of 0.5, exact in binary)."""
+    return Decimal(str(value or 0)).quantize(counting.quotas.TENTH)
+
+
+def quota_figures(plan_ids, *, year: int, today: dt.date, unit_ids=None) -> dict[int, counting.QuotaFigures]:
+    """The figures of the quotas of these plans of `year` — all of them, or only those with one of
+    `unit_ids` among their members — by quota id. Two queries."""
+    plans_sql, params = any_of_named("q.plan_id", "plans", plan_ids)
+    units_sql = ""
+    if unit_ids is not None:
+        where, unit_params = any_of_named("unit_id", "units", unit_ids)
+        units_sql, params = _WITH_UNITS.format(units=where), params | unit_params
+    selected = _SELECTED.format(plans=plans_sql, units=units_sql)
+    members: dict[int, set[int]] = defaultdict(set)
+    terms_rows = {}
+    for qid, plan_id, q_year, target, start, end, advisory, sub_id, unit_id in fetch(
+        _TERMS_SQL.replace(_SELECTED, selected), params
+    ):
+        terms_rows[qid] = (plan_id, q_year, target, start and as_date(start), end and as_date(end), advisory, sub_id)
+        if unit_id is not None:
+            members[qid].add(unit_id)
+    if not terms_rows:
+        return {}
+    terms = [
+        counting.QuotaTerms(
+            id=qid,
+            plan_id=plan_id,
+            year=q_year,
+            target=target,
+            start=start,
+            end=end,
+            advisory=bool(advisory),
+            members=frozenset(members[qid]),
+            sub_jurisdiction=sub_id,
+        )
+        for qid, (plan_id, q_year, target, start, end, advisory, sub_id) in terms_rows.items()
+    ]
+    params |= {"year_start": dt.date(year, 1, 1), "year_end": dt.date(year, 12, 31)}
+    sums = [
+        counting.DonorSums(
+            quota_id=qid,
+            unit_id=donor,
+            parent_id=parent,
+            has_own_quota=bool(own),
+            persons=int(persons or 0),
+            blood_units=_decimal(units),
+            by_due=int(by_due or 0),
+        )
+        for qid, donor, parent, own, persons, units, by_due in fetch(
+            _DONOR_SUMS_SQL.replace(_SELECTED, selected), params
+        )
+    ]
+    return counting.count_quotas(terms, sums, today=today)
+
+
+@dataclass(frozen=True)
 class QuotaProgress:
+    """A quota (the model, for its label, period and place) with its figures."""
+
     quota: Quota
-    completed: int
-    status: str
+    figures: counting.QuotaFigures
+
+    @property
+    def completed(self) -> int:
+        return self.figures.completed
+
+    @property
+    def on_time(self) -> int:
+        return self.figures.on_time
 
     @property
     def remaining(self) -> int:
-        return max(self.quota.target - self.completed, 0)
+        return self.figures.remaining
 
     @property
     def rate(self) -> float:
-        return self.completed / self.quota.target if self.quota.target else 1.0
+        return self.figures.rate
+
+    @property
+    def status(self) -> str:
+        return self.figures.status
 
     @property
     def status_label(self) -> str:
-        return STATUS_LABELS[self.status]
-
-
-def quota_status(
-    *, target: int, completed: int, start: dt.date | None, end: dt.date | None, year: int, today: dt.date
-) -> str:
-    """done / overdue (period ended, task not met) / not started / behind or on track by pace."""
-    if completed >= target:
-        return DONE
-    start = start or dt.date(year, 1, 1)
-    end = end or dt.date(year, 12, 31)
-    if today > end:
-        return OVERDUE
-    if today < start:
-        return NOT_STARTED
-    elapsed = ((today - start).days + 1) / ((end - start).days + 1)
-    return ON_TRACK if completed >= target * elapsed * 0.8 else BEHIND
-
-
-def _credit_map(unit_ids: set[int]) -> dict[int, int]:
-    """Donating unit -> the unit credited: itself, or for a subordinate unit its parent."""
-    credit = {pk: pk for pk in unit_ids}
-    for pk, parent_id in Unit.objects.filter(parent_id__in=unit_ids).values_list("pk", "parent_id"):
-        credit.setdefault(pk, parent_id)
-    return credit
-
-
-def _donations_by_unit(unit_ids, years) -> list[dict]:
-    """Counted donations (persons and blood units) grouped by unit and year, from the tally."""
-    return list(
-        DonationTally.objects.filter(unit_id__in=unit_ids, day__year__in=years)
-        .values("unit_id", year=ExtractYear("day"))
-        .annotate(n=Sum("persons"), u=Sum("blood_units"))
-        .order_by()
-    )
-
-
-def credited_counts(unit_ids: set[int], year: int) -> tuple[dict[int, int], dict[int, Decimal]]:
-    """Donations (persons and blood units) credited to each unit in a year: two queries.
-
-    A donation by a subordinate unit not itself in `unit_ids` is credited to its parent.
-    """
-    persons: dict[int, int] = defaultdict(int)
-    units: dict[int, Decimal] = defaultdict(Decimal)
-    if not unit_ids:
-        return persons, units
-    credit = _credit_map(unit_ids)
-    for row in _donations_by_unit(credit, [year]):
-        persons[credit[row["unit_id"]]] += row["n"]
-        units[credit[row["unit_id"]]] += row["u"] or 0
-    return persons, units
+        return STATUS_LABELS[self.figures.status]
 
 
 def quota_progress(quotas: list[Quota], *, today: dt.date | None = None) -> list[QuotaProgress]:
-    """Progress of each quota (units prefetched), in the given order. Two queries at most."""
+    """Progress of each quota (units prefetched), in the given order: two queries per plan year.
+
+    The figures are the dashboard's: each quota's plan is counted with all its pools, whichever
+    quotas were passed in (who is looking never changes a number).
+    """
     today = today or timezone.localdate()
     by_year: dict[int, list[Quota]] = defaultdict(list)
     for quota in quotas:
         by_year[quota.year].append(quota)
-    completed: dict[int, int] = {}
+    figures: dict[int, counting.QuotaFigures] = {}
     for year, year_quotas in by_year.items():
-        unit_ids = {u.pk for q in year_quotas for u in q.units.all()}
-        persons, _ = credited_counts(unit_ids, year)
-        # Quotas that share the same unit set draw on the same donations, earliest due first.
-        pools: dict[frozenset[int], list[Quota]] = defaultdict(list)
-        for quota in year_quotas:
-            pools[frozenset(u.pk for u in quota.units.all())].append(quota)
-        for members, pool in pools.items():
-            available = sum(persons.get(pk, 0) for pk in members)
-            for quota in sorted(pool, key=lambda q: (q.due_date, q.pk or 0)):
-                take = min(available, quota.target)
-                completed[id(quota)] = take
-                available -= take
-            if pool and available > 0:  # more than every quota asked: show it on the last one
-                last = max(pool, key=lambda q: (q.due_date, q.pk or 0))
-                completed[id(last)] += available
-    return [
-        QuotaProgress(
-            quota=q,
-            completed=completed.get(id(q), 0),
-            status=quota_status(
-                target=q.target,
-                completed=completed.get(id(q), 0),
-                start=q.period_start,
-                end=q.period_end,
-                year=q.year,
-                today=today,
-            ),
-        )
-        for q in quotas
-    ]
+        units = {unit.pk for quota in year_quotas for unit in quota.units.all()}
+        figures |= quota_figures({q.plan_id for q in year_quotas}, year=year, today=today, unit_ids=units)
+        missing = {q.plan_id for q in year_quotas if q.pk not in figures}  # quotas with no member unit
+        if missing:
+            figures |= quota_figures(missing, year=year, today=today)
+    return [QuotaProgress(quota=q, figures=figures[q.pk]) for q in quotas]
 
 
-@dataclass
-class PlanTotals:
-    plan: AnnualPlan
-    target: int
-    completed: int
-    blood_units: Decimal
-
-    @property
-    def rate(self) -> float:
-        return self.completed / self.target if self.target else 0.0
-
-    @property
-    def shortfall(self) -> int:
-        return max(self.target - self.completed, 0)
-
-
-def plan_totals(plans: list[AnnualPlan]) -> list[PlanTotals]:
-    """Task and completed (persons, blood units) for each plan: four queries whatever the count.
-
-    A donation counts once for a plan when its unit, or its unit's parent, holds a quota there.
-    """
-    if not plans:
-        return []
-    targets = dict(
-        Quota.objects.filter(plan__in=plans, advisory=False)
-        .values("plan_id")
-        .annotate(t=Sum("target"))
-        .values_list("plan_id", "t")
+def liaison_progress(units, *, today: dt.date, year: int | None = None) -> list[QuotaProgress]:
+    """The quotas a liaison's units hold in published or closed plans (of `year`, or every year),
+    latest year first, each by due date, with their figures."""
+    quotas = Quota.objects.filter(
+        units__in=list(units), plan__status__in=[AnnualPlan.Status.PUBLISHED, AnnualPlan.Status.CLOSED]
     )
-    plan_units: dict[int, set[int]] = defaultdict(set)
-    for plan_id, unit_id in Quota.units.through.objects.filter(quota__plan__in=plans).values_list(
-        "quota__plan_id", "unit_id"
-    ):
-        plan_units[plan_id].add(unit_id)
-    credit = _credit_map({pk for units in plan_units.values() for pk in units})
-    by_unit_year = {
-        (row["unit_id"], row["year"]): (row["n"], row["u"] or Decimal(0))
-        for row in _donations_by_unit(credit, {p.year for p in plans})
-    }
-    result = []
-    for plan in plans:
-        members = plan_units[plan.pk]
-        donors = [pk for pk, credited in credit.items() if credited in members or pk in members]
-        figures = [by_unit_year.get((pk, plan.year), (0, Decimal(0))) for pk in donors]
-        result.append(
-            PlanTotals(
-                plan,
-                targets.get(plan.pk) or 0,
-                sum(n for n, _ in figures),
-                sum((u for _, u in figures), Decimal(0)),
-            )
-        )
-    return result
+    if year is not None:
+        quotas = quotas.filter(year=year)
+    quotas = list(
+        quotas.distinct()
+        .select_related("plan", "plan__jurisdiction")
+        .prefetch_related("units")
+        .order_by("-year", "period_end", "position", "id")
+    )
+    return quota_progress(quotas, today=today)
 
 
 def drives_with_figures(drives):
     """Drives annotated with `expected` (targets of the invited units' quotas whose period meets
     the drive's dates; advisory ones left out) and `logged` (donations recorded for the drive)."""
-    from django.db.models import Count, IntegerField, OuterRef, Subquery
-    from django.db.models.functions import Coalesce
-
     from .models import DonationDrive
 
     # Three levels out: drive_units (here) -> quota_units -> quota -> the drive. Two levels

@@ -38,3 +38,14 @@ def as_date(value) -> dt.date:
 def as_json(value):
     """A JSON column as read raw: text on both (Django leaves PostgreSQL's jsonb undecoded)."""
     return json.loads(value) if isinstance(value, (str, bytes, bytearray)) else value
+
+
+def any_of_named(column: str, name: str, values) -> tuple[str, dict]:
+    """`any_of` for a statement with named parameters (`%(name)s`)."""
+    values = list(values)
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%({name})s)", {name: values}
+    if not values:
+        return "1 = 0", {}
+    params = {f"{name}{i}": value for i, value in enumerate(values)}
+    return f"{column} IN ({', '.join(f'%({key})s' for key in params)})", params

@@ -8,12 +8,11 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from quotas.models import Quota
 from units.models import Unit
 from units.roles import LIAISON, role_of
 
 from .models import Donation, DonationDrive
-from .selectors import quota_progress
+from .selectors import liaison_progress
 
 
 def _require(request, *roles: str) -> str:
@@ -30,14 +29,7 @@ def liaison_home(request):
     _require(request, LIAISON)
     today = timezone.localdate()
     units = list(Unit.objects.for_user(request.user).select_related("jurisdiction"))
-    quotas = list(
-        Quota.objects.filter(units__in=units, plan__status__in=["published", "closed"])
-        .distinct()
-        .select_related("plan", "plan__jurisdiction")
-        .prefetch_related("units")
-        .order_by("-year", "period_end", "position")
-    )
-    progress = quota_progress(quotas, today=today)
+    progress = liaison_progress(units, today=today)
     drives = list(
         DonationDrive.objects.filter(units__in=units, end_date__gte=today).distinct().order_by("start_date")[:10]
     )
