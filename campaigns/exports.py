@@ -1,10 +1,18 @@
-"""The dashboard as an Excel workbook laid out like a notice table (title, date, one row per unit,
-totals), from the same figures the page shows."""
+"""The dashboard on paper: an Excel workbook with exactly the page's numbers (the same figures
+dict the page renders), laid out for a meeting.
+
+Sheets: 汇总 (the headline, the sub-jurisdictions' lines, the page's own units and a 合计 row equal
+to the headline), 单位完成情况 (the unit table with its 合计), 重点名单 (the three lists). Numbers
+are numbers (one thousands format, right-aligned), rates percentages, due dates dates; header
+rows are frozen and repeated on every printed page; text is escaped so no cell is a formula.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
+from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
@@ -14,112 +22,141 @@ from quotas.resources import escape_formula
 THIN = Side(style="thin", color="999999")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 HEAD_FILL = PatternFill("solid", fgColor="F2F2F2")
-PERCENT = "0.0%"
+TOTAL_FILL = PatternFill("solid", fgColor="FAFAFA")
+COUNT, UNITS, PERCENT, DATE = "#,##0", "#,##0.0", "0.0%", "yyyy-mm-dd"
+RIGHT = Alignment(horizontal="right", vertical="center")
 
 
-def _table(ws, row: int, headers: list[str], lines: list[list], totals: list | None, formats: dict[int, str]) -> int:
-    for col, text in enumerate(headers, start=1):
-        cell = ws.cell(row=row, column=col, value=text)
-        cell.font, cell.fill, cell.border = Font(bold=True), HEAD_FILL, BOX
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    for line in [*lines, *([totals] if totals else [])]:
-        row += 1
-        for col, value in enumerate(line, start=1):
-            cell = ws.cell(row=row, column=col, value=escape_formula(value) if isinstance(value, str) else value)
-            cell.border = BOX
-            if col in formats:
-                cell.number_format = formats[col]
-            if line is totals:
-                cell.font = Font(bold=True)
-    return row + 2
+class _Sheet:
+    """A worksheet written top to bottom: title lines, tables, notes."""
+
+    def __init__(self, ws, widths: list[int]):
+        self.ws, self.row, self.columns = ws, 1, len(widths)
+        for i, width in enumerate(widths, start=1):
+            ws.column_dimensions[get_column_letter(i)].width = width
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+    def line(self, text: str, *, size: int = 11, bold: bool = False, center: bool = False) -> None:
+        cell = self.ws.cell(row=self.row, column=1, value=escape_formula(text))
+        cell.font = Font(bold=bold, size=size)
+        cell.alignment = Alignment(horizontal="center" if center else "left", vertical="center", wrap_text=True)
+        self.ws.merge_cells(start_row=self.row, start_column=1, end_row=self.row, end_column=self.columns)
+        self.row += 1
+
+    def table(self, columns: list[tuple[str, str]], rows: list[list], *, totals: tuple[int, ...] = ()) -> int:
+        """A table: (header, format) columns — format "" for text — and rows of values; rows whose
+        index is in `totals` are bold. Returns the header's row number."""
+        header = self.row
+        for col, (text, _format) in enumerate(columns, start=1):
+            cell = self.ws.cell(row=header, column=col, value=escape_formula(text))
+            cell.font, cell.fill, cell.border = Font(bold=True), HEAD_FILL, BOX
+            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        for index, values in enumerate(rows):
+            self.row += 1
+            for col, ((_text, number_format), value) in enumerate(zip(columns, values, strict=True), start=1):
+                if isinstance(value, str) and number_format == DATE:
+                    value = dt.date.fromisoformat(value)
+                cell = self.ws.cell(row=self.row, column=col, value=escape_formula(value))
+                cell.border = BOX
+                if number_format:
+                    cell.number_format, cell.alignment = number_format, RIGHT
+                if index in totals:
+                    cell.font, cell.fill = Font(bold=True), TOTAL_FILL
+        self.row += 2
+        return header
+
+
+def _line_values(line: dict) -> list:
+    return [
+        line["task"],
+        line["completed"],
+        line["rate"],
+        line["shortfall"],
+        line["on_time"],
+        line["blood_units"],
+        line["status_label"],
+    ]
 
 
 def dashboard_workbook(figures: dict, *, title: str) -> bytes:
     wb = Workbook()
-    ws = wb.active
-    ws.title = "完成情况"
+    as_of = _("数据截至 %(date)s（%(year)s 年度）") % {"date": figures["as_of"], "year": figures["year"]}
     head = figures["headline"]
-    widths = [8, 34, 14, 10, 10, 10, 10, 10, 12, 14, 12]
-    for i, w in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = w
-    ws.cell(row=1, column=1, value=title).font = Font(bold=True, size=16)
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(widths))
-    ws.cell(row=1, column=1).alignment = Alignment(horizontal="center")
-    ws.cell(row=2, column=1, value=f"数据截至 {figures['as_of']}（{figures['year']} 年度）")
-    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=len(widths))
-    row = _table(
-        ws,
-        4,
-        ["", "合计", "任务数（人）", "已完成（人）", "完成率", "差额", "按期完成", "献血量（U）"],
-        [
-            [
-                "",
-                "",
-                head["task"],
-                head["completed"],
-                head["rate"],
-                head["shortfall"],
-                head["on_time"],
-                head["blood_units"],
-            ]
-        ],
-        None,
-        {5: PERCENT},
-    )
-    if figures["children"]:
-        lines = [
-            [
-                i,
-                c["name"],
-                c["allocated"],
-                c["task"],
-                c["completed"],
-                c["rate"],
-                c["shortfall"],
-                c["on_time"],
-                c["blood_units"],
-                c["status_label"],
-            ]
-            for i, c in enumerate(figures["children"], start=1)
+    figure_columns = [
+        (_("任务数"), COUNT),
+        (_("已完成（人次）"), COUNT),
+        (_("完成率"), PERCENT),
+        (_("差额"), COUNT),
+        (_("按期完成"), COUNT),
+        (_("献血量（U）"), UNITS),
+        (_("状态"), ""),
+    ]
+
+    summary = _Sheet(wb.active, [8, 30, 12, 12, 12, 10, 12, 12, 14, 12, 10])
+    summary.ws.title = _("汇总")
+    summary.line(title, size=16, bold=True, center=True)
+    summary.line(as_of)
+    summary.row += 1
+    summary.table(figure_columns, [_line_values(head)])
+    children, own = figures["children"], figures.get("own")
+    if children or own:
+        rows = [
+            [i, c["name"], c["allocated"], *_line_values(c), c["status_counts"]["overdue"]]
+            for i, c in enumerate(children, start=1)
         ]
-        totals = [
-            "",
-            "合计",
-            sum(c["allocated"] or 0 for c in figures["children"]),
-            sum(c["task"] for c in figures["children"]),
-            sum(c["completed"] for c in figures["children"]),
-            None,
-            sum(c["shortfall"] for c in figures["children"]),
-            sum(c["on_time"] for c in figures["children"]),
-            sum(c["blood_units"] for c in figures["children"]),
-            "",
+        if own:
+            rows.append(["", _("本级单位"), own["allocated"], *_line_values(own), own["status_counts"]["overdue"]])
+        lines_totals = figures["lines_totals"]
+        rows.append(["", _("合计"), lines_totals["allocated"], *_line_values(head), head["status_counts"]["overdue"]])
+        notes = [
+            _(
+                "合计行即页首的数字：任务数为本级计划的任务数，差额为任务数减已完成；各行差额之和只加未完成的行，超额完成的行不抵减。"
+            )
         ]
-        row = _table(
-            ws,
-            row,
+        if lines_totals["shortfall"] != head["shortfall"]:
+            rows.append(
+                ["", _("各行差额之和"), None, None, None, None, lines_totals["shortfall"], None, None, "", None]
+            )
+        columns = [
+            (_("序号"), ""),
+            (_("下级行政区划"), ""),
+            (_("上级下达"), COUNT),
+            *figure_columns,
+            (_("逾期单位"), COUNT),
+        ]
+        summary.table(columns, rows, totals=tuple(range(len(children) + (1 if own else 0), len(rows))))
+        for note in notes:
+            summary.line(note)
+    summary.ws.freeze_panes = "A3"
+    summary.ws.print_title_rows = "1:2"
+
+    units = figures["units"]
+    if units:
+        sheet = _Sheet(wb.create_sheet(_("单位完成情况")), [8, 34, 10, 14, 10, 10, 10, 10, 10, 12, 12, 10])
+        sheet.line(title, size=14, bold=True, center=True)
+        sheet.line(as_of)
+        columns = [
+            (_("序号"), ""),
+            (_("单位"), ""),
+            (_("类别"), ""),
+            (_("时间"), ""),
+            (_("任务数"), COUNT),
+            (_("已完成（人次）"), COUNT),
+            (_("完成率"), PERCENT),
+            (_("差额"), COUNT),
+            (_("按期完成"), COUNT),
+            (_("献血量（U）"), UNITS),
+            (_("截止日期"), DATE),
+            (_("状态"), ""),
+        ]
+        rows = [
             [
-                "序号",
-                "下级行政区划",
-                "上级下达",
-                "任务数",
-                "已完成",
-                "完成率",
-                "差额",
-                "按期完成",
-                "献血量（U）",
-                "状态",
-            ],
-            lines,
-            totals,
-            {6: PERCENT},
-        )
-    if figures["units"]:
-        counted = [u for u in figures["units"] if not u["advisory"]]
-        lines = [
-            [
-                u["seq"] or i,
-                u["label"] + ("（指导性）" if u["advisory"] else ""),
-                u["period_text"] or "全年",
+                u["seq"],
+                u["label"] + (_("（指导性，不计入合计）") if u["advisory"] else ""),
+                u["category_label"],
+                u["period_text"] or _("全年"),
                 u["target"],
                 u["completed"],
                 u["rate"],
@@ -129,44 +166,62 @@ def dashboard_workbook(figures: dict, *, title: str) -> bytes:
                 u["due"],
                 u["status_label"],
             ]
-            for i, u in enumerate(figures["units"], start=1)
+            for u in units
         ]
-        totals = [
-            "",
-            "合计（不含指导性）",
-            "",
-            sum(u["target"] for u in counted),
-            sum(u["completed"] for u in counted),
-            None,
-            sum(u["shortfall"] for u in counted),
-            sum(u["on_time"] for u in counted),
-            sum(u["blood_units"] for u in counted),
-            "",
-            "",
-        ]
-        row = _table(
-            ws,
-            row,
-            [
-                "序号",
-                "单位",
-                "时间",
-                "任务数",
-                "已完成",
-                "完成率",
-                "差额",
-                "按期完成",
-                "献血量（U）",
-                "截止日期",
-                "状态",
-            ],
-            lines,
-            totals,
-            {6: PERCENT},
+        totals = figures.get("units_totals")
+        if totals:
+            rows.append(
+                [
+                    "",
+                    _("单位任务合计（不含指导性）"),
+                    "",
+                    "",
+                    totals["target"],
+                    totals["completed"],
+                    totals["rate"],
+                    totals["shortfall"],
+                    totals["on_time"],
+                    totals["blood_units"],
+                    None,
+                    "",
+                ]
+            )
+        header = sheet.table(columns, rows, totals=(len(rows) - 1,) if totals else ())
+        sheet.line(
+            _(
+                "差额合计为各单位差额之和（超额完成的单位不抵减其他单位）。献血量按各单位计入任务的人次分摊到同一单位的"
+                "多个任务上。下属单位的献血计入主管单位的任务；未分配任务的单位的献血只计入汇总页的已完成。"
+            )
         )
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.print_title_rows = "1:2"
-    ws.page_setup.fitToWidth = 1
+        if figures.get("units_truncated"):
+            sheet.line(_("单位较多，只列出前 1000 个；合计为全部单位任务之和。"))
+        sheet.ws.freeze_panes = f"C{header + 1}"
+        sheet.ws.print_title_rows = f"{header}:{header}"
+
+    lists = _Sheet(wb.create_sheet(_("重点名单")), [34, 14, 10, 10, 10, 12, 10])
+    lists.line(title, size=14, bold=True, center=True)
+    lists.line(as_of)
+    list_columns = [
+        (_("单位"), ""),
+        (_("行政区划"), ""),
+        (_("任务数"), COUNT),
+        (_("已完成（人次）"), COUNT),
+        (_("差额"), COUNT),
+        (_("截止日期"), DATE),
+        (_("状态"), ""),
+    ]
+    for heading, key, total in (
+        (_("已逾期单位（共 %(n)s 个）"), "overdue", figures["overdue_total"]),
+        (_("差额最大的十个单位"), "shortfalls", None),
+        (_("本月到期（共 %(n)s 个）"), "this_month", figures["this_month_total"]),
+    ):
+        lists.line(heading % {"n": total} if total is not None else heading, bold=True)
+        rows = [
+            [r["label"], r["jurisdiction"], r["target"], r["completed"], r["shortfall"], r["due"], r["status_label"]]
+            for r in figures[key]
+        ]
+        lists.table(list_columns, rows or [[_("无"), "", None, None, None, None, ""]])
+
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from decimal import Decimal
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
@@ -20,6 +21,48 @@ def percent(rate) -> str:
     if rate is None or rate == "":
         return "—"
     return f"{float(rate) * 100:.1f}%"
+
+
+@register.filter
+def count(value) -> str:
+    """A count as every page and export shows it: 12,611; nothing -> "—"."""
+    if value is None or value == "":
+        return "—"
+    return intcomma(value)
+
+
+@register.filter
+def blood(value) -> str:
+    """Blood units to one decimal with the same grouping: 10,965.5; nothing -> "—"."""
+    if value is None or value == "":
+        return "—"
+    return intcomma(Decimal(f"{float(value):.1f}"))
+
+
+_LINE_CELLS = (
+    '<td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td>'
+    '<td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td><span class="badge">{}</span></td>'
+    '<td class="num">{}</td>'
+)
+_MISSING = object()
+
+
+@register.simple_tag
+def line_cells(line, allocated=_MISSING) -> SafeString:
+    """A jurisdiction line's cells (上级下达 … 逾期单位), as the lines' table and the export lay them out."""
+    allocated = line.get("allocated") if allocated is _MISSING else allocated
+    return format_html(
+        _LINE_CELLS,
+        count(allocated),
+        count(line.get("task")),
+        count(line.get("completed")),
+        percent(line.get("rate")),
+        count(line.get("shortfall")),
+        count(line.get("on_time")),
+        blood(line.get("blood_units")),
+        line.get("status_label", ""),
+        count((line.get("status_counts") or {}).get("overdue")),
+    )
 
 
 @register.filter
@@ -41,7 +84,7 @@ def signed(value) -> str:
 _UNIT_ROW = (
     '<tr class="status-{}{}"><td>{}</td><td>{}{}{}</td><td>{}</td><td>{}</td>'
     '<td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td>'
-    '<td>{}</td><td><span class="badge">{}</span></td></tr>'
+    '<td class="num">{}</td><td class="num">{}</td><td>{}</td><td><span class="badge">{}</span></td></tr>'
 )
 _LIST_ROW = (
     '<tr class="status-{}"><td>{}<br><span class="muted">{}</span></td><td class="num">{}</td>'
@@ -81,7 +124,18 @@ def _fields(row: dict, names: tuple[str, ...]) -> list:
     return [row.get(name, "") for name in names]
 
 
-_UNIT_FIELDS = ("status", "label", "category_label", "completed", "rate", "shortfall", "due", "status_label")
+_UNIT_FIELDS = (
+    "status",
+    "label",
+    "category_label",
+    "completed",
+    "rate",
+    "shortfall",
+    "on_time",
+    "blood_units",
+    "due",
+    "status_label",
+)
 
 
 @register.simple_tag
@@ -92,7 +146,9 @@ def unit_rows(units) -> SafeString:
     count = _counts()
     rows = []
     for u in units:
-        status, label, category, completed, rate, shortfall, due, status_label = _fields(u, _UNIT_FIELDS)
+        status, label, category, completed, rate, shortfall, on_time, units_, due, status_label = _fields(
+            u, _UNIT_FIELDS
+        )
         seq, target, is_advisory = u.get("seq"), u.get("target", ""), u.get("advisory")
         group_tag = (
             f' <span class="tag" title="{_e("、".join(u.get("members", [])))}">{_e(group)}</span>'
@@ -113,12 +169,14 @@ def unit_rows(units) -> SafeString:
                 _e(count(completed)),
                 _e(percent(rate)),
                 _e(count(shortfall)),
+                _e(count(on_time)),
+                _e(blood(units_)),
                 _e(due),
                 _e(status_label),
             )
         )
     if not rows:
-        return format_html('<tr><td colspan="10">{}</td></tr>', _("没有符合条件的单位。"))
+        return format_html('<tr><td colspan="12">{}</td></tr>', _("没有符合条件的单位。"))
     return mark_safe("".join(rows))  # noqa: S308 - every value escaped by _e
 
 

@@ -20,10 +20,11 @@ OLD_UNIT_ROWS = """{% load i18n humanize dashboard_tags %}
       <td>{{ u.label }}{% if u.group %} <span class="tag" title="{{ u.members|join:'、' }}">{% translate "合并任务" %}</span>{% endif %}{% if u.advisory %} <span class="tag">{% translate "指导性，不计入合计" %}</span>{% endif %}</td>
       <td>{{ u.category_label }}</td><td>{{ u.period_text|default:_("全年") }}</td>
       <td class="num">{% if u.advisory %}（{{ u.target }}）{% else %}{{ u.target|intcomma }}{% endif %}</td><td class="num">{{ u.completed|intcomma }}</td>
-      <td class="num">{{ u.rate|percent }}</td><td class="num">{{ u.shortfall|intcomma }}</td><td>{{ u.due }}</td>
+      <td class="num">{{ u.rate|percent }}</td><td class="num">{{ u.shortfall|intcomma }}</td>
+      <td class="num">{{ u.on_time|intcomma }}</td><td class="num">{{ u.blood_units|blood }}</td><td>{{ u.due }}</td>
       <td><span class="badge">{{ u.status_label }}</span></td>
     </tr>
-  {% empty %}<tr><td colspan="10">{% translate "没有符合条件的单位。" %}</td></tr>
+  {% empty %}<tr><td colspan="12">{% translate "没有符合条件的单位。" %}</td></tr>
   {% endfor %}"""
 OLD_LIST_ROWS = """{% load i18n humanize %}{% for u in rows %}
     <tr class="status-{{ u.status }}"><td>{{ u.label }}<br><span class="muted">{{ u.jurisdiction }}</span></td><td class="num">{{ u.target|intcomma }}</td><td class="num">{{ u.completed|intcomma }}</td><td class="num">{{ u.shortfall|intcomma }}</td><td>{{ u.due }}</td></tr>
@@ -44,6 +45,8 @@ def _unit(**fields) -> dict:
         "completed": 6789,
         "rate": 0.5499,
         "shortfall": 5556,
+        "on_time": 4321,
+        "blood_units": 11234.5,
         "due": "2026-06-30",
         "status_label": "进度落后",
         "jurisdiction": "仪征市",
