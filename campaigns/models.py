@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import ExpressionWrapper, F, IntegerField, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -39,6 +41,9 @@ class DonationDrive(models.Model):
         return f"{when} {self.title or self.place}"
 
 
+ML_PER_BLOOD_UNIT = 200  # DOMAIN.md: 200 ml of whole blood is 1 U, 400 ml is 2 U
+
+
 class Donation(models.Model):
     """One completed donation by a person of a unit. The ID number is never stored in clear."""
 
@@ -71,7 +76,8 @@ class Donation(models.Model):
     doses = models.PositiveSmallIntegerField(
         _("治疗量"), null=True, blank=True, help_text=_("单采血小板：1 或 2 个治疗量。")
     )
-    # Blood units (U): 200 ml whole blood is 1 U; one therapeutic dose of platelets counts 1.
+    # Blood units (U), derived from the amount by `blood_units_for` and held to it by the
+    # constraint `donation_blood_units_derived`: no path can store a stale value.
     blood_units = models.DecimalField(_("单位数（U）"), max_digits=4, decimal_places=1, editable=False)
     drive = models.ForeignKey(
         DonationDrive,
@@ -126,10 +132,25 @@ class Donation(models.Model):
                 | (Q(kind="platelets") & Q(doses__in=[1, 2]) & Q(volume_ml__isnull=True)),
                 name="donation_amount_valid",
             ),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="whole")
+                    & Q(volume_ml=ExpressionWrapper(F("blood_units") * ML_PER_BLOOD_UNIT, output_field=IntegerField()))
+                )
+                | (Q(kind="platelets") & Q(blood_units=F("doses"))),
+                name="donation_blood_units_derived",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.donor_name} {self.id_number_masked} {self.donated_on}"
+
+    @staticmethod
+    def blood_units_for(kind: str, amount: int) -> Decimal:
+        """Blood units (U): 200 ml of whole blood is 1 U; a therapeutic dose of platelets counts 1."""
+        if kind == Donation.Kind.PLATELETS:
+            return Decimal(amount)
+        return (Decimal(amount) / ML_PER_BLOOD_UNIT).quantize(Decimal("0.1"))
 
 
 class AccessEvent(models.Model):

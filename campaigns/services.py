@@ -7,7 +7,6 @@ import functools
 import hashlib
 import uuid
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -36,13 +35,6 @@ ERROR_DOSES = "单采血小板为 1 或 2 个治疗量。"
 ERROR_LOCKED = "已核实或已退回的记录不能再修改。"
 CHANGE_REASON_REVIEW = "{action}（批次 {batch}，共 {count} 条）：{reason}"
 CHANGE_REASON_ROSTER = "名单导入 {name}（SHA-256 {sha}…，批次 {batch}，共 {count} 人）"
-
-
-def blood_units(kind: str, amount: int) -> Decimal:
-    """Blood units (U): 200 ml of whole blood is 1 U; a therapeutic dose of platelets counts 1."""
-    if kind == Donation.Kind.PLATELETS:
-        return Decimal(amount)
-    return (Decimal(amount) / Decimal(200)).quantize(Decimal("0.1"))
 
 
 def plan_years_for(unit: Unit) -> set[int]:
@@ -111,7 +103,7 @@ def build_donation(
         kind=kind,
         volume_ml=None if platelets else amount,
         doses=amount if platelets else None,
-        blood_units=blood_units(kind, amount),
+        blood_units=Donation.blood_units_for(kind, amount),
         drive=drive,
         logged_by=logged_by,
         status=status,

@@ -123,6 +123,17 @@ def test_donation_amount_valid(unit_a):
     rejects("donation_amount_valid", lambda: Donation.objects.filter(pk=donation.pk).update(kind="platelets"))
 
 
+def test_donation_blood_units_derived(unit_a):
+    donation = make_donation(unit_a, donated_on=dt.date(2026, 3, 3), amount=300)
+    assert donation.blood_units == Donation.blood_units_for("whole", 300) == 1.5
+    rejects("donation_blood_units_derived", lambda: Donation.objects.filter(pk=donation.pk).update(volume_ml=200))
+    Donation.objects.filter(pk=donation.pk).update(volume_ml=200, blood_units=1)  # both: derived again
+    rejects(
+        "donation_blood_units_derived",
+        lambda: Donation.objects.filter(pk=donation.pk).update(kind="platelets", volume_ml=None, doses=2),
+    )
+
+
 def test_drive_start_before_end():
     plan = PlanFactory()
     rejects(
