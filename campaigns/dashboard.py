@@ -142,8 +142,8 @@ def dashboard_figures(*, jurisdiction: Jurisdiction | None, year: int, today: dt
         "monthly_due": rolled.headline.monthly_due,
         "monthly_done": rolled.headline.monthly_done,
     }
-    own = None
-    if jurisdiction is not None:
+    own = None  # the page's own units: shown when it has a plan of its own or they donated
+    if jurisdiction is not None and (own_plan or rolled.own.completed):
         own = _line(rolled.own, status_labels) | {"allocated": rolled.own.task if own_plan else None}
     # The lines' table ends with a 合计 equal to the headline: the allocations (and the own units'
     # task) add up to the own plan's task; the lines' shortfalls add up to something else, shown

@@ -84,11 +84,11 @@ def signed(value) -> str:
 _UNIT_ROW = (
     '<tr class="status-{}{}"><td>{}</td><td>{}{}{}</td><td>{}</td><td>{}</td>'
     '<td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td>'
-    '<td class="num">{}</td><td class="num">{}</td><td>{}</td><td><span class="badge">{}</span></td></tr>'
+    '<td class="num">{}</td><td class="num">{}</td><td class="date">{}</td><td><span class="badge">{}</span></td></tr>'
 )
 _LIST_ROW = (
     '<tr class="status-{}"><td>{}<br><span class="muted">{}</span></td><td class="num">{}</td>'
-    '<td class="num">{}</td><td class="num">{}</td><td>{}</td></tr>'
+    '<td class="num">{}</td><td class="num">{}</td><td class="date">{}</td></tr>'
 )
 
 

@@ -21,13 +21,13 @@ OLD_UNIT_ROWS = """{% load i18n humanize dashboard_tags %}
       <td>{{ u.category_label }}</td><td>{{ u.period_text|default:_("全年") }}</td>
       <td class="num">{% if u.advisory %}（{{ u.target }}）{% else %}{{ u.target|intcomma }}{% endif %}</td><td class="num">{{ u.completed|intcomma }}</td>
       <td class="num">{{ u.rate|percent }}</td><td class="num">{{ u.shortfall|intcomma }}</td>
-      <td class="num">{{ u.on_time|intcomma }}</td><td class="num">{{ u.blood_units|blood }}</td><td>{{ u.due }}</td>
+      <td class="num">{{ u.on_time|intcomma }}</td><td class="num">{{ u.blood_units|blood }}</td><td class="date">{{ u.due }}</td>
       <td><span class="badge">{{ u.status_label }}</span></td>
     </tr>
   {% empty %}<tr><td colspan="12">{% translate "没有符合条件的单位。" %}</td></tr>
   {% endfor %}"""
 OLD_LIST_ROWS = """{% load i18n humanize %}{% for u in rows %}
-    <tr class="status-{{ u.status }}"><td>{{ u.label }}<br><span class="muted">{{ u.jurisdiction }}</span></td><td class="num">{{ u.target|intcomma }}</td><td class="num">{{ u.completed|intcomma }}</td><td class="num">{{ u.shortfall|intcomma }}</td><td>{{ u.due }}</td></tr>
+    <tr class="status-{{ u.status }}"><td>{{ u.label }}<br><span class="muted">{{ u.jurisdiction }}</span></td><td class="num">{{ u.target|intcomma }}</td><td class="num">{{ u.completed|intcomma }}</td><td class="num">{{ u.shortfall|intcomma }}</td><td class="date">{{ u.due }}</td></tr>
   {% empty %}<tr><td colspan="5" class="muted">{{ empty }}</td></tr>{% endfor %}"""
 
 
