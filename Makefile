@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install messages ci
+.PHONY: run test test-clock lint install messages ci
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# The suite as if today were CLOCK (YYYY-MM-DD): no test may depend on today's date.
+test-clock: $(STAMP)
+	$(PY) -m pytest -q -m "not slow" --clock $(CLOCK)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

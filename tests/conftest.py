@@ -1,6 +1,12 @@
-"""Shared fixtures: one user per role, a jurisdiction with units and a published plan."""
+"""Shared fixtures: one user per role, a jurisdiction with units and a published plan.
+
+`--clock YYYY-MM-DD` runs the whole suite as if it were that day (the clock keeps ticking from
+there): CI runs it on next January 1 and on a leap day, so no test depends on today's date.
+"""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import pytest
 from django.test import Client
@@ -71,3 +77,21 @@ def leader_client(leader_user):
 @pytest.fixture
 def liaison_client(liaison_user):
     return _client_for(liaison_user)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--clock", default=None, help="run the suite as if today were this date (YYYY-MM-DD)")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _clock(request):
+    day = request.config.getoption("--clock")
+    if not day:
+        yield
+        return
+    import time_machine
+
+    # Noon in the portal's time zone, so the local date is the one asked for.
+    moment = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(12), tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    with time_machine.travel(moment, tick=True):
+        yield

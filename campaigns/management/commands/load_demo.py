@@ -57,9 +57,17 @@ GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平�
 class Command(BaseCommand):
     help = "Load the demo plans, users and donations (idempotent)."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--today",
+            type=dt.date.fromisoformat,
+            default=None,
+            help="build the current-year plan and its donations as of this day (YYYY-MM-DD; default: today)",
+        )
+
     def handle(self, *args, **options):
         self.rng = random.Random(2026)
-        self.today = timezone.localdate()
+        self.today = options["today"] or timezone.localdate()
         with transaction.atomic():
             counties = {}
             for province, city, county, code, year, stem in DEMO_PLANS:
