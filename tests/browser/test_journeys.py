@@ -164,6 +164,6 @@ def test_leadership_drills_down_and_downloads_the_excel(page, live_server, world
         page.click("text=导出 Excel")
     path = tmp_path / "dashboard.xlsx"
     download.value.save_as(path)
-    sheet = openpyxl.load_workbook(path).active
-    cells = [str(c) for row in sheet.iter_rows(values_only=True) for c in row if c is not None]
+    workbook = openpyxl.load_workbook(path)
+    cells = [str(c) for ws in workbook for row in ws.iter_rows(values_only=True) for c in row if c is not None]
     assert any("仪征市" in c for c in cells) and "仪化公司" in cells and "教育局" in cells

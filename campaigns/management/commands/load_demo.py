@@ -163,7 +163,8 @@ class Command(BaseCommand):
             else:
                 share = self.rng.choices([1.05, 0.85, 0.6, 0.3], weights=[5, 2, 2, 1])[0]
             count = round(quota.target * share)
-            window_start = max(plan.year_start, start - dt.timedelta(days=20))
+            # donations up to 20 days before the period, and never after the day the data end
+            window_start = min(max(plan.year_start, start - dt.timedelta(days=20)), end_of_data)
             window_end = max(window_start, min(end, end_of_data))
             for _ in range(count):
                 day = window_start + dt.timedelta(days=self.rng.randint(0, (window_end - window_start).days))
