@@ -16,11 +16,10 @@ from fractions import Fraction
 import pytest
 from django.core.management import call_command
 
+from quotas.drafting.allocation import LAST_TASK, RATE
 from quotas.drafting.balancing import Item, balance
 from quotas.drafting.periods import demand_by_period
 from quotas.drafting.services import (
-    LAST_TASK,
-    RATE,
     draft_attachment,
     draft_create,
     draft_export,
