@@ -119,9 +119,16 @@ def target_curve(h: Sequence[Fraction], movable_total: int, bound: Fraction) -> 
 def greedy(sizes: Sequence[int], target: Sequence[Fraction]) -> list[int]:
     """A period for each movable item, following the nondecreasing target curve m.
 
-    Period by period, the largest remaining item that still fits under m_p, again and again; then,
+    Period by period, items that still fit under m_p, again and again, until none does; then,
     when the rest r = m_p − Y is positive and every remaining item is larger than r, the smallest
     one s′ if s′ < 2r. The last period takes what is left.
+
+    Which fitting item comes next does not matter to the bound, so the choice spreads the units:
+    each period first takes the largest item that fits (a large unit must go where it still
+    fits), then aims at its share of the remaining units (as many units as its share of the
+    remaining task), taking the item nearest the size that would fill its room with that many
+    units. Largest-first would fill the first months with the largest units and leave dozens of
+    small ones crowding the last month's vehicles (分段分时分流).
 
     Why every period ends within s/2 of m_p (s the largest item): if Y already reached m_p,
     Y − m_p ≤ Y − m_{p−1} ≤ s/2 by the previous period (m never decreases). Otherwise either
@@ -133,6 +140,7 @@ def greedy(sizes: Sequence[int], target: Sequence[Fraction]) -> list[int]:
     order = sorted(range(len(sizes)), key=lambda i: (sizes[i], -i))
     remaining_sizes = [sizes[i] for i in order]  # ascending
     remaining_ids = list(order)
+    remaining_total = sum(sizes)
     placed = 0
     for p in range(n_periods):
         if p == n_periods - 1:
@@ -140,17 +148,30 @@ def greedy(sizes: Sequence[int], target: Sequence[Fraction]) -> list[int]:
                 result[i] = p
             break
         rest = target[p] - placed
+        wanted = round(len(remaining_sizes) * max(rest, 0) / remaining_total) if remaining_total else 0
+        taken = 0
         while rest > 0 and remaining_sizes:
-            k = bisect.bisect_right(remaining_sizes, rest) - 1
-            if k < 0:
+            fits = bisect.bisect_right(remaining_sizes, rest)  # remaining_sizes[:fits] fit
+            if fits == 0:
                 break
+            if taken == 0:
+                k = fits - 1  # first the largest that fits: large units must go where they still fit
+            else:
+                ideal = rest / max(wanted - taken, 1)
+                k = min(bisect.bisect_left(remaining_sizes, ideal, 0, fits), fits - 1)
+                if k > 0 and abs(remaining_sizes[k - 1] - ideal) <= abs(remaining_sizes[k] - ideal):
+                    k -= 1
             size = remaining_sizes.pop(k)
             result[remaining_ids.pop(k)] = p
             placed += size
             rest -= size
+            remaining_total -= size
+            taken += 1
         if rest > 0 and remaining_sizes and remaining_sizes[0] < 2 * rest:
-            placed += remaining_sizes.pop(0)
+            size = remaining_sizes.pop(0)
             result[remaining_ids.pop(0)] = p
+            placed += size
+            remaining_total -= size
     return result
 
 

@@ -120,11 +120,9 @@ def test_the_attachment_reads_back_exactly(draft, fmt, tmp_path):
     document = json.loads(out.getvalue())
     assert document["errors"] == [] and document["warnings"] == []
     read = sorted(
-
-            (r["seq"], r["unit"], r["target"], r["period_label"], r["location"])
-            for rows in document["sheets"].values()
-            for r in rows
-
+        (r["seq"], r["unit"], r["target"], r["period_label"], r["location"])
+        for rows in document["sheets"].values()
+        for r in rows
     )
     expected = [(r.seq, r.unit, r.target, r.period, r.location or None) for r in draft_attachment(draft).rows]
     assert read == expected
