@@ -7,14 +7,13 @@ from functools import partial
 
 from django.contrib import admin
 from django.urls import path
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from units.audit import AuditedAdmin
 
 from ..models import PlanDraft
 from . import views
-from .selectors import allocations_to, drafting_scope, drafts_for
+from .selectors import allocations_waiting, drafting_scope, drafts_for
 
 
 @admin.register(PlanDraft)
@@ -50,14 +49,7 @@ class PlanDraftAdmin(AuditedAdmin):
         return views.workbench_view(request, object_id, model_admin=self)
 
     def changelist_view(self, request, extra_context=None):
-        year = timezone.localdate().year
-        scope = drafting_scope(request.user)
-        have = set(drafts_for(scope).values_list("jurisdiction_id", "year"))
-        waiting = [
-            (jurisdiction, y, above)
-            for jurisdiction, y, above in allocations_to(scope, [year, year + 1])
-            if (jurisdiction.pk, y) not in have
-        ]
+        waiting = allocations_waiting(drafting_scope(request.user))
         return super().changelist_view(request, {**(extra_context or {}), "waiting": waiting})
 
     @admin.display(description=_("已分配"))

@@ -41,7 +41,7 @@ TITLE_HEIGHT = 20 + 36 + 10  # label, title, space
 
 COLUMNS = ("seq", "unit", "target", "period", "location")
 HEADERS = {"seq": "序号", "unit": "单位", "target": "任务数（人）", "period": "献血时间", "location": "献血地点"}
-WIDTHS = {"seq": 6, "unit": 26, "target": 10, "period": 9, "location": 14}  # Excel character units
+WIDTHS = {"seq": 6, "unit": 26, "target": 10, "period": 10, "location": 14}  # Excel character units
 TOTAL_LABEL = "合计"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -284,32 +284,89 @@ def _font(run, name: str, size: float, *, bold: bool = False) -> None:
     fonts.set(qn("w:eastAsia"), name)
 
 
-def _write_cell(cell, text: str, *, bold: bool = False, align_left: bool = False) -> None:
-    from docx.enum.table import WD_ALIGN_VERTICAL
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
+class _WordTable:
+    """Rows of a Word table written as XML, one element at a time: python-docx's cell API looks
+    each cell up through the whole table (quadratic: minutes for 3,000 rows), this is linear."""
 
-    paragraph = cell.paragraphs[0]
-    paragraph.alignment = WD_ALIGN_PARAGRAPH.LEFT if align_left else WD_ALIGN_PARAGRAPH.CENTER
-    if text:
-        _font(paragraph.add_run(text), "黑体" if bold else "宋体", 10.5, bold=bold)
-    cell.vertical_alignment = WD_ALIGN_VERTICAL.CENTER
+    def __init__(self, table, widths_twips: list[int]):
+        self.table = table._tbl
+        self.widths = widths_twips
 
+    @staticmethod
+    def _element(tag: str, **attributes):
+        from docx.oxml import OxmlElement
+        from docx.oxml.ns import qn
 
-def _row_flags(row, *, header: bool = False) -> None:
-    """A row never split over two pages; the header row repeated at the top of each page."""
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
+        element = OxmlElement(tag)
+        for name, value in attributes.items():
+            element.set(qn(f"w:{name}"), str(value))
+        return element
 
-    properties = row._tr.get_or_add_trPr()
-    properties.append(OxmlElement("w:cantSplit"))
-    if header:
-        repeat = OxmlElement("w:tblHeader")
-        repeat.set(qn("w:val"), "true")
-        properties.append(repeat)
+    def _cell(self, text: str, width: int, *, bold=False, left=False, merge: str | None = None, span: int = 1):
+        from docx.oxml.ns import qn
+
+        e = self._element
+        tc = e("w:tc")
+        properties = e("w:tcPr")
+        properties.append(e("w:tcW", w=width, type="dxa"))
+        if span > 1:
+            properties.append(e("w:gridSpan", val=span))
+        if merge:
+            properties.append(e("w:vMerge", **({"val": "restart"} if merge == "restart" else {})))
+        properties.append(e("w:vAlign", val="center"))
+        tc.append(properties)
+        paragraph = e("w:p")
+        paragraph_properties = e("w:pPr")
+        paragraph_properties.append(e("w:jc", val="left" if left else "center"))
+        paragraph.append(paragraph_properties)
+        if text:
+            run = e("w:r")
+            run_properties = e("w:rPr")
+            run_properties.append(e("w:rFonts", ascii="宋体", hAnsi="宋体", eastAsia="黑体" if bold else "宋体"))
+            if bold:
+                run_properties.append(e("w:b"))
+            run_properties.append(e("w:sz", val=21))  # 10.5 pt (五号)
+            run.append(run_properties)
+            for i, piece in enumerate(text.split("\n")):
+                if i:
+                    run.append(e("w:br"))
+                t = e("w:t")
+                t.set(qn("xml:space"), "preserve")
+                t.text = piece
+                run.append(t)
+            paragraph.append(run)
+        tc.append(paragraph)
+        return tc
+
+    def add_row(self, cells: list[dict], *, header: bool = False) -> None:
+        """A row never split over two pages; the header row repeated at the top of each page."""
+        e = self._element
+        tr = e("w:tr")
+        properties = e("w:trPr")
+        properties.append(e("w:cantSplit"))
+        if header:
+            properties.append(e("w:tblHeader", val="true"))
+        tr.append(properties)
+        column = 0
+        for cell in cells:
+            span = cell.get("span", 1)
+            tr.append(
+                self._cell(
+                    cell.get("text", ""),
+                    sum(self.widths[column : column + span]),
+                    bold=cell.get("bold", False),
+                    left=cell.get("left", False),
+                    merge=cell.get("merge"),
+                    span=span,
+                )
+            )
+            column += span
+        self.table.append(tr)
 
 
 def write_docx(attachment: Attachment) -> bytes:
-    """The attachment as a Word document: label, title, one table (header repeated per page)."""
+    """The attachment as a Word document: label, title, one table whose header row Word repeats
+    on each page, the period merged down over its rows."""
     from docx import Document
     from docx.enum.section import WD_ORIENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -333,49 +390,40 @@ def write_docx(attachment: Attachment) -> bytes:
     title.paragraph_format.space_after = Pt(12)
     _font(title.add_run(attachment.title), "方正小标宋简体", 18, bold=True)
 
-    rows = [row for page in plan.pages for row in zip(*_padded(page.blocks), strict=True)]
-    table = document.add_table(rows=1 + len(rows) + 1, cols=plan.blocks * width)
+    scale = usable_cm / (plan.blocks * sum(WIDTHS[c] for c in columns))
+    table = document.add_table(rows=0, cols=plan.blocks * width)
     table.style = "Table Grid"
     table.autofit = False
-    scale = usable_cm / (plan.blocks * sum(WIDTHS[c] for c in columns))
-    for c in range(plan.blocks * width):
-        column_width = Cm(WIDTHS[columns[c % width]] * scale)
-        table.columns[c].width = column_width
-        for cell in table.columns[c].cells:
-            cell.width = column_width
-    header = table.rows[0]
-    _row_flags(header, header=True)
-    for b in range(plan.blocks):
-        for k, column in enumerate(columns):
-            _write_cell(header.cells[b * width + k], HEADERS[column], bold=True)
-    for b in range(plan.blocks):
-        block_rows = [pair[b] for pair in rows]
-        for i, row in enumerate(block_rows):
-            if row is None:
-                continue
-            cells = table.rows[1 + i].cells
-            for k, column in enumerate(columns):
-                if column != "period":
-                    value = _cell_value(row, column)
-                    _write_cell(cells[b * width + k], str(value), align_left=column in ("unit", "location"))
-        period_col = b * width + columns.index("period")
-        present = [row for row in block_rows if row is not None]
-        for start, count in _runs(present):
-            top = table.cell(1 + start, period_col)
-            _write_cell(top, present[start].period)
+    for c, column in enumerate(table.columns):
+        column.width = Cm(WIDTHS[columns[c % width]] * scale)
+    writer = _WordTable(table, [int(Cm(WIDTHS[columns[c % width]] * scale).twips) for c in range(plan.blocks * width)])
+    writer.add_row([{"text": HEADERS[c], "bold": True} for _ in range(plan.blocks) for c in columns], header=True)
+
+    # The blocks side by side, row by row; each block's period merged down over its run.
+    blocks = [[row for page in plan.pages for row in page.blocks[b]] for b in range(plan.blocks)]
+    merges: list[dict[int, str]] = []
+    for rows in blocks:
+        marks: dict[int, str] = {}
+        for start, count in _runs(rows):
             if count > 1:
-                top.merge(table.cell(start + count, period_col))
-    for row in table.rows[1:]:
-        _row_flags(row)
-    total_row = table.rows[-1]
-    label = total_row.cells[0].merge(total_row.cells[1])
-    _write_cell(label, TOTAL_LABEL, bold=True)
-    _write_cell(total_row.cells[2], str(attachment.total), bold=True)
+                marks[start] = "restart"
+                marks.update(dict.fromkeys(range(start + 1, start + count), "continue"))
+        merges.append(marks)
+    for i in range(max((len(b) for b in blocks), default=0)):
+        cells = []
+        for b, rows in enumerate(blocks):
+            row = rows[i] if i < len(rows) else None
+            for column in columns:
+                if row is None:
+                    cells.append({})
+                elif column == "period":
+                    merge = merges[b].get(i)
+                    cells.append({"text": "" if merge == "continue" else row.period, "merge": merge})
+                else:
+                    cells.append({"text": str(_cell_value(row, column)), "left": column in ("unit", "location")})
+        writer.add_row(cells)
+    total = [{"text": TOTAL_LABEL, "bold": True, "span": 2}, {"text": str(attachment.total), "bold": True}]
+    writer.add_row(total + [{} for _ in range(plan.blocks * width - 3)])
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
-
-
-def _padded(blocks: list[list[Row]]) -> list[list[Row | None]]:
-    longest = max((len(b) for b in blocks), default=0)
-    return [b + [None] * (longest - len(b)) for b in blocks]

@@ -50,12 +50,12 @@ class DraftCreateForm(forms.Form):
     jurisdiction = forms.ModelChoiceField(queryset=None, label=_("行政区划"))
     year = forms.IntegerField(label=_("年度"), min_value=2000, max_value=2100)
 
-    def __init__(self, *args, jurisdictions, today: dt.date, **kwargs):
+    def __init__(self, *args, jurisdictions, today: dt.date, own=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["jurisdiction"].queryset = jurisdictions
         self.fields["year"].initial = today.year + 1
-        if jurisdictions.count() == 1:
-            self.fields["jurisdiction"].initial = jurisdictions.first().pk
+        if own is not None:
+            self.fields["jurisdiction"].initial = own.pk
 
 
 class DraftSettingsForm(forms.Form):

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections import Counter
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,6 +20,7 @@ from units.models import Jurisdiction, Unit
 from units.selectors import UnitMatcher
 from units.services import CHANGE_REASON_HEADCOUNTS, unit_headcounts_set
 
+from ..bulk import copy_rows, update_rows
 from ..models import AnnualPlan, DraftLine, PlanDraft, Quota
 from ..notice.grid import GridError, read_grids
 from . import attachment as sheet
@@ -101,8 +103,9 @@ def rule_entry(kind: str, value: Decimal | int | str, scalable: bool = True) -> 
 
 
 def _main_category(units: list[Unit]) -> str:
+    """A group's category: its members' most common one (a tie: the first member's)."""
     counts = Counter(u.category for u in units)
-    return max(counts, key=lambda c: (counts[c], c)) if counts else Unit.Category.OTHER
+    return max(counts, key=counts.__getitem__) if counts else Unit.Category.OTHER
 
 
 @transaction.atomic
@@ -186,20 +189,24 @@ def draft_create(*, jurisdiction: Jurisdiction, year: int, today: dt.date, user=
 
 
 def _add_lines(draft: PlanDraft, lines: list[tuple[DraftLine, list[int]]]) -> None:
+    """Insert lines and their units in bulk (COPY on PostgreSQL): positions follow the last line."""
     last = draft.lines.aggregate(last=Max("position"))["last"]
     start = 0 if last is None else last + 1
+    columns = [f for f in DraftLine._meta.concrete_fields if not f.primary_key]
+    rows = []
     for i, (line, _ids) in enumerate(lines):
         line.draft = draft
         line.position = start + i
-    created = DraftLine.objects.bulk_create([line for line, _ids in lines], batch_size=1000)
-    Through = DraftLine.units.through
-    Through.objects.bulk_create(
-        [
-            Through(draftline_id=line.pk, unit_id=pk)
-            for line, (_, ids) in zip(created, lines, strict=True)
-            for pk in ids
-        ],
-        batch_size=2000,
+        row = {f.attname: getattr(line, f.attname) for f in columns}
+        if connection.vendor == "postgresql":  # COPY takes JSON as its text
+            row.update({f.attname: json.dumps(row[f.attname]) for f in columns if f.get_internal_type() == "JSONField"})
+        rows.append(row)
+    copy_rows(DraftLine, rows)
+    # COPY returns no ids: the lines are found again by their positions.
+    pks = dict(draft.lines.filter(position__gte=start).values_list("position", "pk"))
+    copy_rows(
+        DraftLine.units.through,
+        [{"draftline_id": pks[line.position], "unit_id": pk} for line, ids in lines for pk in ids],
     )
 
 
@@ -221,7 +228,8 @@ def draft_refresh_figures(*, draft: PlanDraft, today: dt.date, user=None) -> Pla
             if found:
                 line.last_task, line.last_completed = found.task, found.completed
                 changed.append(line)
-        DraftLine.objects.bulk_update(changed, ["last_task", "last_completed"], batch_size=1000)
+        figures = ["last_task", "last_completed"]
+        update_rows(DraftLine, [{"pk": line.pk, **{f: getattr(line, f) for f in figures}} for line in changed], figures)
     draft.figures_as_of = today
     draft._history_user = user
     draft._change_reason = CHANGE_REASON_FIGURES.format(date=today)
@@ -291,7 +299,9 @@ def draft_update(*, draft: PlanDraft, user=None, **fields) -> PlanDraft:
         lines = list(draft.lines.exclude(fixed_periods=[]))
         for line in lines:
             line.fixed_periods = _convert_periods(line.fixed_periods, draft.period_kind, fields["period_kind"])
-        DraftLine.objects.bulk_update(lines, ["fixed_periods"], batch_size=1000)
+        update_rows(
+            DraftLine, [{"pk": line.pk, "fixed_periods": line.fixed_periods} for line in lines], ["fixed_periods"]
+        )
     for name in changed:
         setattr(draft, name, fields[name])
     draft.full_clean()
@@ -402,14 +412,11 @@ def draft_recompute(*, draft: PlanDraft) -> dict:
     Headcounts are read from the units as they are now (a group's is the sum of its members',
     unknown if any member's is); last year's figures as taken when the draft was made or refreshed.
     """
-    lines = list(draft.lines.prefetch_related("units").order_by("position", "pk"))
+    lines = list(draft.lines.order_by("position", "pk"))
+    headcounts = _member_headcounts(draft)
     for line in lines:
-        members = list(line.units.all())
-        line.headcount = (
-            sum(u.headcount for u in members)
-            if members and not line.sub_jurisdiction_id and all(u.headcount is not None for u in members)
-            else None
-        )
+        members = headcounts.get(line.pk, [])
+        line.headcount = sum(members) if members and not line.sub_jurisdiction_id and None not in members else None
     active = [line for line in lines if not line.excluded]
     target = draft.total if draft.fit_total else None
     allocation = allocate(
@@ -466,11 +473,10 @@ def draft_recompute(*, draft: PlanDraft) -> dict:
             owner.parts.append([item.size, period])
         for line in lines:
             line.parts.sort(key=lambda part: (part[1] is None, part[1] if part[1] is not None else 0))
-    DraftLine.objects.bulk_update(
-        lines, ["headcount", "rule", "basis", "missing", "proposal", "parts"], batch_size=1000
-    )
+    computed = ["headcount", "rule", "basis", "missing", "proposal", "parts"]
+    update_rows(DraftLine, [{"pk": line.pk, **{f: getattr(line, f) for f in computed}} for line in lines], computed)
 
-    rows = attachment_rows(draft, lines, period_list)
+    rows = attachment_rows(draft, lines, {pk: len(found) for pk, found in headcounts.items()}, period_list)
     unreadable = []
     for row, line in rows:
         reason = sheet.unreadable(row)
@@ -529,9 +535,22 @@ def draft_recompute(*, draft: PlanDraft) -> dict:
 # -- The attachment -----------------------------------------------------------------------
 
 
-def attachment_rows(draft: PlanDraft, lines: list[DraftLine], period_list=None) -> list[tuple[sheet.Row, DraftLine]]:
+def _member_headcounts(draft: PlanDraft) -> dict[int, list[int | None]]:
+    """Each line's member units' headcounts: one query (prefetching 3,000 lines' units as model
+    instances took longer than the whole allocation)."""
+    found: dict[int, list[int | None]] = {}
+    for line_id, headcount in DraftLine.units.through.objects.filter(draftline__draft=draft).values_list(
+        "draftline_id", "unit__headcount"
+    ):
+        found.setdefault(line_id, []).append(headcount)
+    return found
+
+
+def attachment_rows(
+    draft: PlanDraft, lines: list[DraftLine], members: dict[int, int], period_list=None
+) -> list[tuple[sheet.Row, DraftLine]]:
     """The attachment's rows: one per part of each line with a number, in period order (全年
-    last), then in line order; 序号 counts them."""
+    last), then in line order; 序号 counts them. `members`: how many units each line has."""
     period_list = period_list or periods(draft.period_kind, draft.year)
     entries = []
     for line in lines:
@@ -551,7 +570,7 @@ def attachment_rows(draft: PlanDraft, lines: list[DraftLine], period_list=None) 
                     target=amount,
                     period=period_list[period].label if period is not None else ANNUAL_LABEL,
                     location=line.location or draft.default_location,
-                    group=len(line.units.all()) > 1,
+                    group=members.get(line.pk, 0) > 1,
                 ),
                 line,
             )
@@ -560,11 +579,12 @@ def attachment_rows(draft: PlanDraft, lines: list[DraftLine], period_list=None) 
 
 
 def draft_attachment(draft: PlanDraft) -> sheet.Attachment:
-    lines = list(draft.lines.prefetch_related("units").order_by("position", "pk"))
+    lines = list(draft.lines.order_by("position", "pk"))
+    members = {pk: len(found) for pk, found in _member_headcounts(draft).items()}
     return sheet.Attachment(
         label=draft.attachment_label,
         title=draft.title,
-        rows=[row for row, _ in attachment_rows(draft, lines)],
+        rows=[row for row, _ in attachment_rows(draft, lines, members)],
     )
 
 
@@ -661,7 +681,8 @@ def draft_publish(*, draft: PlanDraft, user=None) -> AnnualPlan:
 
 def _check_published(draft: PlanDraft, plan: AnnualPlan) -> None:
     lines = list(draft.lines.prefetch_related("units").order_by("position", "pk"))
-    expected = {row.seq: (row, line) for row, line in attachment_rows(draft, lines)}
+    members = {line.pk: len(line.units.all()) for line in lines}
+    expected = {row.seq: (row, line) for row, line in attachment_rows(draft, lines, members)}
     quotas = list(Quota.objects.filter(plan=plan).prefetch_related("units"))
     problems = []
     if len(quotas) != len(expected):
@@ -687,7 +708,18 @@ def _check_published(draft: PlanDraft, plan: AnnualPlan) -> None:
 @transaction.atomic
 def draft_reopen(*, draft: PlanDraft, user=None) -> PlanDraft:
     """Back to drafting after publishing (to revise and publish again: the plan is then updated
-    as a diff, as a re-imported notice is)."""
+    as a diff, as a re-imported notice is).
+
+    The units were told their months when it was published: every line placed automatically is
+    fixed where it is, so a revised number does not move anyone; staff may still move a line.
+    """
+    lines = [line for line in draft.lines.filter(period_mode=DraftLine.PeriodMode.AUTO) if line.parts]
+    for line in lines:
+        line.period_mode = DraftLine.PeriodMode.FIXED
+        line.fixed_periods = [period for _amount, period in line.parts if period is not None]
+        line.split_amounts = []
+    fixed = ["period_mode", "fixed_periods", "split_amounts"]
+    update_rows(DraftLine, [{"pk": line.pk, **{f: getattr(line, f) for f in fixed}} for line in lines], fixed)
     draft.status = PlanDraft.Status.DRAFT
     draft._history_user = user
     draft._change_reason = CHANGE_REASON_REOPENED

@@ -56,7 +56,9 @@ def create_view(request, *, model_admin):
     scope = drafting_scope(request.user)
     today = timezone.localdate()
     initial = {key: request.GET[key] for key in ("jurisdiction", "year") if request.GET.get(key, "").isdigit()}
-    form = DraftCreateForm(request.POST or None, initial=initial, jurisdictions=jurisdictions_for(scope), today=today)
+    form = DraftCreateForm(
+        request.POST or None, initial=initial, jurisdictions=jurisdictions_for(scope), today=today, own=scope.root
+    )
     if request.method == "POST" and form.is_valid():
         try:
             draft = services.draft_create(
@@ -112,7 +114,8 @@ def _rule_text(line: DraftLine, draft: PlanDraft) -> str:
         return _("固定 %(n)s") % {"n": value}
     else:
         return ""
-    if line.basis and line.proposal is not None and line.basis != str(line.proposal):
+    base = {LAST_TASK: line.last_task, LAST_COMPLETED: line.last_completed}.get(line.rule)
+    if line.basis and line.basis != str(base):  # a rate, or a factor other than 1
         text += f" = {line.basis}"
     return text
 
@@ -357,7 +360,9 @@ def publish_view(request, object_id, *, model_admin):
 def reopen_view(request, object_id, *, model_admin):
     draft = _draft(request, model_admin, object_id, change=True)
     services.draft_reopen(draft=draft, user=request.user)
-    messages.success(request, _("草稿已重新打开；再次发布时，年度计划按差异更新。"))
+    messages.success(
+        request, _("草稿已重新打开：已发布的时间安排固定不变（可逐个修改）；再次发布时，年度计划按差异更新。")
+    )
     return redirect(_workbench_url(draft))
 
 
