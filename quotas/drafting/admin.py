@@ -18,7 +18,8 @@ from .selectors import allocations_waiting, drafting_scope, drafts_for
 
 @admin.register(PlanDraft)
 class PlanDraftAdmin(AuditedAdmin):
-    list_display = ["__str__", "status", "total", "drafted", "largest_gap", "plan", "updated_at"]
+    list_display = ["jurisdiction", "year", "status", "total", "drafted", "largest_gap", "plan", "updated_at"]
+    list_display_links = ["jurisdiction", "year"]
     list_filter = ["year", "status"]
     search_fields = ["jurisdiction__name"]
     list_select_related = ["jurisdiction", "plan"]

@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from units.models import Jurisdiction, Unit
 from units.selectors import UnitMatcher
@@ -39,15 +40,15 @@ from .headcounts import read_headcounts
 from .periods import ANNUAL_LABEL, DEKAD, demand_by_period, month_ends, periods
 from .selectors import SUB_JURISDICTION, allocation_from_above, last_year_figures
 
-ERROR_EXISTS = "{jurisdiction} {year} 年已有计划草稿。"
-ERROR_NOT_EDITABLE = "草稿已发布为年度计划；如需修改，请先“重新打开”。"
-ERROR_MISSING = "还有 {count} 个单位没有任务数（缺总人数或上年数据）：请填写人数、指定任务数或设为本年不分配。"
-ERROR_NOT_EXACT = "各单位合计 {drafted} 与计划总数 {total} 不一致：请调整规则或指定数。"
-ERROR_UNREADABLE = "“{label}”印在附件中会被读成别的内容（{reason}）：请修改印出的名称。"
-ERROR_PLAN_CLOSED = "{year} 年度计划已结束，不能再发布。"
-ERROR_PUBLISHED_DIFFERS = "发布后核对不一致：{detail}。没有写入任何内容。"
-ERROR_IMPORT = "附件导入失败：{detail}"
-ERROR_NOTHING = "草稿中没有任何任务。"
+ERROR_EXISTS = _lazy("{jurisdiction} {year} 年已有计划草稿。")
+ERROR_NOT_EDITABLE = _lazy("草稿已发布为年度计划；如需修改，请先“重新打开”。")
+ERROR_MISSING = _lazy("还有 {count} 个单位没有任务数（缺总人数或上年数据）：请填写人数、指定任务数或设为本年不分配。")
+ERROR_NOT_EXACT = _lazy("各单位合计 {drafted} 与计划总数 {total} 不一致：请调整规则或指定数。")
+ERROR_UNREADABLE = _lazy("“{label}”印在附件中会被读成别的内容（{reason}）：请修改印出的名称。")
+ERROR_PLAN_CLOSED = _lazy("{year} 年度计划已结束，不能再发布。")
+ERROR_PUBLISHED_DIFFERS = _lazy("发布后核对不一致：{detail}。没有写入任何内容。")
+ERROR_IMPORT = _lazy("附件导入失败：{detail}")
+ERROR_NOTHING = _lazy("草稿中没有任何任务。")
 CHANGE_REASON_CREATED = "新建草稿：{lines} 个单位，上年计划 {base}"
 CHANGE_REASON_SETTINGS = "修改规则与设置：{fields}"
 CHANGE_REASON_LINE = "调整“{label}”：{changes}"
@@ -55,10 +56,10 @@ CHANGE_REASON_PUBLISHED = "发布为 {plan}（{file}）"
 CHANGE_REASON_REOPENED = "重新打开草稿"
 CHANGE_REASON_FIGURES = "刷新上年数据（截至 {date}）"
 UNREADABLE_REASONS = {
-    sheet.UNREADABLE_GROUP: "像几个单位的联合任务",
-    sheet.UNREADABLE_FORMULA: "以公式符号开头",
-    sheet.UNREADABLE_ANNUAL: "以（全年）结尾",
-    sheet.UNREADABLE_EMPTY: "名称为空",
+    sheet.UNREADABLE_GROUP: _lazy("像几个单位的联合任务"),
+    sheet.UNREADABLE_FORMULA: _lazy("以公式符号开头"),
+    sheet.UNREADABLE_ANNUAL: _lazy("以（全年）结尾"),
+    sheet.UNREADABLE_EMPTY: _lazy("名称为空"),
 }
 FLAT_DEMAND = [1] * 12
 
@@ -135,7 +136,8 @@ def draft_create(*, jurisdiction: Jurisdiction, year: int, today: dt.date, user=
     draft = PlanDraft(
         jurisdiction=jurisdiction,
         year=year,
-        title=_("%(name)s%(year)s年无偿献血时间安排及任务数") % {"name": jurisdiction.name, "year": year},
+        # The attachment is the notice's own Chinese text, whatever the page's language.
+        title=f"{jurisdiction.name}{year}年无偿献血时间安排及任务数",
         total=total,
         base_plan=base,
         figures_as_of=today if base else None,
