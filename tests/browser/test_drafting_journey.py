@@ -105,11 +105,13 @@ def test_staff_draft_a_cascade_adjust_view_the_curve_export_and_publish(page, li
     assert figure(page, "#drafted-total") == "9800"
 
     # The curve: ECharts drew under the CSP; the largest gap is within its stated bound.
+    page.goto(page.url.split("#")[0])
     page.wait_for_selector("#cumulative-chart svg")
     page.wait_for_selector("#period-chart svg")
     assert "保证上限" in page.inner_text("#largest-gap")
     draft = PlanDraft.objects.get(jurisdiction=county, year=2025)
     assert draft.result["within_bound"] and draft.result["total"] == 9800
+    page.wait_for_timeout(1200)  # the charts' entry animation
     shoot(page, "drafting-workbench", full_page=False)
 
     # The attachment, both formats, read back by the portal's reader.
