@@ -6,9 +6,9 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch, QuerySet, Sum
+from django.db.models import QuerySet, Sum
 
-from units.models import Jurisdiction, StaffProfile, Unit
+from units.models import Jurisdiction, StaffProfile
 
 from ..models import AnnualPlan, PlanDraft, Quota
 
@@ -88,32 +88,29 @@ class LastYear:
 def last_year_figures(plan: AnnualPlan, *, today: dt.date) -> list[LastYear]:
     """Task and completed of each unit set and sub-jurisdiction in last year's plan.
 
-    The one place drafting reads counted donations: through the project's own counting
-    (`campaigns.selectors.quota_progress` for units, `plan_totals` for a sub-jurisdiction's own
-    plan); no counting is written here. Advisory quotas are left out, as from every total.
+    The one place drafting reads counted donations, through the project's counting core: a unit
+    quota's completed from `campaigns.selectors.quota_figures`, a sub-jurisdiction's from the
+    dashboard's drill-down line (`campaigns.dashboard.dashboard_figures`: every counted donation in
+    its subtree, as every page shows it). No counting is written here. Advisory quotas are left
+    out, as from every total.
     """
-    from campaigns.selectors import plan_totals, quota_progress
+    from campaigns.dashboard import dashboard_figures
+    from campaigns.selectors import quota_figures
 
-    # Only the units' ids are read: full instances of 3,000 units cost a second here.
-    quotas = list(
-        plan.quotas.filter(advisory=False)
-        .prefetch_related(Prefetch("units", queryset=Unit.objects.only("pk")))
-        .order_by("position", "pk")
-    )
-    unit_quotas = [q for q in quotas if q.sub_jurisdiction_id is None]
-    completed = {id(p.quota): p.completed for p in quota_progress(unit_quotas, today=today)}
-    child_plans = {
-        p.jurisdiction_id: p
-        for p in AnnualPlan.objects.filter(
-            year=plan.year, jurisdiction_id__in={q.sub_jurisdiction_id for q in quotas if q.sub_jurisdiction_id}
-        ).exclude(status=AnnualPlan.Status.DRAFT)
-    }
-    child_completed = {t.plan.jurisdiction_id: t.completed for t in plan_totals(list(child_plans.values()))}
+    quotas = list(plan.quotas.filter(advisory=False).order_by("position", "pk"))
+    members: dict[int, list[int]] = defaultdict(list)
+    for quota_id, unit_id in Quota.units.through.objects.filter(quota__plan=plan).values_list("quota_id", "unit_id"):
+        members[quota_id].append(unit_id)
+    figures = quota_figures([plan.pk], year=plan.year, today=today)
+    child_completed = {}
+    if any(q.sub_jurisdiction_id for q in quotas):
+        lines = dashboard_figures(jurisdiction=plan.jurisdiction, year=plan.year, today=today)["children"]
+        child_completed = {line["id"]: line["completed"] for line in lines}
 
     found: dict[tuple, LastYear] = {}
     by_due: dict[tuple, list[Quota]] = defaultdict(list)
     for quota in quotas:
-        unit_ids = tuple(sorted(u.pk for u in quota.units.all()))
+        unit_ids = tuple(sorted(members[quota.pk]))
         key = ("j", quota.sub_jurisdiction_id) if quota.sub_jurisdiction_id else ("u", unit_ids)
         if not quota.sub_jurisdiction_id and not unit_ids:
             continue  # a row matched to nothing: nothing to draft for
@@ -128,7 +125,7 @@ def last_year_figures(plan: AnnualPlan, *, today: dt.date) -> list[LastYear]:
             )
         entry.task += quota.target
         if not quota.sub_jurisdiction_id:
-            entry.completed += completed[id(quota)]
+            entry.completed += figures[quota.pk].completed
         entry.location = entry.location or quota.location
         by_due[key].append(quota)
     for key, entry in found.items():

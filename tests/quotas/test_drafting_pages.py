@@ -262,3 +262,18 @@ def test_the_cascade_city_to_county_to_town(client_of):
     town_draft = draft_create(jurisdiction=town, year=2027, today=TODAY)
     assert town_draft.total == 600 and town_draft.lines.get().label == clinic.name
     assert school.pk  # the county's own unit stays with the county
+
+
+def test_a_sub_jurisdictions_last_year_is_its_subtrees_donations():
+    city = JurisdictionFactory(name="扬州市", level=Jurisdiction.Level.CITY)
+    county = JurisdictionFactory(name="仪征市", parent=city)
+    town = JurisdictionFactory(name="刘集镇", parent=county, level=Jurisdiction.Level.TOWN)
+    plan = PlanFactory(jurisdiction=city, year=2026, status=AnnualPlan.Status.CLOSED)
+    Quota.objects.create(plan=plan, year=2026, label="仪征市", sub_jurisdiction=county, target=3000)
+    school = UnitFactory(name="刘集中学", jurisdiction=town, category=Unit.Category.SCHOOL)
+    for seq in range(4):
+        make_donation(school, donated_on=dt.date(2026, 5, 2 + seq), seq=300 + seq)
+    draft = draft_create(jurisdiction=city, year=2027, today=TODAY)
+    line = draft.lines.get(label="仪征市")
+    assert (line.last_task, line.last_completed, line.sub_jurisdiction) == (3000, 4, county)
+    assert line.period_mode == DraftLine.PeriodMode.ANNUAL and line.proposal == 3000
