@@ -45,8 +45,24 @@ def last_year(county):
     health = UnitFactory(name="卫健委", jurisdiction=county, headcount=100)
     hospital = UnitFactory(name="人民医院", jurisdiction=county, category=Unit.Category.HEALTH, headcount=900)
     june, july = (dt.date(2026, 6, 1), dt.date(2026, 6, 30)), (dt.date(2026, 7, 1), dt.date(2026, 7, 31))
-    QuotaFactory(plan=plan, label="仪化公司", units=[yihua], target=150, period_text="六月", period_start=june[0], period_end=june[1])
-    QuotaFactory(plan=plan, label="仪化公司", units=[yihua], target=100, period_text="七月", period_start=july[0], period_end=july[1])
+    QuotaFactory(
+        plan=plan,
+        label="仪化公司",
+        units=[yihua],
+        target=150,
+        period_text="六月",
+        period_start=june[0],
+        period_end=june[1],
+    )
+    QuotaFactory(
+        plan=plan,
+        label="仪化公司",
+        units=[yihua],
+        target=100,
+        period_text="七月",
+        period_start=july[0],
+        period_end=july[1],
+    )
     QuotaFactory(plan=plan, label="教育局", units=[education], target=50)
     QuotaFactory(plan=plan, label="卫健委、人民医院", units=[health, hospital], target=80)
     for seq in range(3):
@@ -101,7 +117,7 @@ def test_the_workbench_shows_each_unit_with_its_rule_and_change(client_of, staff
         client.get(url)
     assert "总人数 400 × 15%" in page  # 教育局: 60 where it had 50
     assert "+10" in page and "120%" not in page
-    assert 'id="draft-chart"' in page and "<script>" not in page.replace('<script src', "")
+    assert 'id="draft-chart"' in page and "<script>" not in page.replace("<script src", "")
 
 
 def test_staff_of_another_jurisdiction_and_leadership_cannot_see_a_draft(client_of, draft):
@@ -181,7 +197,9 @@ def test_publishing_from_the_page(client_of, staff, draft):
     group = plan.quotas.get(label="卫健委、人民医院")
     assert sorted(group.units.values_list("name", flat=True)) == ["人民医院", "卫健委"]
     # published: the page is read-only until reopened
-    assert client.post(reverse("admin:quotas_plandraft_line", args=[draft.pk, draft.lines.first().pk])).status_code == 403
+    assert (
+        client.post(reverse("admin:quotas_plandraft_line", args=[draft.pk, draft.lines.first().pk])).status_code == 403
+    )
 
 
 def test_republishing_a_revised_draft_updates_the_plan_as_a_diff(staff, draft):
@@ -253,7 +271,9 @@ def test_the_cascade_city_to_county_to_town(client_of):
     draft_update(draft=county_draft, fit_total=True)
     county_draft.refresh_from_db()
     assert county_draft.result["total"] == 2700 and county_draft.lines.get(label="慈利一中").proposal == 2100
-    text = client_of(county_staff).get(reverse("admin:quotas_plandraft_change", args=[county_draft.pk])).content.decode()
+    text = (
+        client_of(county_staff).get(reverse("admin:quotas_plandraft_change", args=[county_draft.pk])).content.decode()
+    )
     assert "恰好覆盖" in text
     draft_publish(draft=county_draft, user=county_staff)
 
@@ -277,3 +297,12 @@ def test_a_sub_jurisdictions_last_year_is_its_subtrees_donations():
     line = draft.lines.get(label="仪征市")
     assert (line.last_task, line.last_completed, line.sub_jurisdiction) == (3000, 4, county)
     assert line.period_mode == DraftLine.PeriodMode.ANNUAL and line.proposal == 3000
+
+
+def test_refreshing_last_years_figures_reads_donations_since(staff, draft, last_year):
+    yihua = Unit.objects.get(name="仪化公司")
+    make_donation(yihua, donated_on=dt.date(2026, 12, 20), seq=200)
+    draft_refresh_figures(draft=draft, today=dt.date(2026, 12, 31), user=staff)
+    line = draft.lines.get(label="仪化公司")
+    assert line.last_completed == 4 and draft.figures_as_of == dt.date(2026, 12, 31)
+    assert draft.history.first().history_change_reason == "刷新上年数据（截至 2026-12-31）"
