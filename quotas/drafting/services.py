@@ -653,6 +653,7 @@ def draft_publish(*, draft: PlanDraft, user=None) -> AnnualPlan:
     from ..services import plan_import, plan_set_status
 
     draft = PlanDraft.objects.select_for_update().get(pk=draft.pk)
+    _editable(draft)  # published a moment ago by someone else: nothing to do twice
     draft_recompute(draft=draft)
     problems = publish_problems(draft)
     if problems:

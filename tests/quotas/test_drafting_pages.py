@@ -306,3 +306,10 @@ def test_refreshing_last_years_figures_reads_donations_since(staff, draft, last_
     line = draft.lines.get(label="仪化公司")
     assert line.last_completed == 4 and draft.figures_as_of == dt.date(2026, 12, 31)
     assert draft.history.first().history_change_reason == "刷新上年数据（截至 2026-12-31）"
+
+
+def test_a_published_draft_is_not_published_twice(staff, draft):
+    draft_publish(draft=draft, user=staff)
+    with pytest.raises(DraftError, match="已发布"):
+        draft_publish(draft=draft, user=staff)
+    assert AnnualPlan.objects.get(jurisdiction=draft.jurisdiction, year=2027).history.count() == 2
