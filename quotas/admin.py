@@ -210,3 +210,6 @@ class PlanSourceAdmin(admin.ModelAdmin):
 
 
 register_histories(AnnualPlan, Quota, related={AnnualPlan: ["jurisdiction"]})
+
+# The drafts' admin (任务分解) lives with the drafting code.
+from .drafting import admin as drafting_admin  # noqa: E402, F401

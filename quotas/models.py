@@ -187,3 +187,137 @@ class Quota(models.Model):
     def due_date(self) -> dt.date:
         """The day it is due: the period's end, or the end of the plan year when none is set."""
         return self.period_end or dt.date(self.year, 12, 31)
+
+
+class PlanDraft(models.Model):
+    """Next year's allocation being drafted (任务分解): a total, rules per unit category and the
+    hospitals' demand by month, from which every line gets its number and its period.
+
+    Published, it becomes the jurisdiction's plan for the year through the notice import of its
+    own attachment (quotas.drafting.services.draft_publish). One draft per jurisdiction and year.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("草拟中")
+        PUBLISHED = "published", _("已发布")
+
+    class PeriodKind(models.TextChoices):
+        MONTH = "month", _("按月")
+        DEKAD = "dekad", _("按旬")
+
+    jurisdiction = models.ForeignKey(
+        Jurisdiction, verbose_name=_("行政区划"), on_delete=models.PROTECT, related_name="plan_drafts"
+    )
+    year = models.PositiveSmallIntegerField(_("年度"))
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    title = models.CharField(_("附件标题"), max_length=200, blank=True, default="")
+    attachment_label = models.CharField(_("附件编号"), max_length=20, blank=True, default="附件1")
+    total = models.PositiveIntegerField(
+        _("计划总数"), null=True, blank=True, help_text=_("留空：总数为各单位按规则所得之和。")
+    )
+    fit_total = models.BooleanField(
+        _("按总数调整"), default=True, help_text=_("参与调整的规则按同一比例放大或缩小，使合计恰好等于计划总数。")
+    )
+    minimum = models.PositiveIntegerField(_("每单位最低任务数"), default=0)
+    # {category: {"kind": "rate"|"last_task"|"last_completed"|"fixed", "value": "0.15", "scalable": true}}
+    rules = models.JSONField(_("分配规则"), default=dict, blank=True)
+    period_kind = models.CharField(_("时间粒度"), max_length=10, choices=PeriodKind.choices, default=PeriodKind.MONTH)
+    demand = models.JSONField(_("各月临床用血量"), default=list, blank=True)
+    default_location = models.CharField(_("默认献血地点"), max_length=200, blank=True, default="")
+    base_plan = models.ForeignKey(
+        AnnualPlan,
+        verbose_name=_("上年计划"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    figures_as_of = models.DateField(_("上年数据截至"), null=True, blank=True)
+    plan = models.ForeignKey(
+        AnnualPlan,
+        verbose_name=_("发布为"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="drafts",
+    )
+    # What the last computation gave: totals, issues, the curves (quotas.drafting.services).
+    result = models.JSONField(_("计算结果"), default=dict, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("创建人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    published_at = models.DateTimeField(_("发布时间"), null=True, blank=True)
+
+    # The computed result is left out of the history: it follows from the rest.
+    history = HistoricalRecords(
+        verbose_name=_("计划草稿变更记录"), verbose_name_plural=_("计划草稿变更记录"), excluded_fields=["result"]
+    )
+
+    class Meta:
+        verbose_name = _("计划草稿")
+        verbose_name_plural = _("计划草稿（任务分解）")
+        ordering = ["-year", "jurisdiction__path"]
+        constraints = [
+            models.UniqueConstraint(fields=["jurisdiction", "year"], name="draft_one_per_jurisdiction_year"),
+            models.CheckConstraint(condition=Q(year__gte=2000, year__lte=2100), name="draft_year_in_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.jurisdiction} {self.year} {self.get_status_display()}"
+
+
+class DraftLine(models.Model):
+    """One line of a draft: a unit, a group of units sharing one number, or a sub-jurisdiction;
+    its rule's number or the number staff set, and its period(s)."""
+
+    class PeriodMode(models.TextChoices):
+        AUTO = "auto", _("自动安排")
+        FIXED = "fixed", _("固定时间")
+        ANNUAL = "annual", _("全年")
+
+    draft = models.ForeignKey(PlanDraft, verbose_name=_("计划草稿"), on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField(_("顺序"), default=0)
+    label = models.CharField(_("单位（印出的名称）"), max_length=500)
+    units = models.ManyToManyField(Unit, verbose_name=_("单位"), related_name="draft_lines", blank=True)
+    sub_jurisdiction = models.ForeignKey(
+        Jurisdiction,
+        verbose_name=_("下级行政区划"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="draft_lines",
+    )
+    category = models.CharField(_("类别"), max_length=20)
+    headcount = models.PositiveIntegerField(_("总人数"), null=True, blank=True)
+    last_task = models.PositiveIntegerField(_("上年任务数"), null=True, blank=True)
+    last_completed = models.PositiveIntegerField(_("上年完成数"), null=True, blank=True)
+    override = models.PositiveIntegerField(_("指定任务数"), null=True, blank=True)
+    excluded = models.BooleanField(_("本年不分配"), default=False)
+    period_mode = models.CharField(_("时间安排"), max_length=10, choices=PeriodMode.choices, default=PeriodMode.AUTO)
+    # Period indexes (months 0-11 or dekads 0-35): one for a fixed period, several for a split line.
+    fixed_periods = models.JSONField(_("固定时间"), default=list, blank=True)
+    # The split line's numbers, one per fixed period; empty: split evenly (largest remainder).
+    split_amounts = models.JSONField(_("拆分数"), default=list, blank=True)
+    location = models.CharField(_("献血地点"), max_length=200, blank=True, default="")
+    note = models.CharField(_("备注"), max_length=200, blank=True, default="")
+    # Computed by quotas.drafting.services.draft_recompute:
+    rule = models.CharField(_("所用规则"), max_length=20, blank=True, default="")
+    basis = models.CharField(_("规则所得（未取整）"), max_length=40, blank=True, default="")
+    missing = models.CharField(_("缺少"), max_length=20, blank=True, default="")
+    proposal = models.PositiveIntegerField(_("本年拟分配"), null=True, blank=True)
+    parts = models.JSONField(_("安排"), default=list, blank=True)  # [[number, period index or null], …]
+
+    class Meta:
+        verbose_name = _("草稿任务")
+        verbose_name_plural = _("草稿任务")
+        ordering = ["draft", "position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.label} {self.proposal if self.proposal is not None else '—'}"

@@ -29,6 +29,9 @@ def objects(plan, unit_a, unit_b, staff_user):
     from quotas.models import PlanSource
 
     source = PlanSource.objects.create(plan=plan, original_name="a.xlsx", sha256="0" * 64, file="notices/a.xlsx")
+    from quotas.drafting.services import draft_create
+
+    draft = draft_create(jurisdiction=plan.jurisdiction, year=2027, today=dt.date(2026, 12, 1))
     objects = {
         "jurisdiction": plan.jurisdiction,
         "unit": unit_a,
@@ -38,6 +41,7 @@ def objects(plan, unit_a, unit_b, staff_user):
         "annualplan": plan,
         "quota": quota,
         "plansource": source,
+        "plandraft": draft,
         "donationdrive": drive,
         "donation": donation,
         "accessevent": AccessEvent.objects.create(user=staff_user, action="show_id", donation=donation),
@@ -65,6 +69,7 @@ def test_every_portal_model_has_an_admin():
             ("campaigns", "donation"),
             ("campaigns", "donationdrive"),
             ("quotas", "annualplan"),
+            ("quotas", "plandraft"),
             ("quotas", "plansource"),
             ("quotas", "quota"),
             ("units", "jurisdiction"),

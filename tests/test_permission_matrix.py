@@ -43,6 +43,7 @@ ADMIN_RIGHTS: dict[str, tuple[set[str], set[str]]] = {
     "quotas.annualplan": (ALL, {VIEW}),
     "quotas.quota": (ALL, {VIEW}),
     "quotas.plansource": ({VIEW, CHANGE, DELETE}, {VIEW}),  # files arrive through imports only
+    "quotas.plandraft": (ALL, set()),  # drafting an allocation is staff work
     "campaigns.donationdrive": (ALL, {VIEW}),
     "campaigns.donation": (ALL, set()),  # leadership sees numbers only, never donors
     "campaigns.accessevent": ({VIEW}, set()),  # the access log is read-only, even for staff
@@ -111,6 +112,12 @@ TABLE: dict[str, tuple[dict, dict]] = {
     "admin:quotas_quota_import": (admin_only(DENIED), admin_only(DENIED)),
     "admin:quotas_quota_process_import": (admin_only(METHOD, METHOD), admin_only(DENIED)),
     "admin:quotas_quota_export": (admin_only(), admin_only()),
+    # drafting (issue 22): staff only, inside their jurisdiction
+    "admin:quotas_plandraft_headcounts": (admin_only(DENIED), admin_only(DENIED)),
+    "admin:quotas_plandraft_line": (admin_only(DENIED), admin_only(DENIED)),
+    "admin:quotas_plandraft_export": (admin_only(DENIED), admin_only(METHOD, METHOD)),
+    "admin:quotas_plandraft_publish": (admin_only(DENIED), admin_only(DENIED)),
+    "admin:quotas_plandraft_reopen": (admin_only(METHOD, METHOD), admin_only(DENIED)),
     # showing a full ID number is staff-only and recorded; GET only leads back to the record
     "admin:campaigns_donation_show_id": (admin_only(DENIED), admin_only(DENIED)),
     # liaison pages
@@ -191,6 +198,7 @@ def world(db, jurisdiction, unit_a, unit_b, plan):
         "quotas.plansource": PlanSource.objects.create(
             plan=plan, original_name="a.xlsx", sha256="0" * 64, file="notices/a.xlsx"
         ),
+        "quotas.plandraft": _draft(jurisdiction, unit_a),
         "campaigns.donationdrive": DonationDrive.objects.create(
             plan=plan, start_date=dt.date(2026, 3, 3), end_date=dt.date(2026, 3, 3), place="广场"
         ),
@@ -220,6 +228,13 @@ def world(db, jurisdiction, unit_a, unit_b, plan):
     return users, objects
 
 
+def _draft(jurisdiction, unit):
+    """Next year's draft with one line (the plan of the world's year is its base)."""
+    from quotas.drafting.services import draft_create
+
+    return draft_create(jurisdiction=jurisdiction, year=2027, today=dt.date(2026, 12, 1))
+
+
 def _concrete(route: str, name: str | None, key: str, objects: dict) -> str:
     donation = objects["campaigns.donation"]
     if key == "favicon.ico":
@@ -239,6 +254,13 @@ def _concrete(route: str, name: str | None, key: str, objects: dict) -> str:
         return reverse(name, kwargs={"pk": donation.pk})
     if key in ("campaigns:bulletin", "campaigns:bulletin_export", "campaigns:bulletin_compare"):
         return reverse(name, kwargs={"pk": objects["campaigns.bulletin"].pk})
+    if key in ("admin:quotas_plandraft_publish", "admin:quotas_plandraft_reopen"):
+        return reverse(name, kwargs={"object_id": objects["quotas.plandraft"].pk})
+    if key == "admin:quotas_plandraft_export":
+        return reverse(name, kwargs={"object_id": objects["quotas.plandraft"].pk, "fmt": "xlsx"})
+    if key == "admin:quotas_plandraft_line":
+        line = objects["quotas.plandraft"].lines.first()
+        return reverse(name, kwargs={"object_id": line.draft_id, "line_id": line.pk})
     if key == "admin:quotas_annualplan_import_into":
         return reverse(name, kwargs={"plan_id": objects["quotas.annualplan"].pk})
     short = name.removeprefix("admin:") if name else ""

@@ -52,6 +52,9 @@ class SubordinateInline(admin.TabularInline):
 @admin.register(Unit)
 class UnitAdmin(AuditedAdmin):
     list_display = ["name", "category", "jurisdiction", "parent", "headcount", "contact_name", "active"]
+    # Headcounts are what drafting's rate rules read (总人数 / 适龄员工数): typed in the list, or
+    # imported from a sheet (计划草稿 → 导入单位总人数); either way each change is in the history.
+    list_editable = ["headcount"]
     list_filter = ["category", "active", ("jurisdiction", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "normalized_name", "aliases__name", "aliases__normalized_name"]
     autocomplete_fields = ["jurisdiction", "parent"]

@@ -148,3 +148,22 @@ def aliases_create_bulk(*, pairs: list[tuple[Unit, str]]) -> list[UnitAlias]:
             UnitAlias(unit=unit, jurisdiction_id=unit.jurisdiction_id, name=name.strip(), normalized_name=key)
         )
     return UnitAlias.objects.bulk_create(aliases, batch_size=2000, ignore_conflicts=True)
+
+
+CHANGE_REASON_HEADCOUNTS = "导入总人数 {name}（SHA-256 {sha}…）：{count} 个单位"
+
+
+@transaction.atomic
+def unit_headcounts_set(*, changes: list[tuple[int, int]], reason: str, user=None) -> int:
+    """Set many units' headcounts at once, each change an entry in its unit's history naming
+    `reason` (the sheet it came from). `changes`: (unit id, headcount); returns how many changed."""
+    from simple_history.utils import bulk_update_with_history
+
+    wanted = dict(changes)
+    units = [u for u in Unit.objects.filter(pk__in=wanted).select_for_update() if u.headcount != wanted[u.pk]]
+    for unit in units:
+        unit.headcount = wanted[unit.pk]
+    bulk_update_with_history(
+        units, Unit, ["headcount"], batch_size=1000, default_user=user, default_change_reason=reason
+    )
+    return len(units)

@@ -82,5 +82,10 @@ def roles(transactional_db):
         return
     for config in apps.get_app_configs():
         create_permissions(config, verbosity=0)
-    for name in ("0002_roles", "0004_access_event_permissions", "0008_bulletin_permissions"):
-        importlib.import_module(f"campaigns.migrations.{name}").forward(apps, None)
+    for name in (
+        "campaigns.migrations.0002_roles",
+        "campaigns.migrations.0004_access_event_permissions",
+        "campaigns.migrations.0008_bulletin_permissions",
+        "quotas.migrations.0004_draft_permissions",
+    ):
+        importlib.import_module(name).forward(apps, None)

@@ -1,0 +1,785 @@
+"""Writes for drafting: start a draft from last year's plan, change its settings and lines,
+recompute it, issue its attachment, publish it as the year's plan, import headcounts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import Counter
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from units.models import Jurisdiction, Unit
+from units.selectors import UnitMatcher
+from units.services import CHANGE_REASON_HEADCOUNTS, unit_headcounts_set
+
+from ..bulk import copy_rows, update_rows
+from ..models import AnnualPlan, DraftLine, PlanDraft, Quota
+from ..notice.grid import GridError, read_grids
+from . import attachment as sheet
+from .allocation import (
+    FIXED,
+    LAST_TASK,
+    OVERRIDE,
+    RULE_KINDS,
+    LineInput,
+    Rule,
+    allocate,
+    largest_remainder,
+)
+from .balancing import Item, balance
+from .headcounts import read_headcounts
+from .periods import ANNUAL_LABEL, DEKAD, demand_by_period, month_ends, periods
+from .selectors import SUB_JURISDICTION, allocation_from_above, last_year_figures
+
+ERROR_EXISTS = _lazy("{jurisdiction} {year} 年已有计划草稿。")
+ERROR_NOT_EDITABLE = _lazy("草稿已发布为年度计划；如需修改，请先“重新打开”。")
+ERROR_MISSING = _lazy("还有 {count} 个单位没有任务数（缺总人数或上年数据）：请填写人数、指定任务数或设为本年不分配。")
+ERROR_NOT_EXACT = _lazy("各单位合计 {drafted} 与计划总数 {total} 不一致：请调整规则或指定数。")
+ERROR_UNREADABLE = _lazy("“{label}”印在附件中会被读成别的内容（{reason}）：请修改印出的名称。")
+ERROR_PLAN_CLOSED = _lazy("{year} 年度计划已结束，不能再发布。")
+ERROR_PUBLISHED_DIFFERS = _lazy("发布后核对不一致：{detail}。没有写入任何内容。")
+ERROR_IMPORT = _lazy("附件导入失败：{detail}")
+ERROR_NOTHING = _lazy("草稿中没有任何任务。")
+CHANGE_REASON_CREATED = "新建草稿：{lines} 个单位，上年计划 {base}"
+CHANGE_REASON_SETTINGS = "修改规则与设置：{fields}"
+CHANGE_REASON_LINE = "调整“{label}”：{changes}"
+CHANGE_REASON_PUBLISHED = "发布为 {plan}（{file}）"
+CHANGE_REASON_REOPENED = "重新打开草稿"
+CHANGE_REASON_FIGURES = "刷新上年数据（截至 {date}）"
+UNREADABLE_REASONS = {
+    sheet.UNREADABLE_GROUP: _lazy("像几个单位的联合任务"),
+    sheet.UNREADABLE_FORMULA: _lazy("以公式符号开头"),
+    sheet.UNREADABLE_ANNUAL: _lazy("以（全年）结尾"),
+    sheet.UNREADABLE_EMPTY: _lazy("名称为空"),
+}
+FLAT_DEMAND = [1] * 12
+
+
+class DraftError(ValueError):
+    """A draft cannot do what was asked; the message is for staff."""
+
+
+# -- Rules ----------------------------------------------------------------------------------
+
+
+def rules_of(draft: PlanDraft) -> dict[str, Rule]:
+    """The draft's rules as the allocation reads them; a malformed entry is left out (its lines
+    are then listed as having no rule)."""
+    rules = {}
+    for category, entry in (draft.rules or {}).items():
+        try:
+            rules[category] = Rule(
+                kind=entry["kind"],
+                value=Fraction(str(entry.get("value", "1"))),
+                scalable=bool(entry.get("scalable", True)),
+            )
+        except (KeyError, TypeError, ValueError, ZeroDivisionError):
+            continue
+    return rules
+
+
+def rule_entry(kind: str, value: Decimal | int | str, scalable: bool = True) -> dict:
+    """A rule as the draft stores it (value as a decimal string: 0.15, 1.05, 20)."""
+    if kind not in RULE_KINDS:
+        raise ValidationError(_("未知的规则：%(kind)s") % {"kind": kind})
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise ValidationError(_("规则的数值无效：%(value)s") % {"value": value})
+    if number < 0 or (kind == FIXED and number != number.to_integral_value()):
+        raise ValidationError(_("规则的数值无效：%(value)s") % {"value": value})
+    return {"kind": kind, "value": str(number.normalize() if number else 0), "scalable": bool(scalable)}
+
+
+# -- Creating ---------------------------------------------------------------------------------
+
+
+def _main_category(units: list[Unit]) -> str:
+    """A group's category: its members' most common one (a tie: the first member's)."""
+    counts = Counter(u.category for u in units)
+    return max(counts, key=counts.__getitem__) if counts else Unit.Category.OTHER
+
+
+@transaction.atomic
+def draft_create(*, jurisdiction: Jurisdiction, year: int, today: dt.date, user=None) -> PlanDraft:
+    """Start the jurisdiction's draft for `year` from its plan of the year before.
+
+    One line per unit set of last year's quotas (a unit, a group sharing one number, or a
+    sub-jurisdiction), with last year's task and completed; then the jurisdiction's own units
+    that had no quota (not subordinate units, which count toward their parent's) and its direct
+    sub-jurisdictions. A unit set that had several quotas keeps their months as a split. Every
+    category starts with "last year's task" and the total with what the level above allocated,
+    else last year's total.
+    """
+    if PlanDraft.objects.filter(jurisdiction=jurisdiction, year=year).exists():
+        raise DraftError(ERROR_EXISTS.format(jurisdiction=jurisdiction, year=year))
+    base = AnnualPlan.objects.filter(jurisdiction=jurisdiction, year=year - 1).first()
+    figures = last_year_figures(base, today=today) if base else []
+    unit_ids = {pk for f in figures for pk in f.unit_ids}
+    units = Unit.objects.in_bulk(unit_ids)
+    from_above = allocation_from_above(jurisdiction, year)
+    if from_above:
+        total = from_above.total
+    elif base:
+        total = base.declared_total or sum(f.task for f in figures) or None
+    else:
+        total = None
+    draft = PlanDraft(
+        jurisdiction=jurisdiction,
+        year=year,
+        # The attachment is the notice's own Chinese text, whatever the page's language.
+        title=f"{jurisdiction.name}{year}年无偿献血时间安排及任务数",
+        total=total,
+        base_plan=base,
+        figures_as_of=today if base else None,
+        demand=list(FLAT_DEMAND),
+        created_by=user,
+    )
+    draft.full_clean(exclude=["rules"])
+    draft._history_user = user
+
+    lines: list[tuple[DraftLine, list[int]]] = []
+    for f in figures:
+        members = [units[pk] for pk in f.unit_ids if pk in units]
+        line = DraftLine(
+            label=f.label,
+            sub_jurisdiction_id=f.sub_jurisdiction_id,
+            category=SUB_JURISDICTION if f.sub_jurisdiction_id else _main_category(members),
+            last_task=f.task,
+            last_completed=f.completed,
+            location=f.location,
+        )
+        distinct = sorted(set(f.months))
+        if f.sub_jurisdiction_id:
+            line.period_mode = DraftLine.PeriodMode.ANNUAL
+        elif len(f.parts) > 1 and len(distinct) == len(f.parts):
+            line.period_mode = DraftLine.PeriodMode.FIXED
+            line.fixed_periods = [m - 1 for m in f.months]
+            line.split_amounts = list(f.parts)
+        lines.append((line, list(f.unit_ids)))
+    known_subs = {f.sub_jurisdiction_id for f in figures if f.sub_jurisdiction_id}
+    for unit in (
+        Unit.objects.filter(jurisdiction=jurisdiction, active=True, parent__isnull=True)
+        .exclude(pk__in=unit_ids)
+        .order_by("name", "pk")
+    ):
+        lines.append((DraftLine(label=unit.name, category=unit.category), [unit.pk]))
+    for child in Jurisdiction.objects.filter(parent=jurisdiction).exclude(pk__in=known_subs).order_by("name"):
+        line = DraftLine(
+            label=child.name,
+            sub_jurisdiction=child,
+            category=SUB_JURISDICTION,
+            period_mode=DraftLine.PeriodMode.ANNUAL,
+        )
+        lines.append((line, []))
+    categories = dict.fromkeys(line.category for line, _ids in lines)
+    draft.rules = {category: rule_entry(LAST_TASK, 1) for category in categories}
+    draft._change_reason = CHANGE_REASON_CREATED.format(lines=len(lines), base=base or "—")
+    draft.save()
+    _add_lines(draft, lines)
+    draft_recompute(draft=draft)
+    return draft
+
+
+def _add_lines(draft: PlanDraft, lines: list[tuple[DraftLine, list[int]]]) -> None:
+    """Insert lines and their units in bulk (COPY on PostgreSQL): positions follow the last line."""
+    last = draft.lines.aggregate(last=Max("position"))["last"]
+    start = 0 if last is None else last + 1
+    columns = [f for f in DraftLine._meta.concrete_fields if not f.primary_key]
+    rows = []
+    for i, (line, _ids) in enumerate(lines):
+        line.draft = draft
+        line.position = start + i
+        row = {f.attname: getattr(line, f.attname) for f in columns}
+        if connection.vendor == "postgresql":  # COPY takes JSON as its text
+            row.update({f.attname: json.dumps(row[f.attname]) for f in columns if f.get_internal_type() == "JSONField"})
+        rows.append(row)
+    copy_rows(DraftLine, rows)
+    # COPY returns no ids: the lines are found again by their positions.
+    pks = dict(draft.lines.filter(position__gte=start).values_list("position", "pk"))
+    copy_rows(
+        DraftLine.units.through,
+        [{"draftline_id": pks[line.position], "unit_id": pk} for line, ids in lines for pk in ids],
+    )
+
+
+def _editable(draft: PlanDraft) -> None:
+    if draft.status != PlanDraft.Status.DRAFT:
+        raise DraftError(ERROR_NOT_EDITABLE)
+
+
+@transaction.atomic
+def draft_refresh_figures(*, draft: PlanDraft, today: dt.date, user=None) -> PlanDraft:
+    """Read last year's task and completed again (donations keep arriving until the year ends)."""
+    _editable(draft)
+    if draft.base_plan_id:
+        figures = {(f.sub_jurisdiction_id, f.unit_ids): f for f in last_year_figures(draft.base_plan, today=today)}
+        changed = []
+        for line in draft.lines.prefetch_related("units"):
+            key = (line.sub_jurisdiction_id, tuple(sorted(u.pk for u in line.units.all())))
+            found = figures.get(key)
+            if found:
+                line.last_task, line.last_completed = found.task, found.completed
+                changed.append(line)
+        figures = ["last_task", "last_completed"]
+        update_rows(DraftLine, [{"pk": line.pk, **{f: getattr(line, f) for f in figures}} for line in changed], figures)
+    draft.figures_as_of = today
+    draft._history_user = user
+    draft._change_reason = CHANGE_REASON_FIGURES.format(date=today)
+    draft.save()
+    draft_recompute(draft=draft)
+    return draft
+
+
+# -- Changing ---------------------------------------------------------------------------------
+
+SETTINGS_FIELDS = [
+    "title",
+    "attachment_label",
+    "total",
+    "fit_total",
+    "minimum",
+    "rules",
+    "period_kind",
+    "demand",
+    "default_location",
+]
+
+
+def _convert_periods(indexes: list[int], old: str, new: str) -> list[int]:
+    """Fixed periods when the draft switches between months and dekads: a month becomes its
+    first dekad (上旬), a dekad its month."""
+    if old == new:
+        return indexes
+    if new == DEKAD:
+        return [3 * i for i in indexes]
+    return sorted({i // 3 for i in indexes})
+
+
+def check_demand(values) -> list:
+    """Twelve non-negative numbers (the months' expected clinical use), or ValidationError."""
+    if not isinstance(values, list) or len(values) != 12:
+        raise ValidationError(_("各月用血量须为 12 个数。"))
+    cleaned = []
+    for value in values:
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            raise ValidationError(_("“%(value)s”不是数。") % {"value": value})
+        if number < 0 or not number.is_finite():
+            raise ValidationError(_("用血量不能为负数。"))
+        cleaned.append(int(number) if number == number.to_integral_value() else float(number))
+    return cleaned
+
+
+@transaction.atomic
+def draft_update(*, draft: PlanDraft, user=None, **fields) -> PlanDraft:
+    """Change the draft's settings (total, rules, minimum, periods, demand, title…) and recompute."""
+    _editable(draft)
+    unknown = set(fields) - set(SETTINGS_FIELDS)
+    if unknown:
+        raise TypeError(f"not a draft setting: {sorted(unknown)}")
+    if "demand" in fields:
+        fields["demand"] = check_demand(fields["demand"])
+    if "rules" in fields:
+        fields["rules"] = {
+            c: rule_entry(e["kind"], e.get("value", 1), e.get("scalable", True)) for c, e in fields["rules"].items()
+        }
+    changed = [name for name, value in fields.items() if getattr(draft, name) != value]
+    if not changed:
+        return draft
+    if "period_kind" in changed:
+        lines = list(draft.lines.exclude(fixed_periods=[]))
+        for line in lines:
+            line.fixed_periods = _convert_periods(line.fixed_periods, draft.period_kind, fields["period_kind"])
+        update_rows(
+            DraftLine, [{"pk": line.pk, "fixed_periods": line.fixed_periods} for line in lines], ["fixed_periods"]
+        )
+    for name in changed:
+        setattr(draft, name, fields[name])
+    draft.full_clean()
+    draft._history_user = user
+    draft._change_reason = CHANGE_REASON_SETTINGS.format(
+        fields="、".join(str(PlanDraft._meta.get_field(name).verbose_name) for name in changed)
+    )
+    draft.save()
+    draft_recompute(draft=draft)
+    return draft
+
+
+LINE_FIELDS = [
+    "label",
+    "category",
+    "override",
+    "excluded",
+    "period_mode",
+    "fixed_periods",
+    "split_amounts",
+    "location",
+    "note",
+]
+
+
+@transaction.atomic
+def line_update(*, line: DraftLine, user=None, **fields) -> DraftLine:
+    """Adjust one line (a number of its own, its period, its place…); an entry in the draft's
+    history says who changed what. Then the whole draft is recomputed: one number changed moves
+    the others when the draft fits a total."""
+    draft = line.draft
+    _editable(draft)
+    unknown = set(fields) - set(LINE_FIELDS)
+    if unknown:
+        raise TypeError(f"not a line field: {sorted(unknown)}")
+    n_periods = len(periods(draft.period_kind, draft.year))
+    if "fixed_periods" in fields:
+        indexes = fields["fixed_periods"]
+        if any(not isinstance(i, int) or not 0 <= i < n_periods for i in indexes) or len(set(indexes)) != len(indexes):
+            raise ValidationError(_("固定时间无效。"))
+        fields["fixed_periods"] = sorted(indexes)
+    if "split_amounts" in fields and any(not isinstance(a, int) or a < 0 for a in fields["split_amounts"]):
+        raise ValidationError(_("拆分数须为非负整数。"))
+    mode = fields.get("period_mode", line.period_mode)
+    if mode == DraftLine.PeriodMode.FIXED and not fields.get("fixed_periods", line.fixed_periods):
+        raise ValidationError(_("请选择固定的时间。"))
+    changes = []
+    for name, value in fields.items():
+        old = getattr(line, name)
+        if old != value:
+            label = DraftLine._meta.get_field(name).verbose_name
+            changes.append(f"{label} {_shown(old)} → {_shown(value)}")
+            setattr(line, name, value)
+    if not changes:
+        return line
+    line.full_clean(exclude=["draft", "units", "sub_jurisdiction"])
+    line.save()
+    draft._history_user = user
+    draft._change_reason = CHANGE_REASON_LINE.format(label=line.label, changes="；".join(changes))[:1000]
+    draft.save(update_fields=["updated_at"])
+    draft_recompute(draft=draft)
+    return line
+
+
+def _shown(value) -> str:
+    if value is None or value == "" or value == []:
+        return "—"
+    if value is True:
+        return "是"
+    if value is False:
+        return "否"
+    return str(value)
+
+
+@transaction.atomic
+def lines_add(*, draft: PlanDraft, units: list[Unit], user=None) -> int:
+    """Add units of the jurisdiction that the draft does not have yet, one line each."""
+    _editable(draft)
+    have = set(DraftLine.units.through.objects.filter(draftline__draft=draft).values_list("unit_id", flat=True))
+    new = [u for u in units if u.pk not in have and u.jurisdiction.path.startswith(draft.jurisdiction.path)]
+    if not new:
+        return 0
+    _add_lines(draft, [(DraftLine(label=u.name, category=u.category), [u.pk]) for u in new])
+    rules = dict(draft.rules)
+    for unit in new:
+        rules.setdefault(unit.category, rule_entry(LAST_TASK, 1))
+    draft.rules = rules
+    draft._history_user = user
+    draft._change_reason = CHANGE_REASON_LINE.format(label="、".join(u.name for u in new)[:200], changes="添加")
+    draft.save()
+    draft_recompute(draft=draft)
+    return len(new)
+
+
+# -- Computing ------------------------------------------------------------------------------
+
+
+def _format_basis(value: Fraction | None) -> str:
+    if value is None:
+        return ""
+    return f"{float(value):.2f}".rstrip("0").rstrip(".")
+
+
+def draft_recompute(*, draft: PlanDraft) -> dict:
+    """Every line's number (allocation) and period(s) (balancing), stored on the lines, and the
+    draft's result: totals, issues, the curves and the largest gap with its bound.
+
+    Headcounts are read from the units as they are now (a group's is the sum of its members',
+    unknown if any member's is); last year's figures as taken when the draft was made or refreshed.
+    """
+    lines = list(draft.lines.order_by("position", "pk"))
+    headcounts = _member_headcounts(draft)
+    for line in lines:
+        members = headcounts.get(line.pk, [])
+        line.headcount = sum(members) if members and not line.sub_jurisdiction_id and None not in members else None
+    active = [line for line in lines if not line.excluded]
+    target = draft.total if draft.fit_total else None
+    allocation = allocate(
+        [
+            LineInput(
+                key=line.pk,
+                category=line.category,
+                headcount=line.headcount,
+                last_task=line.last_task,
+                last_completed=line.last_completed,
+                override=line.override,
+            )
+            for line in active
+        ],
+        rules_of(draft),
+        total=target,
+        minimum=draft.minimum,
+    )
+    results = {r.key: r for r in allocation.lines}
+    period_list = periods(draft.period_kind, draft.year)
+    items: list[Item] = []
+    owners: list[DraftLine] = []
+    for line in lines:
+        result = results.get(line.pk)
+        line.parts = []
+        if result is None:  # excluded
+            line.rule, line.basis, line.missing, line.proposal = "", "", "", None
+            continue
+        line.rule = result.rule
+        line.basis = _format_basis(result.basis)
+        line.missing = result.missing
+        line.proposal = result.amount
+        if result.amount is None:
+            continue
+        if line.period_mode == DraftLine.PeriodMode.ANNUAL:
+            line.parts = [[result.amount, None]]
+        elif line.period_mode == DraftLine.PeriodMode.FIXED and line.fixed_periods:
+            fixed = [p for p in line.fixed_periods if 0 <= p < len(period_list)] or [0]
+            weights = (
+                line.split_amounts
+                if len(line.split_amounts) == len(fixed) and sum(line.split_amounts)
+                else [1] * len(fixed)
+            )
+            for amount, period in zip(largest_remainder(weights, result.amount), fixed, strict=True):
+                items.append(Item(len(items), amount, fixed=period))
+                owners.append(line)
+        else:
+            items.append(Item(len(items), result.amount))
+            owners.append(line)
+    demand = demand_by_period(draft.period_kind, draft.year, draft.demand or FLAT_DEMAND)
+    scheduled = balance(items, demand) if items else None
+    if scheduled:
+        for item, owner, period in zip(items, owners, scheduled.periods, strict=True):
+            owner.parts.append([item.size, period])
+        for line in lines:
+            line.parts.sort(key=lambda part: (part[1] is None, part[1] if part[1] is not None else 0))
+    computed = ["headcount", "rule", "basis", "missing", "proposal", "parts"]
+    update_rows(DraftLine, [{"pk": line.pk, **{f: getattr(line, f) for f in computed}} for line in lines], computed)
+
+    rows = attachment_rows(draft, lines, {pk: len(found) for pk, found in headcounts.items()}, period_list)
+    unreadable = []
+    for row, line in rows:
+        reason = sheet.unreadable(row)
+        if reason:
+            unreadable.append([line.pk, line.label, reason])
+    result = {
+        "computed_at": timezone.now().isoformat(),
+        "lines": len(lines),
+        "excluded": len(lines) - len(active),
+        "total": allocation.total,
+        "target": draft.total,
+        "fitted": target is not None,
+        "exact": allocation.total == draft.total if draft.total is not None else True,
+        "scale": float(allocation.scale) if allocation.scale is not None else None,
+        "issues": allocation.issues,
+        "missing": dict(Counter(r.missing for r in allocation.lines if r.amount is None)),
+        "overrides": sum(1 for r in allocation.lines if r.rule == OVERRIDE),
+        "at_minimum": sum(1 for r in allocation.lines if r.at_minimum),
+        "unreadable": unreadable,
+        "demand_entered": bool(draft.demand) and draft.demand != FLAT_DEMAND,
+        "period_labels": [p.label for p in period_list],
+        "month_ends": month_ends(draft.period_kind),
+        "annual_total": sum(line.parts[0][0] for line in lines if line.parts and line.parts[0][1] is None),
+    }
+    if scheduled:
+        result.update(
+            scheduled_total=scheduled.planned_curve[-1],
+            loads=scheduled.loads,
+            demand_curve=[float(v) for v in scheduled.demand_curve],
+            planned_curve=scheduled.planned_curve,
+            gaps=[float(v) for v in scheduled.gaps],
+            largest_gap=float(scheduled.largest_gap),
+            bound=float(scheduled.bound),
+            lower_bound=float(scheduled.lower_bound),
+            within_bound=scheduled.largest_gap <= scheduled.bound,
+            largest_movable=scheduled.largest_movable,
+            largest_movable_label=next(
+                (
+                    o.label
+                    for it, o in zip(items, owners, strict=True)
+                    if it.fixed is None and it.size == scheduled.largest_movable
+                ),
+                "",
+            ),
+            worst_period=scheduled.worst_period,
+            units_per_period=[
+                sum(1 for it, p in zip(items, scheduled.periods, strict=True) if p == q)
+                for q in range(len(period_list))
+            ],
+        )
+    PlanDraft.objects.filter(pk=draft.pk).update(result=result)
+    draft.result = result
+    return result
+
+
+# -- The attachment -----------------------------------------------------------------------
+
+
+def _member_headcounts(draft: PlanDraft) -> dict[int, list[int | None]]:
+    """Each line's member units' headcounts: one query (prefetching 3,000 lines' units as model
+    instances took longer than the whole allocation)."""
+    found: dict[int, list[int | None]] = {}
+    for line_id, headcount in DraftLine.units.through.objects.filter(draftline__draft=draft).values_list(
+        "draftline_id", "unit__headcount"
+    ):
+        found.setdefault(line_id, []).append(headcount)
+    return found
+
+
+def attachment_rows(
+    draft: PlanDraft, lines: list[DraftLine], members: dict[int, int], period_list=None
+) -> list[tuple[sheet.Row, DraftLine]]:
+    """The attachment's rows: one per part of each line with a number, in period order (全年
+    last), then in line order; 序号 counts them. `members`: how many units each line has."""
+    period_list = period_list or periods(draft.period_kind, draft.year)
+    entries = []
+    for line in lines:
+        if line.excluded or line.proposal is None:
+            continue
+        for part_number, (amount, period) in enumerate(line.parts):
+            order = period if period is not None else len(period_list)
+            entries.append((order, line.position, line.pk, part_number, amount, period, line))
+    entries.sort(key=lambda e: e[:4])
+    rows = []
+    for seq, (*_key, amount, period, line) in enumerate(entries, start=1):
+        rows.append(
+            (
+                sheet.Row(
+                    seq=seq,
+                    unit=line.label,
+                    target=amount,
+                    period=period_list[period].label if period is not None else ANNUAL_LABEL,
+                    location=line.location or draft.default_location,
+                    group=members.get(line.pk, 0) > 1,
+                ),
+                line,
+            )
+        )
+    return rows
+
+
+def draft_attachment(draft: PlanDraft) -> sheet.Attachment:
+    lines = list(draft.lines.order_by("position", "pk"))
+    members = {pk: len(found) for pk, found in _member_headcounts(draft).items()}
+    return sheet.Attachment(
+        label=draft.attachment_label,
+        title=draft.title,
+        rows=[row for row, _ in attachment_rows(draft, lines, members)],
+    )
+
+
+XLSX, DOCX = "xlsx", "docx"
+CONTENT_TYPES = {
+    XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    DOCX: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+
+
+def attachment_filename(draft: PlanDraft, fmt: str) -> str:
+    return f"{draft.jurisdiction.name}{draft.year}年任务分解-{draft.attachment_label or '附件'}.{fmt}"
+
+
+def draft_export(*, draft: PlanDraft, fmt: str) -> tuple[bytes, str]:
+    """The attachment file and its name. Text cells of the workbook are escaped against formulas."""
+    from ..resources import escape_formula
+
+    document = draft_attachment(draft)
+    data = sheet.write_xlsx(document, escape=escape_formula) if fmt == XLSX else sheet.write_docx(document)
+    return data, attachment_filename(draft, fmt)
+
+
+# -- Publishing -------------------------------------------------------------------------------
+
+
+def publish_problems(draft: PlanDraft) -> list[str]:
+    """What stops the draft from being published, worded for staff (none: it can be)."""
+    result = draft.result or {}
+    problems = []
+    missing = sum((result.get("missing") or {}).values())
+    if missing:
+        problems.append(ERROR_MISSING.format(count=missing))
+    if result.get("fitted") and not result.get("exact"):
+        problems.append(ERROR_NOT_EXACT.format(drafted=result.get("total"), total=draft.total))
+    for _pk, label, reason in result.get("unreadable") or []:
+        problems.append(ERROR_UNREADABLE.format(label=label, reason=UNREADABLE_REASONS.get(reason, reason)))
+    if not result.get("total") and not draft.lines.filter(proposal__gt=0).exists():
+        problems.append(ERROR_NOTHING)
+    plan = AnnualPlan.objects.filter(jurisdiction=draft.jurisdiction, year=draft.year).first()
+    if plan and plan.status == AnnualPlan.Status.CLOSED:
+        problems.append(ERROR_PLAN_CLOSED.format(year=draft.year))
+    return problems
+
+
+def publish_preview(draft: PlanDraft):
+    """What publishing would write into the year's plan (the notice import's preview: new,
+    changed, unchanged, removed quotas). Nothing is written."""
+    from ..services import preview_import
+
+    data, name = draft_export(draft=draft, fmt=XLSX)
+    return preview_import(data=data, filename=name, jurisdiction=draft.jurisdiction, year=draft.year)
+
+
+@transaction.atomic
+def draft_publish(*, draft: PlanDraft, user=None) -> AnnualPlan:
+    """Make the draft the jurisdiction's plan for its year, as an office makes a plan from a notice:
+    its attachment (.xlsx) is imported through the notice import (kept with the plan, one entry in
+    the plan's history naming the file) and the plan is published (an entry of its own).
+
+    Then every quota is checked against the draft's row of the same 序号 — number, period and the
+    units or sub-jurisdiction it went to — and any difference undoes everything.
+    """
+    from ..services import plan_import, plan_set_status
+
+    draft = PlanDraft.objects.select_for_update().get(pk=draft.pk)
+    _editable(draft)  # published a moment ago by someone else: nothing to do twice
+    draft_recompute(draft=draft)
+    problems = publish_problems(draft)
+    if problems:
+        raise DraftError(" ".join(problems))
+    data, filename = draft_export(draft=draft, fmt=XLSX)
+    report = plan_import(
+        data=data,
+        filename=filename,
+        jurisdiction=draft.jurisdiction,
+        year=draft.year,
+        user=user,
+        plan_fields={"declared_total": draft.result["total"]},
+    )
+    if not report.applied:
+        raise DraftError(ERROR_IMPORT.format(detail="；".join(e.message for e in report.errors[:5])))
+    plan = report.plan
+    _check_published(draft, plan)
+    plan_set_status(plans=[plan], status=AnnualPlan.Status.PUBLISHED, user=user)
+    plan.refresh_from_db()
+    draft.status = PlanDraft.Status.PUBLISHED
+    draft.plan = plan
+    draft.published_at = timezone.now()
+    draft._history_user = user
+    draft._change_reason = CHANGE_REASON_PUBLISHED.format(plan=plan, file=filename)
+    draft.save()
+    return plan
+
+
+def _check_published(draft: PlanDraft, plan: AnnualPlan) -> None:
+    lines = list(draft.lines.prefetch_related("units").order_by("position", "pk"))
+    members = {line.pk: len(line.units.all()) for line in lines}
+    expected = {row.seq: (row, line) for row, line in attachment_rows(draft, lines, members)}
+    quotas = list(Quota.objects.filter(plan=plan).prefetch_related("units"))
+    problems = []
+    if len(quotas) != len(expected):
+        problems.append(f"{len(quotas)} ≠ {len(expected)}")
+    for quota in quotas:
+        row, line = expected.get(quota.seq, (None, None))
+        if row is None:
+            problems.append(f"#{quota.seq}")
+            continue
+        units = sorted(u.pk for u in quota.units.all())
+        if (
+            quota.target != row.target
+            or quota.label != row.unit
+            or quota.period_text != row.period
+            or units != sorted(u.pk for u in line.units.all())
+            or quota.sub_jurisdiction_id != line.sub_jurisdiction_id
+        ):
+            problems.append(f"#{quota.seq} {row.unit}")
+    if problems:
+        raise DraftError(ERROR_PUBLISHED_DIFFERS.format(detail="、".join(problems[:10])))
+
+
+@transaction.atomic
+def draft_reopen(*, draft: PlanDraft, user=None) -> PlanDraft:
+    """Back to drafting after publishing (to revise and publish again: the plan is then updated
+    as a diff, as a re-imported notice is).
+
+    The units were told their months when it was published: every line placed automatically is
+    fixed where it is, so a revised number does not move anyone; staff may still move a line.
+    """
+    lines = [line for line in draft.lines.filter(period_mode=DraftLine.PeriodMode.AUTO) if line.parts]
+    for line in lines:
+        line.period_mode = DraftLine.PeriodMode.FIXED
+        line.fixed_periods = [period for _amount, period in line.parts if period is not None]
+        line.split_amounts = []
+    fixed = ["period_mode", "fixed_periods", "split_amounts"]
+    update_rows(DraftLine, [{"pk": line.pk, **{f: getattr(line, f) for f in fixed}} for line in lines], fixed)
+    draft.status = PlanDraft.Status.DRAFT
+    draft._history_user = user
+    draft._change_reason = CHANGE_REASON_REOPENED
+    draft.save()
+    return draft
+
+
+# -- Headcounts ---------------------------------------------------------------------------
+
+
+class HeadcountPreview:
+    """A headcount sheet matched to the jurisdiction's units: what would change, what is unknown."""
+
+    def __init__(self, reading, matches):
+        self.reading = reading
+        self.rows = matches  # (row, unit or None, suggestions)
+
+    @property
+    def errors(self):
+        return self.reading.errors
+
+    @property
+    def changes(self) -> list[tuple[int, int]]:
+        return [(unit.pk, row.headcount) for row, unit, _ in self.rows if unit and unit.headcount != row.headcount]
+
+    @property
+    def unknown(self):
+        return [(row, suggestions) for row, unit, suggestions in self.rows if unit is None]
+
+
+def headcounts_preview(*, data: bytes, filename: str, jurisdiction: Jurisdiction) -> HeadcountPreview:
+    """Read a headcount sheet and match its names with the notice import's matcher; nothing is written."""
+    from ..notice.layouts import Issue
+    from .headcounts import HeadcountReading
+
+    try:
+        reading = read_headcounts(read_grids(data, filename))
+    except GridError as exc:
+        reading = HeadcountReading(errors=[Issue("error", str(exc))])
+    matcher = UnitMatcher(jurisdiction)
+    found = [(row, matcher.match(row.name)) for row in reading.rows]
+    units = Unit.objects.in_bulk({m.unit_id for _, m in found if m.unit_id})
+    return HeadcountPreview(reading, [(row, units.get(m.unit_id), m.suggestions) for row, m in found])
+
+
+def headcounts_apply(
+    *, changes: list[tuple[int, int]], jurisdiction: Jurisdiction, filename: str, sha256: str, user=None
+) -> int:
+    """Write the previewed headcounts (only units of the jurisdiction's subtree), each an entry in
+    its unit's history naming the sheet."""
+    allowed = set(
+        Unit.objects.in_subtree(jurisdiction).filter(pk__in=[pk for pk, _ in changes]).values_list("pk", flat=True)
+    )
+    wanted = [(pk, count) for pk, count in changes if pk in allowed]
+    reason = CHANGE_REASON_HEADCOUNTS.format(name=filename, sha=sha256[:12], count=len(wanted))
+    return unit_headcounts_set(changes=wanted, reason=reason, user=user)
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
