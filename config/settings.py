@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "import_export",
     "axes",
     "simple_history",
+    "core",
     "units",
     "quotas",
     "campaigns",
@@ -164,6 +165,12 @@ LOGOUT_REDIRECT_URL = "login"
 # Uploads: notice attachments and rosters. The form enforces the limit; Django keeps larger
 # uploads on disk rather than in memory.
 NOTICE_UPLOAD_MAX_BYTES = env.int("NOTICE_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
+# Every upload is parsed in a child process with these limits (core.sandbox): address space
+# above the child's start, and CPU seconds (twice that of wall time, then it is killed).
+UPLOAD_PARSE_MEMORY_MB = env.int("UPLOAD_PARSE_MEMORY_MB", default=1024)
+UPLOAD_PARSE_CPU_SECONDS = env.int("UPLOAD_PARSE_CPU_SECONDS", default=60)
+# A previewed upload waits this long for its confirmation (core.uploads), then is purged.
+UPLOAD_STAGING_HOURS = env.int("UPLOAD_STAGING_HOURS", default=24)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import tablib
 
+from core.xlsx import escape_formula, unescape_formula
 from quotas.models import Quota
-from quotas.resources import QuotaResource, escape_formula, unescape_formula
+from quotas.resources import QuotaResource
 from tests.factories import QuotaFactory
 
 pytestmark = pytest.mark.django_db
