@@ -34,8 +34,10 @@ SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_SECONDS", default=8 * 3600)  # one 
 CSRF_COOKIE_SECURE = True
 X_FRAME_OPTIONS = "DENY"
 
-# The client address for django-axes comes from nginx's X-Forwarded-For (one proxy).
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=1)
+# The client address for django-axes comes from nginx's X-Forwarded-For (one proxy by default).
+PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=1)
+AXES_IPWARE_PROXY_COUNT = max(PROXY_COUNT - 1, 0)
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if PROXY_COUNT else ["REMOTE_ADDR"]
 
 # Static files: hashed names, compressed, served by whitenoise from STATIC_ROOT (collectstatic).
 STORAGES = {
