@@ -13,8 +13,6 @@ The address is the client's, from the trusted proxy's `X-Forwarded-For` (django-
 
 from __future__ import annotations
 
-import math
-
 from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_failure_limit
 from django.conf import settings
@@ -28,5 +26,6 @@ class PortalLockoutHandler(AxesDatabaseHandler):
         worst = 0
         for attempts, own in zip(self.get_user_attempts(request, credentials), own_limits, strict=True):
             failures = attempts.aggregate(total=Sum("failures_since_start"))["total"] or 0
-            worst = max(worst, math.ceil(failures * limit / own) if own else failures)
+            # Scaled down, so the count reaches `limit` exactly when `failures` reaches `own`.
+            worst = max(worst, failures * limit // own if own else failures)
         return worst
