@@ -59,10 +59,12 @@ class NameProfile:
     name: str
     chars: frozenset[str]
     pieces: frozenset[str]
+    trigrams: frozenset[str]  # three-character pieces, only to find candidates quickly
 
     @classmethod
     def of(cls, name: str) -> NameProfile:
-        return cls(name, frozenset(name), pieces_of(name))
+        trigrams = frozenset(name[i : i + 3] for i in range(len(name) - 2))
+        return cls(name, frozenset(name), pieces_of(name), trigrams)
 
     def similarity(self, other: NameProfile) -> float:
         """`similarity(self.name, other.name)` without recomputing either name's sets."""

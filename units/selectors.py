@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -12,13 +11,14 @@ from .naming import NameProfile, normalize_name
 
 SUGGESTION_THRESHOLD = 0.45
 MAX_SUGGESTIONS = 5
-# Suggestions search an index of two-character pieces. A name's rarest pieces are looked up
-# first, up to this many index entries in all, and the names sharing the most of them are
-# scored in full, at most CANDIDATES of them: the work per name is bounded whatever the number
-# of units, where comparing every name with every unit was quadratic (issue 19). Below these
-# bounds — a few hundred units — every unit sharing a piece is scored, as before.
-POSTINGS_BUDGET = 3000
-CANDIDATES = 40
+# Suggestions search an index of the units' three- and two-character pieces instead of
+# comparing every name with every unit (quadratic: issue 19). A name's rarest pieces are looked
+# up first — three-character ones, then two-character ones while fewer than CANDIDATES units
+# have turned up — until POSTINGS_BUDGET index entries have been read; the CANDIDATES units
+# sharing the most pieces are scored in full. The work per name is bounded whatever the number
+# of units (docs/performance.md, bench_suggest).
+POSTINGS_BUDGET = 1000
+CANDIDATES = 20
 # "区人社局及下属单位": the quota is the department's; its subordinate units count toward it.
 _SUBORDINATES = re.compile(r"(?:及其?(?:下属|所属|直属)单位|及下属|(?:（|\()含下属单位(?:）|\)))$")
 
@@ -87,7 +87,7 @@ class UnitMatcher:
         self.names[pk] = name
         profile = NameProfile.of(normalize_name(name))
         self._profiles[pk] = profile
-        for piece in profile.pieces:
+        for piece in profile.pieces | profile.trigrams:
             self._postings[piece].append(pk)
         self._suggested.clear()
 
@@ -108,30 +108,27 @@ class UnitMatcher:
     def suggest(self, key: str) -> list[Suggestion]:
         """Units with similar names, best first (score `naming.similarity`, at least the threshold).
 
-        Candidates share a two-character piece with the name. The name's pieces are looked up
-        rarest first until POSTINGS_BUDGET index entries have been read; the CANDIDATES units
-        sharing the most of those pieces are scored. With few units every candidate is scored.
+        Candidates share a piece with the name, found rarest piece first within POSTINGS_BUDGET
+        index entries; at most CANDIDATES of them, those sharing the most pieces, are scored.
         """
         if key in self._suggested:
             return self._suggested[key]
         profile = NameProfile.of(key)
-        pieces = sorted(profile.pieces, key=lambda p: len(self._postings.get(p, ())))
+        postings = self._postings
         shared: Counter[int] = Counter()
         read = 0
-        for piece in pieces:
-            posting = self._postings.get(piece)
-            if not posting:
-                continue
-            if read and read + len(posting) > POSTINGS_BUDGET:
+        for kind in (profile.trigrams, profile.pieces):
+            if len(shared) >= CANDIDATES:
                 break
-            shared.update(posting)
-            read += len(posting)
-        if len(shared) > CANDIDATES:
-            candidates = [
-                pk for pk, _ in heapq.nlargest(CANDIDATES, shared.items(), key=lambda item: (item[1], -item[0]))
-            ]
-        else:
-            candidates = list(shared)
+            known = [piece for piece in kind if piece in postings]
+            for piece in sorted(known, key=lambda p: len(postings[p])):
+                posting = postings[piece]
+                if read and read + len(posting) > POSTINGS_BUDGET:
+                    break
+                shared.update(posting)
+                read += len(posting)
+        # most_common keeps, among equal counts, the units met first: deterministic.
+        candidates = [pk for pk, _ in shared.most_common(CANDIDATES)]
         scored = []
         for pk in candidates:
             score = profile.similarity(self._profiles[pk])
