@@ -32,9 +32,9 @@ class MonthFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() == "none":
             return queryset.filter(period_end__isnull=True)
-        if self.value():
+        if self.value() in {str(m) for m in range(1, 13)}:
             return queryset.filter(period_end__month=int(self.value()))
-        return queryset
+        return queryset  # a value no link offers (typed into the address bar) filters nothing
 
 
 class QuotaInline(admin.TabularInline):

@@ -189,3 +189,28 @@ def test_not_a_backup(tmp_path):
     junk.write_bytes(b"not a zip")
     with pytest.raises(CommandError, match="Not a portal backup"):
         call_command("import_portal", junk)
+
+
+def test_export_stops_when_a_notice_file_is_missing_unless_told_to_skip(tmp_path, jurisdiction, settings):
+    from quotas.models import PlanSource
+    from quotas.services import plan_import
+    from tests.quotas.workbooks import xlsx
+
+    plan_import(
+        data=xlsx([["单位", "目标数"], ["甲局", 5]]), filename="kept.xlsx", jurisdiction=jurisdiction, year=2026
+    )
+    plan_import(
+        data=xlsx([["单位", "目标数"], ["甲局", 6]]), filename="lost.xlsx", jurisdiction=jurisdiction, year=2026
+    )
+    lost = PlanSource.objects.get(original_name="lost.xlsx").file.name
+    (Path(settings.MEDIA_ROOT) / lost).unlink()
+    archive = tmp_path / "backup.zip"
+    with pytest.raises(CommandError, match=f"1 notice file.*missing.*{lost}"):
+        call_command("export_portal", archive, stdout=io.StringIO())
+    assert not archive.exists()
+    err = io.StringIO()
+    call_command("export_portal", archive, "--skip-missing-files", stdout=io.StringIO(), stderr=err)
+    assert f"missing, left out: {lost}" in err.getvalue()
+    with zipfile.ZipFile(archive) as packed:
+        media = json.loads(packed.read("manifest.json"))["media"]
+    assert list(media) == [PlanSource.objects.get(original_name="kept.xlsx").file.name]
