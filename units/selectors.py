@@ -17,8 +17,8 @@ MAX_SUGGESTIONS = 5
 # have turned up — until POSTINGS_BUDGET index entries have been read; the CANDIDATES units
 # sharing the most pieces are scored in full. The work per name is bounded whatever the number
 # of units (docs/performance.md, bench_suggest).
-POSTINGS_BUDGET = 1000
-CANDIDATES = 20
+POSTINGS_BUDGET = 600
+CANDIDATES = 15
 # "区人社局及下属单位": the quota is the department's; its subordinate units count toward it.
 _SUBORDINATES = re.compile(r"(?:及其?(?:下属|所属|直属)单位|及下属|(?:（|\()含下属单位(?:）|\)))$")
 
