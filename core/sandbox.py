@@ -13,6 +13,7 @@ which the parent kills the child: nothing keeps burning CPU after the client has
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -60,6 +61,23 @@ class Limits:
 
 
 _context = None
+
+
+def _forget_the_parents_fork_server() -> None:
+    """In a process forked from one that had started the fork server (gunicorn's master with
+    --preload, a benchmark forking a child): that server is the parent's, not ours — waiting
+    on it fails with ECHILD. Forget it, so the first upload here starts this process's own.
+    Uses multiprocessing's private state; Python has no public way to do this."""
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver
+    if server._forkserver_alive_fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(server._forkserver_alive_fd)
+    server._forkserver_pid = server._forkserver_address = server._forkserver_alive_fd = None
+
+
+os.register_at_fork(after_in_child=_forget_the_parents_fork_server)
 
 
 def _get_context():
@@ -151,17 +169,8 @@ def run_bounded(func, *args, limits: Limits | None = None, **kwargs):
 def _why(message, exitcode: int | None, elapsed: float, limits: Limits) -> str:
     if message is not None:
         return message[1]
-    if exitcode in (-signal.SIGXCPU, -signal.SIGKILL) and elapsed >= limits.cpu_seconds * 0.9:
-        return "time"
-    if exitcode is None or elapsed >= limits.wall_seconds:
-        return "time"  # still running at the wall-clock limit: killed
-    if exitcode in (-signal.SIGSEGV, -signal.SIGABRT, -signal.SIGBUS, 1):
-        # Out of address space inside C code (lxml, zlib) ends in an abort or a crash.
-        return "memory"
+    if exitcode is None or exitcode == -signal.SIGXCPU or elapsed >= limits.wall_seconds:
+        return "time"  # over its CPU time, or still running at the wall-clock limit and killed
+    if exitcode == -signal.SIGKILL:
+        return "memory"  # killed by someone else than us: the kernel's out-of-memory killer
     return "crashed"
-
-
-def child_pid_limit_note() -> str:
-    """How the limits read, for logs and the deploy check."""
-    limits = Limits.from_settings()
-    return f"{limits.memory_mb} MB, {limits.cpu_seconds} s CPU, {limits.wall_seconds:.0f} s wall (pid {os.getpid()})"

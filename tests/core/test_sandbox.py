@@ -37,3 +37,25 @@ def test_a_reader_that_crashes_gives_a_message_not_a_server_error():
     with pytest.raises(SandboxError) as caught:
         run_bounded(hogs.fail)
     assert caught.value.kind == "crashed" and "文件可能已损坏" in str(caught.value)
+
+
+def _in_forked_child(conn) -> None:
+    try:
+        conn.send(run_bounded(hogs.answer, 5))
+    except BaseException as exc:  # noqa: BLE001 - reported to the test
+        conn.send(repr(exc))
+    finally:
+        conn.close()
+
+
+def test_a_process_forked_after_the_fork_server_started_starts_its_own():
+    import multiprocessing
+
+    run_bounded(hogs.answer, 1)  # this process's fork server is running
+    context = multiprocessing.get_context("fork")  # as gunicorn forks its workers, or a benchmark a child
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_in_forked_child, args=(send,))
+    child.start()
+    assert receive.poll(60) and receive.recv() == {"doubled": 10}
+    child.join(10)
+    assert run_bounded(hogs.answer, 2) == {"doubled": 4}
