@@ -21,6 +21,7 @@ from django.urls import reverse
 
 from campaigns.models import Donation
 from campaigns.roster import read_roster
+from core.models import StagedUpload
 from quotas.models import AnnualPlan, PlanSource, Quota
 from quotas.notice.reader import read_notice
 from tests.corpus.build import corpus, load
@@ -174,7 +175,7 @@ def test_notice_import_page_says_what_is_wrong_and_writes_nothing(name, staff_cl
     assert expected in response.content.decode()
     assert "确认导入" not in response.content.decode()
     assert _written() == before and _files(settings) == []
-    assert not staff_client.session.get("notice_imports")
+    assert not StagedUpload.objects.exists()
 
 
 # The flat quota import (django-import-export) runs the same guards before tablib reads a file.
@@ -214,4 +215,4 @@ def test_roster_upload_page_says_what_is_wrong_and_writes_nothing(name, liaison_
     page = response.content.decode()
     assert FORM_SAYS.get(name, EXPECTED[name][1]) in page and "确认保存" not in page
     assert _written() == before and Donation.objects.count() == 0 and _files(settings) == []
-    assert not liaison_client.session.get("roster_uploads")
+    assert not StagedUpload.objects.exists()
