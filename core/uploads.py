@@ -47,6 +47,8 @@ from .models import StagedUpload
 logger = logging.getLogger(__name__)
 
 STAGING_DIR = "upload-staging"
+# Where versions before core.uploads kept previews, unencrypted: purged whole.
+LEGACY_STAGING_DIRS = ("import-staging", "roster-staging")
 
 
 class NotStaged(Exception):
@@ -145,14 +147,22 @@ def claim(*, kind: str, token: str, owner) -> Iterator[Claim]:
 
 
 def purge_expired(*, now=None, orphans_older_than: timedelta = timedelta(hours=1)) -> tuple[int, int]:
-    """Delete expired staged uploads and their files, and staged files no row names.
+    """Delete expired staged uploads and their files, staged files no row names, and the
+    plaintext previews older versions left in MEDIA_ROOT/import-staging and roster-staging.
 
     Returns (rows deleted, files deleted). Cheap: one indexed DELETE and one directory listing.
     """
     now = now or timezone.now()
+    files = 0
+    for legacy in LEGACY_STAGING_DIRS:
+        folder = Path(settings.MEDIA_ROOT) / legacy
+        if folder.is_dir():
+            for path in folder.iterdir():
+                path.unlink(missing_ok=True)
+                files += 1
+            folder.rmdir()
     expired = list(StagedUpload.objects.filter(expires_at__lte=now).values_list("token", flat=True))
     rows = StagedUpload.objects.filter(token__in=expired).delete()[0] if expired else 0
-    files = 0
     folder = staging_dir()
     if not folder.is_dir():
         return rows, files

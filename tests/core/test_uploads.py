@@ -73,7 +73,7 @@ def test_another_users_or_another_kinds_token_is_not_staged(owner):
             pytest.fail("claimed")
 
 
-def test_an_expired_upload_is_not_applied_and_the_purge_deletes_it(owner):
+def test_an_expired_upload_is_not_applied_and_the_purge_deletes_it(owner, settings):
     old, fresh = _stage(owner), _stage(owner)
     StagedUpload.objects.filter(pk=old.pk).update(expires_at=timezone.now() - dt.timedelta(minutes=1))
     with pytest.raises(uploads.NotStaged), claim_roster(old.token, owner):
@@ -82,7 +82,11 @@ def test_an_expired_upload_is_not_applied_and_the_purge_deletes_it(owner):
     orphan.write_bytes(b"left by a killed worker")
     two_hours_ago = (timezone.now() - dt.timedelta(hours=2)).timestamp()
     os.utime(orphan, (two_hours_ago, two_hours_ago))
+    legacy = Path(settings.MEDIA_ROOT) / "roster-staging"
+    legacy.mkdir()
+    (legacy / "0f0f0f0f-0000-0000-0000-000000000001.bin").write_bytes(ROSTER)  # before core.uploads: plaintext
     call_command("purge_uploads")
+    assert not legacy.exists()
     assert list(StagedUpload.objects.values_list("pk", flat=True)) == [fresh.pk]
     assert sorted(p.name for p in uploads.staging_dir().iterdir()) == [f"{fresh.token}.bin"]
 
