@@ -96,7 +96,9 @@ def test_the_purge_deletes_notice_files_no_plan_refers_to(settings):
     folder.mkdir(parents=True)
     (folder / "killed-mid-import.xlsx").write_bytes(b"x")
     (folder / "just-written.xlsx").write_bytes(b"y")  # an import still running: too young
+    now = timezone.now().timestamp()  # the test clock's (make test-clock), not the file system's
     two_hours_ago = (timezone.now() - dt.timedelta(hours=2)).timestamp()
+    os.utime(folder / "just-written.xlsx", (now, now))
     os.utime(folder / "killed-mid-import.xlsx", (two_hours_ago, two_hours_ago))
     call_command("purge_uploads")
     assert [p.name for p in folder.iterdir()] == ["just-written.xlsx"]
