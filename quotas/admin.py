@@ -13,6 +13,7 @@ from import_export.admin import ImportExportModelAdmin
 
 from units.audit import AuditedAdmin, register_histories
 
+from .formats import IMPORT_FORMATS
 from .forms import LimitedImportForm
 from .models import AnnualPlan, PlanSource, Quota
 from .resources import QuotaResource
@@ -164,6 +165,7 @@ class AnnualPlanAdmin(AuditedAdmin):
 class QuotaAdmin(AuditedAdmin, ImportExportModelAdmin):
     resource_classes = [QuotaResource]
     import_form_class = LimitedImportForm
+    import_formats = IMPORT_FORMATS  # read in the bounded child process
     list_display = [
         "label",
         "plan",
