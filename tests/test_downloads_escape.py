@@ -118,3 +118,16 @@ def test_the_quota_export_holds_no_formula(hostile):
     assert response.status_code == 200 and response["Content-Type"].startswith("application/vnd.openxml")
     assert _texts_that_would_run(response.content) == []
     assert {"'" + text for text in HOSTILE} <= _escaped_texts(response.content)
+
+
+def test_the_draft_attachment_holds_no_formula(hostile):
+    from quotas.drafting.allocation import LAST_TASK
+    from quotas.drafting.services import draft_create, draft_update
+
+    draft = draft_create(jurisdiction=hostile["place"], year=2027, today=dt.date(2026, 11, 1))
+    rules = {category: {"kind": LAST_TASK, "value": 1, "scalable": True} for category in draft.rules}
+    draft_update(draft=draft, rules=rules, title=HOSTILE[2], attachment_label=HOSTILE[3])
+    response = _client(hostile["staff"]).get(f"/admin/quotas/plandraft/{draft.pk}/attachment.xlsx")
+    assert response.status_code == 200
+    assert _texts_that_would_run(response.content) == []
+    assert {"'" + text for text in HOSTILE[1:]} <= _escaped_texts(response.content)  # units, title, label
