@@ -22,7 +22,7 @@ import json
 import shutil
 import tempfile
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.apps import apps
@@ -65,6 +65,10 @@ ERROR_NOT_EMPTY = "The database is not empty ({what}); the import only loads int
 ERROR_COUNTS = "Row counts after loading differ from the manifest: {diff}."
 ERROR_TALLY = "The donation tally does not match the loaded donations."
 ERROR_MEDIA = "File {name} in the archive does not match its checksum."
+ERROR_MISSING_FILES = (
+    "{count} notice file(s) that plans refer to are missing from {root}: {names}. Restore them, or run "
+    "export_portal --skip-missing-files to write the archive without them."
+)
 
 
 class BackupError(Exception):
@@ -75,6 +79,7 @@ class BackupError(Exception):
 class Summary:
     counts: dict[str, int]
     files: int
+    missing: list[str] = field(default_factory=list)  # notice files left out (--skip-missing-files)
 
 
 def _models():
@@ -101,12 +106,14 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _media_files() -> list[str]:
+def _media_files() -> tuple[list[str], list[str]]:
+    """The notice files the plans refer to: (present, missing)."""
     from quotas.models import PlanSource
 
     root = Path(settings.MEDIA_ROOT)
-    names = PlanSource.objects.exclude(file="").values_list("file", flat=True)
-    return sorted(name for name in set(names) if (root / name).is_file())
+    names = sorted(set(PlanSource.objects.exclude(file="").values_list("file", flat=True)))
+    present = [name for name in names if (root / name).is_file()]
+    return present, [name for name in names if name not in set(present)]
 
 
 # Natural keys only where primary keys differ between databases: groups, permissions and content
@@ -156,8 +163,13 @@ class _Counter:
             yield row
 
 
-def export_everything(target: Path) -> Summary:
-    """Write the archive to `target` from one consistent snapshot of the database."""
+def export_everything(target: Path, *, skip_missing_files: bool = False) -> Summary:
+    """Write the archive to `target` from one consistent snapshot of the database.
+
+    A notice file that a plan refers to but that is missing from the media folder stops the
+    export (BackupError naming it) unless `skip_missing_files`; then it is left out and listed
+    in the summary.
+    """
     fresh = not connection.in_atomic_block
     with tempfile.TemporaryDirectory() as tmp, transaction.atomic():
         if connection.vendor == "postgresql" and fresh:
@@ -172,8 +184,10 @@ def export_everything(target: Path) -> Summary:
             counts[model._meta.label_lower] = _dump(model, path)
             if counts[model._meta.label_lower]:
                 dumps.append(path)
-        files = _media_files()
+        files, missing = _media_files()
         root = Path(settings.MEDIA_ROOT)
+        if missing and not skip_missing_files:
+            raise BackupError(ERROR_MISSING_FILES.format(count=len(missing), root=root, names=", ".join(missing[:10])))
         manifest = {
             "format": FORMAT,
             "version": VERSION,
@@ -191,7 +205,7 @@ def export_everything(target: Path) -> Summary:
             for name in files:
                 archive.write(root / name, f"media/{name}")
         partial.replace(target)  # a half-written archive never carries the final name
-    return Summary(counts=counts, files=len(files))
+    return Summary(counts=counts, files=len(files), missing=missing)
 
 
 def _read_manifest(archive: zipfile.ZipFile) -> dict:

@@ -6,20 +6,17 @@ of another unit in a URL or a form gets a 404 and changes nothing.
 
 from __future__ import annotations
 
-import io
-import uuid
-from pathlib import Path
-
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from core import uploads
+from core.models import StagedUpload
+from core.xlsx import escape_formula, xlsx_response
 from units.models import Unit
 from units.roles import LIAISON, liaison_units, role_of
 
@@ -27,8 +24,6 @@ from .forms import DonationForm, RosterUploadForm
 from .models import Donation, DonationDrive
 from .roster import TEMPLATE_HEADER
 from .services import donation_log, donation_update, donation_withdraw, roster_commit, roster_preview
-
-SESSION_KEY = "rosters"
 
 
 def liaison_required(view):
@@ -121,36 +116,42 @@ def withdraw_donation(request, pk: int):
     return redirect("campaigns:liaison_home")
 
 
-def _staging(token: str) -> Path:
-    return Path(settings.MEDIA_ROOT) / "roster-staging" / f"{uuid.UUID(token)}.bin"
+class _NotSaved(Exception):
+    def __init__(self, preview, message: str):
+        super().__init__(message)
+        self.preview = preview
 
 
 @liaison_required
 def upload_roster(request):
-    """Upload → preview every row with its checks → commit all or nothing."""
+    """Upload → preview every row with its checks → commit all or nothing, once."""
     units = _units(request)
     if request.method == "POST" and "token" in request.POST:
         token = request.POST["token"]
-        staged = request.session.get(SESSION_KEY, {}).get(token)
-        if staged is None:
+        try:
+            with uploads.claim(kind=StagedUpload.Kind.ROSTER, token=token, owner=request.user) as claim:
+                unit = get_object_or_404(units, pk=claim.upload.meta["unit"])
+                preview = roster_preview(
+                    data=claim.data,
+                    filename=claim.upload.filename,
+                    units=list(units),
+                    default_unit=unit,
+                    logged_by=request.user,
+                )
+                try:
+                    saved = roster_commit(preview=preview)
+                except ValidationError as exc:
+                    raise _NotSaved(preview, " ".join(exc.messages)) from exc
+                claim.result = {"saved": saved}
+        except uploads.AlreadyApplied:
+            messages.info(request, _("这份名单已保存，没有重复保存。"))
+            return redirect("campaigns:liaison_home")
+        except uploads.NotStaged:
             messages.error(request, _("名单已过期或已保存，请重新上传。"))
             return redirect("campaigns:upload_roster")
-        unit = get_object_or_404(units, pk=staged["unit"])
-        preview = roster_preview(
-            data=_staging(token).read_bytes(),
-            filename=staged["name"],
-            units=list(units),
-            default_unit=unit,
-            logged_by=request.user,
-        )
-        try:
-            saved = roster_commit(preview=preview)
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-            return render(request, "campaigns/roster_preview.html", {"preview": preview, "token": token})
-        _staging(token).unlink(missing_ok=True)
-        del request.session[SESSION_KEY][token]
-        request.session.modified = True
+        except _NotSaved as exc:  # rolled back: the same file can be confirmed again
+            messages.error(request, str(exc))
+            return render(request, "campaigns/roster_preview.html", {"preview": exc.preview, "token": token})
         messages.success(request, _("已保存名单中的 %(n)d 条献血记录。") % {"n": saved})
         return redirect("campaigns:liaison_home")
     form = RosterUploadForm(request.POST or None, request.FILES or None, units=units)
@@ -166,14 +167,14 @@ def upload_roster(request):
         )
         token = None
         if preview.ok:  # a file with errors cannot be committed: nothing of it is kept
-            token = str(uuid.uuid4())
-            _staging(token).parent.mkdir(parents=True, exist_ok=True)
-            _staging(token).write_bytes(data)
-            request.session.setdefault(SESSION_KEY, {})[token] = {
-                "name": upload.name,
-                "unit": form.cleaned_data["unit"].pk,
-            }
-            request.session.modified = True
+            staged = uploads.stage(
+                kind=StagedUpload.Kind.ROSTER,
+                owner=request.user,
+                filename=upload.name,
+                data=data,
+                meta={"unit": form.cleaned_data["unit"].pk},
+            )
+            token = str(staged.token)
         return render(request, "campaigns/roster_preview.html", {"preview": preview, "token": token})
     return render(request, "campaigns/roster_upload.html", {"form": form})
 
@@ -199,17 +200,11 @@ def roster_template(request):
             timezone.localdate().isoformat(),
             400,
             "全血",
-            unit.name if unit else "",
+            escape_formula(unit.name) if unit else "",
             "",
         ]
     )
     sheet.append(["注：献血量填毫升数（200/300/400）；单采血小板填治疗量（1 或 2）并在献血类型填“单采血小板”。"])
     for column, width in zip("ABCDEFGHI", [6, 10, 6, 22, 14, 10, 14, 24, 16], strict=True):
         sheet.column_dimensions[column].width = width
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    response = HttpResponse(
-        buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = "attachment; filename*=UTF-8''roster-template.xlsx"
-    return response
+    return xlsx_response(workbook, "roster-template.xlsx")

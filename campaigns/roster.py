@@ -111,6 +111,7 @@ def read_roster(data: bytes, filename: str, *, today: dt.date) -> RosterReading:
         reading.errors.append(str(exc))
         return reading
     found = False
+    problems = [sheet.problem for sheet in grids if sheet.problem]
     for sheet in grids:
         header = None
         for r, row in enumerate(sheet.rows):
@@ -158,6 +159,7 @@ def read_roster(data: bytes, filename: str, *, today: dt.date) -> RosterReading:
             reading.rows.append(item)
     if not found:
         reading.errors.append(ERROR_NO_HEADER)
+        reading.errors.extend(problems)  # a table that could not be read may have been the roster
     elif not reading.rows:
         reading.errors.append(ERROR_NO_ROWS)
     return reading

@@ -321,11 +321,15 @@ def roster_preview(*, data: bytes, filename: str, units: list[Unit], default_uni
     an empty one means `default_unit`. Every row is checked with a fixed number of queries: one
     history look-up for all ID numbers in the file, one plan-year look-up per unit.
     """
+    from core.sandbox import SandboxError, run_bounded
     from units.models import UnitAlias
 
-    from .roster import read_roster
+    from .roster import RosterReading, read_roster
 
-    reading = read_roster(data, filename, today=timezone.localdate())
+    try:  # read in a bounded child process, like every upload (core.sandbox)
+        reading = run_bounded(read_roster, data, filename, today=timezone.localdate())
+    except SandboxError as exc:
+        reading = RosterReading(errors=[str(exc)])
     known = {u.normalized_name: u for u in units}
     by_pk = {u.pk: u for u in units}
     for key, unit_id in UnitAlias.objects.filter(unit__in=units).values_list("normalized_name", "unit_id"):
@@ -417,7 +421,7 @@ def roster_export(*, donations, user):
     import openpyxl
     from django.http import HttpResponse
 
-    from quotas.resources import escape_formula
+    from core.xlsx import escape_formula
 
     workbook = openpyxl.Workbook()
     sheet = workbook.active

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "import_export",
     "axes",
     "simple_history",
+    "core",
     "units",
     "quotas",
     "campaigns",
@@ -66,15 +67,28 @@ AUTHENTICATION_BACKENDS = [
     "config.backends.PortalBackend",
 ]
 
-# Failed logins (django-axes): five wrong passwords for one username from one address lock that
-# pair for 15 minutes; a successful login resets the count.
+# Failed logins (django-axes, core.lockout): five wrong passwords for one username from one
+# address lock that pair for 15 minutes, and twenty from one address, whatever the user names,
+# lock the address (a password sprayed across many accounts); a successful login resets the
+# pair's count.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_ADDRESS_FAILURE_LIMIT = env.int("AXES_ADDRESS_FAILURE_LIMIT", default=20)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_PARAMETER_FAILURE_LIMITS = [AXES_FAILURE_LIMIT, AXES_ADDRESS_FAILURE_LIMIT]  # one per parameter above
+AXES_HANDLER = "core.lockout.PortalLockoutHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)  # 1 behind nginx
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# The client address (django-ipware). AXES_PROXY_COUNT is the number of reverse proxies in front
+# of the portal that append the address they see to X-Forwarded-For (nginx with
+# $proxy_add_x_forwarded_for: 1). The client is then the entry that many places from the end:
+# whatever a client writes into the header itself stays to the left and is never used. With 0
+# (no proxy: runserver, tests) the header is ignored and REMOTE_ADDR is the client.
+PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
+AXES_IPWARE_PROXY_ORDER = "left-most"
+AXES_IPWARE_PROXY_COUNT = max(PROXY_COUNT - 1, 0)  # ipware counts the proxies listed in the header
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if PROXY_COUNT else ["REMOTE_ADDR"]
+IPWARE_STRICT = False  # more entries than proxies: a client-written prefix, ignored (not a reason to give up)
 
 # Content-Security-Policy (django-csp): no inline script anywhere; charts read their data from
 # json_script elements. Styles allow inline attributes (the admin's widgets set them).
@@ -164,6 +178,12 @@ LOGOUT_REDIRECT_URL = "login"
 # Uploads: notice attachments and rosters. The form enforces the limit; Django keeps larger
 # uploads on disk rather than in memory.
 NOTICE_UPLOAD_MAX_BYTES = env.int("NOTICE_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
+# Every upload is parsed in a child process with these limits (core.sandbox): address space
+# above the child's start, and CPU seconds (twice that of wall time, then it is killed).
+UPLOAD_PARSE_MEMORY_MB = env.int("UPLOAD_PARSE_MEMORY_MB", default=1024)
+UPLOAD_PARSE_CPU_SECONDS = env.int("UPLOAD_PARSE_CPU_SECONDS", default=60)
+# A previewed upload waits this long for its confirmation (core.uploads), then is purged.
+UPLOAD_STAGING_HOURS = env.int("UPLOAD_STAGING_HOURS", default=24)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

@@ -5,8 +5,6 @@ that must be secret. Use with `DJANGO_SETTINGS_MODULE=config.settings_production
 (tests/test_deploy.py runs it).
 """
 
-from django.core.exceptions import ImproperlyConfigured
-
 from .settings import *  # noqa: F403
 from .settings import BASE_DIR, STORAGES, env
 
@@ -17,8 +15,10 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[f"https:
 
 DONOR_ID_KEY = env("DONOR_ID_KEY")
 DONOR_ID_HMAC_KEY = env("DONOR_ID_HMAC_KEY")
-if "demo" in DONOR_ID_HMAC_KEY or DONOR_ID_KEY == "bW9jay1rZXktZm9yLWRlbW8tYW5kLXRlc3RzLW9ubHk=":
-    raise ImproperlyConfigured("Set real DONOR_ID_KEY and DONOR_ID_HMAC_KEY: the demo keys are public.")
+# System checks (core.checks) refuse the development secret key, the demo Fernet key however it
+# is written, and an empty, demo or short (< 32 bytes) HMAC key: `check` and `migrate` fail, and
+# config/wsgi.py refuses to start.
+REQUIRE_STRONG_KEYS = True
 
 # HTTPS: nginx terminates TLS and sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -34,8 +34,10 @@ SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_SECONDS", default=8 * 3600)  # one 
 CSRF_COOKIE_SECURE = True
 X_FRAME_OPTIONS = "DENY"
 
-# The client address for django-axes comes from nginx's X-Forwarded-For (one proxy).
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=1)
+# The client address for django-axes comes from nginx's X-Forwarded-For (one proxy by default).
+PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=1)
+AXES_IPWARE_PROXY_COUNT = max(PROXY_COUNT - 1, 0)
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if PROXY_COUNT else ["REMOTE_ADDR"]
 
 # Static files: hashed names, compressed, served by whitenoise from STATIC_ROOT (collectstatic).
 STORAGES = {

@@ -13,6 +13,7 @@ from import_export.admin import ImportExportModelAdmin
 
 from units.audit import AuditedAdmin, register_histories
 
+from .formats import IMPORT_FORMATS
 from .forms import LimitedImportForm
 from .models import AnnualPlan, PlanSource, Quota
 from .resources import QuotaResource
@@ -32,9 +33,9 @@ class MonthFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() == "none":
             return queryset.filter(period_end__isnull=True)
-        if self.value():
+        if self.value() in {str(m) for m in range(1, 13)}:
             return queryset.filter(period_end__month=int(self.value()))
-        return queryset
+        return queryset  # a value no link offers (typed into the address bar) filters nothing
 
 
 class QuotaInline(admin.TabularInline):
@@ -164,6 +165,7 @@ class AnnualPlanAdmin(AuditedAdmin):
 class QuotaAdmin(AuditedAdmin, ImportExportModelAdmin):
     resource_classes = [QuotaResource]
     import_form_class = LimitedImportForm
+    import_formats = IMPORT_FORMATS  # read in the bounded child process
     list_display = [
         "label",
         "plan",

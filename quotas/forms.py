@@ -72,15 +72,20 @@ def check_readable(upload) -> None:
 
     tablib reads whole workbooks with openpyxl's full loader and has no guards of its own: a zip
     bomb or a million empty rows would be read in full. The notice reader's grid module refuses
-    hostile files with a message staff understand; a file with no data rows is refused too.
+    hostile files with a message staff understand, in a bounded child process like every upload;
+    a file with no data rows is refused too.
     """
-    from .notice.grid import GridError, read_grids
+    from core.sandbox import SandboxError, run_bounded
+
+    from .notice.grid import table_check
 
     data = upload.read()
     upload.seek(0)
     try:
-        sheets = read_grids(data, upload.name)
-    except GridError as exc:
+        message, rows = run_bounded(table_check, data, upload.name, formats=("xlsx", "xls", "csv"))
+    except SandboxError as exc:
         raise forms.ValidationError(str(exc)) from None
-    if not any(sum(1 for row in sheet.rows if any(v is not None for v in row)) > 1 for sheet in sheets):
+    if message:
+        raise forms.ValidationError(message)
+    if rows <= 1:
         raise forms.ValidationError(ERROR_NO_DATA)

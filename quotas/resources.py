@@ -14,27 +14,15 @@ from __future__ import annotations
 
 from import_export import fields, resources, widgets
 
+from core.xlsx import escape_formula, unescape_formula
 from units.naming import clean_text
 from units.selectors import UnitMatcher
 
 from .models import AnnualPlan, Quota
 from .notice.values import split_members
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 ERROR_UNKNOWN_UNIT = "未知单位“{name}”：请先在单位中新建，或用通知导入。"
 ERROR_NO_PLAN = "没有编号为 {plan} 的年度计划。"
-
-
-def escape_formula(value):
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
-def unescape_formula(value):
-    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_PREFIXES):
-        return value[1:]
-    return value
 
 
 class QuotaResource(resources.ModelResource):

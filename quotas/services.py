@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+from core.sandbox import SandboxError, run_bounded
 from units.models import Jurisdiction, Unit
 from units.naming import normalize_name
 from units.selectors import NameMatch, UnitMatcher, unit_name_of
@@ -135,9 +139,17 @@ def preview_import(
     year: int,
     plan: AnnualPlan | None = None,
     notice_text: str = "",
+    suggest: bool = True,
 ) -> ImportReport:
-    """Read a file and compare it with what is stored: nothing is written."""
-    reading = read_notice(data, filename, year=year, jurisdiction=jurisdiction.full_name if jurisdiction else "")
+    """Read a file and compare it with what is stored: nothing is written.
+
+    The file is read in a bounded child process (`core.sandbox`). `suggest=False` leaves out
+    the ranked suggestions for unknown names: applying needs only the exact matches, and the
+    staff member's choices among the suggestions come with the confirmation.
+    """
+    reading = read_notice_bounded(
+        data, filename, year=year, jurisdiction=jurisdiction.full_name if jurisdiction else ""
+    )
     if notice_text:
         reading.facts.update(parse_notice_text(notice_text))
     if plan is None and jurisdiction is not None and jurisdiction.pk:
@@ -151,7 +163,7 @@ def preview_import(
             existing[_quota_key(quota.label, quota.period_start, quota.period_end)].append(quota)
     previews = []
     for row in reading.rows:
-        matches = [matcher.match(name) for name in _names_of(row)]
+        matches = [matcher.match(name, suggest=suggest) for name in _names_of(row)]
         preview = RowPreview(row=row, matches=matches, status=NEW)
         too_long = _too_long(row)
         if too_long:
@@ -196,7 +208,9 @@ def plan_import(
     written and the report says what would happen.
     """
     decisions = decisions or {}
-    report = preview_import(data=data, filename=filename, jurisdiction=jurisdiction, year=year, notice_text=notice_text)
+    report = preview_import(
+        data=data, filename=filename, jurisdiction=jurisdiction, year=year, notice_text=notice_text, suggest=False
+    )
     if report.errors or dry_run:
         return report
 
@@ -223,15 +237,47 @@ def plan_import(
     report.plan = plan
 
     source = PlanSource(plan=plan, original_name=filename, sha256=sha256, size=len(data), uploaded_by=user)
-    source.file.save(filename, ContentFile(data), save=False)
     source.save()
-
     resolved = _resolve_units(report, jurisdiction, decisions)
     _write_quotas(report, plan, source, resolved)
     report.applied = True
     source.summary = report.as_json()["summary"] | {"warnings": len(report.warnings)}
-    source.save(update_fields=["summary"])
+    # The kept file is written last, when only the commit remains, and deleted at once if its
+    # row cannot be saved. A transaction that still does not commit (a worker killed, a failure
+    # in the caller's transaction) leaves a file no row names: purge_uploads deletes it.
+    source.file.save(filename, ContentFile(data), save=False)
+    try:
+        source.save(update_fields=["file", "summary"])
+    except BaseException:
+        source.file.storage.delete(source.file.name)
+        raise
     return report
+
+
+def read_notice_bounded(data: bytes, filename: str, *, year: int, jurisdiction: str = "") -> NoticeReading:
+    """`read_notice` in a child process with the upload limits; a refused child is a file error."""
+    try:
+        return run_bounded(read_notice, data, filename, year=year, jurisdiction=jurisdiction)
+    except SandboxError as exc:
+        reading = NoticeReading(year=year, jurisdiction=jurisdiction)
+        reading.errors.append(Issue("error", str(exc)))
+        return reading
+
+
+def purge_orphan_sources(*, older_than: dt.timedelta = dt.timedelta(hours=1)) -> int:
+    """Delete notice files that no PlanSource names (an import killed before it committed)."""
+    root = Path(settings.MEDIA_ROOT)
+    folder = root / "notices"
+    if not folder.is_dir():
+        return 0
+    known = set(PlanSource.objects.exclude(file="").values_list("file", flat=True))
+    cutoff = time.time() - older_than.total_seconds()
+    deleted = 0
+    for path in folder.rglob("*"):
+        if path.is_file() and path.relative_to(root).as_posix() not in known and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            deleted += 1
+    return deleted
 
 
 def _resolve_units(report: ImportReport, jurisdiction: Jurisdiction, decisions: dict) -> dict[str, tuple]:

@@ -1,15 +1,12 @@
 """The notice import in the admin: upload → preview with decisions → apply all or nothing.
 
-The uploaded bytes wait in a staging file between the preview and the confirmation; the
-session holds only its token, so a second tab or another user cannot apply someone else's file.
+The uploaded bytes wait, encrypted, between the preview and the confirmation (`core.uploads`),
+under a random token that only their uploader can confirm; confirming claims them in the
+apply's transaction, so a second confirmation of the same token writes nothing.
 """
 
 from __future__ import annotations
 
-import uuid
-from pathlib import Path
-
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
@@ -17,6 +14,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from core import uploads
+from core.models import StagedUpload
 from units.models import Jurisdiction
 
 from .forms import NoticeUploadForm
@@ -24,12 +23,13 @@ from .models import AnnualPlan
 from .notice.text import decode_notice_text
 from .services import CHANGED, CREATE, ERROR, plan_import, preview_import
 
-STAGING = "import-staging"
-SESSION_KEY = "notice_imports"
 
+class _NotApplied(Exception):
+    """The file has errors now (units or the plan changed since the preview): roll back."""
 
-def _staging_path(token: str) -> Path:
-    return Path(settings.MEDIA_ROOT) / STAGING / f"{uuid.UUID(token)}.bin"
+    def __init__(self, report):
+        super().__init__()
+        self.report = report
 
 
 def import_notice_view(request, plan_id=None, *, model_admin):
@@ -61,17 +61,14 @@ def import_notice_view(request, plan_id=None, *, model_admin):
         )
         token = None
         if not report.errors:  # a file that cannot be applied is not kept
-            token = str(uuid.uuid4())
-            path = _staging_path(token)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-            request.session.setdefault(SESSION_KEY, {})[token] = {
-                "name": form.cleaned_data["file"].name,
-                "jurisdiction": jurisdiction.pk,
-                "year": year,
-                "notice_text": notice_text,
-            }
-            request.session.modified = True
+            staged = uploads.stage(
+                kind=StagedUpload.Kind.NOTICE,
+                owner=request.user,
+                filename=form.cleaned_data["file"].name,
+                data=data,
+                meta={"jurisdiction": jurisdiction.pk, "year": year, "notice_text": notice_text},
+            )
+            token = str(staged.token)
         context.update(
             report=report,
             token=token,
@@ -97,36 +94,41 @@ def _rows_to_show(report):
 
 
 def _apply(request, context):
-    token = request.POST["token"]
-    staged = request.session.get(SESSION_KEY, {}).get(token)
-    if staged is None:
-        messages.error(request, _("导入已过期或已完成，请重新上传。"))
-        return redirect(reverse("admin:quotas_annualplan_changelist"))
-    path = _staging_path(token)
-    jurisdiction = get_object_or_404(Jurisdiction, pk=staged["jurisdiction"])
     decisions = {}
     for key, value in request.POST.items():
         if key.startswith("decision:"):
             decisions[key.removeprefix("decision:")] = CREATE if value == CREATE else value
     try:
-        report = plan_import(
-            data=path.read_bytes(),
-            filename=staged["name"],
-            jurisdiction=jurisdiction,
-            year=staged["year"],
-            user=request.user,
-            decisions=decisions,
-            notice_text=staged.get("notice_text", ""),
-        )
+        with uploads.claim(kind=StagedUpload.Kind.NOTICE, token=request.POST["token"], owner=request.user) as claim:
+            staged = claim.upload
+            jurisdiction = get_object_or_404(Jurisdiction, pk=staged.meta["jurisdiction"])
+            report = plan_import(
+                data=claim.data,
+                filename=staged.filename,
+                jurisdiction=jurisdiction,
+                year=staged.meta["year"],
+                user=request.user,
+                decisions=decisions,
+                notice_text=staged.meta.get("notice_text", ""),
+            )
+            if not report.applied:
+                raise _NotApplied(report)
+            claim.result = {"plan": report.plan.pk}
+    except uploads.AlreadyApplied as exc:
+        messages.info(request, _("这个文件已导入，没有重复导入。"))
+        plan_id = exc.upload.result.get("plan")
+        if plan_id:
+            return redirect(reverse("admin:quotas_annualplan_change", args=[plan_id]))
+        return redirect(reverse("admin:quotas_annualplan_changelist"))
+    except uploads.NotStaged:
+        messages.error(request, _("导入已过期或已完成，请重新上传。"))
+        return redirect(reverse("admin:quotas_annualplan_changelist"))
+    except _NotApplied as exc:
+        messages.error(request, _("文件有错误，未导入：") + "；".join(e.message for e in exc.report.errors[:5]))
+        return redirect(reverse("admin:quotas_annualplan_changelist"))
     except (ValueError, ValidationError) as exc:
         messages.error(request, str(exc))
         return redirect(reverse("admin:quotas_annualplan_changelist"))
-    if not report.applied:
-        messages.error(request, _("文件有错误，未导入：") + "；".join(e.message for e in report.errors[:5]))
-        return redirect(reverse("admin:quotas_annualplan_changelist"))
-    path.unlink(missing_ok=True)
-    del request.session[SESSION_KEY][token]
-    request.session.modified = True
     counts = report.counts()
     messages.success(
         request,

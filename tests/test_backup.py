@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
@@ -66,7 +67,8 @@ def wipe(media: Path) -> None:
         JurisdictionProgress,
         JurisdictionProgressDirty,
     ]  # ProgressVersion's row comes with migrate
-    models = [m for m in backup._models() if m is not Group] + derived
+    transient = list(apps.get_app_config("core").get_models())  # staged uploads: never exported
+    models = [m for m in backup._models() if m is not Group] + derived + transient
     tables = [m._meta.db_table for m in models] + [t._meta.db_table for t in _throughs(models)]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:  # TRUNCATE refuses while deferred FK checks are pending
@@ -189,3 +191,28 @@ def test_not_a_backup(tmp_path):
     junk.write_bytes(b"not a zip")
     with pytest.raises(CommandError, match="Not a portal backup"):
         call_command("import_portal", junk)
+
+
+def test_export_stops_when_a_notice_file_is_missing_unless_told_to_skip(tmp_path, jurisdiction, settings):
+    from quotas.models import PlanSource
+    from quotas.services import plan_import
+    from tests.quotas.workbooks import xlsx
+
+    plan_import(
+        data=xlsx([["单位", "目标数"], ["甲局", 5]]), filename="kept.xlsx", jurisdiction=jurisdiction, year=2026
+    )
+    plan_import(
+        data=xlsx([["单位", "目标数"], ["甲局", 6]]), filename="lost.xlsx", jurisdiction=jurisdiction, year=2026
+    )
+    lost = PlanSource.objects.get(original_name="lost.xlsx").file.name
+    (Path(settings.MEDIA_ROOT) / lost).unlink()
+    archive = tmp_path / "backup.zip"
+    with pytest.raises(CommandError, match=f"1 notice file.*missing.*{lost}"):
+        call_command("export_portal", archive, stdout=io.StringIO())
+    assert not archive.exists()
+    err = io.StringIO()
+    call_command("export_portal", archive, "--skip-missing-files", stdout=io.StringIO(), stderr=err)
+    assert f"missing, left out: {lost}" in err.getvalue()
+    with zipfile.ZipFile(archive) as packed:
+        media = json.loads(packed.read("manifest.json"))["media"]
+    assert list(media) == [PlanSource.objects.get(original_name="kept.xlsx").file.name]

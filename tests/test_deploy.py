@@ -65,3 +65,111 @@ def test_pages_send_a_content_security_policy_without_inline_script(leader_clien
     policy = response["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
     assert "frame-ancestors 'none'" in policy
+
+
+# -- weak keys: system check errors under the production settings ----------------------------
+
+STRONG = {
+    "REQUIRE_STRONG_KEYS": True,
+    "SECRET_KEY": PRODUCTION_ENV["DJANGO_SECRET_KEY"],
+    "DONOR_ID_KEY": PRODUCTION_ENV["DONOR_ID_KEY"],
+    "DONOR_ID_HMAC_KEY": PRODUCTION_ENV["DONOR_ID_HMAC_KEY"],
+}
+
+
+def _key_errors(**overrides) -> list[str]:
+    from django.test import override_settings
+
+    from core.checks import check_keys
+
+    with override_settings(**(STRONG | overrides)):
+        return [error.id for error in check_keys()]
+
+
+def test_proper_keys_pass_the_key_checks():
+    assert _key_errors() == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error"),
+    [
+        ({"SECRET_KEY": "dev-only-not-secret-3f9a1c7e5b2d4a6c8e0f1a2b3c4d5e6f"}, "core.E001"),
+        ({"SECRET_KEY": "short"}, "core.E001"),
+        ({"DONOR_ID_KEY": "bW9jay1rZXktZm9yLWRlbW8tYW5kLXRlc3RzLW9ubHk="}, "core.E003"),
+        ({"DONOR_ID_KEY": " bW9jay1rZXktZm9yLWRlbW8tYW5kLXRlc3RzLW9ubHk="}, "core.E003"),  # a leading space
+        ({"DONOR_ID_KEY": "bW9jay1rZXktZm9yLWRlbW8tYW5kLXRlc3RzLW9ubHk"}, "core.E003"),  # no padding
+        ({"DONOR_ID_KEY": "not a key"}, "core.E002"),
+        ({"DONOR_ID_HMAC_KEY": ""}, "core.E004"),
+        ({"DONOR_ID_HMAC_KEY": "x" * 31}, "core.E004"),
+        ({"DONOR_ID_HMAC_KEY": "demo-and-tests-only-hmac-key"}, "core.E004"),
+    ],
+)
+def test_weak_keys_are_errors(overrides, error):
+    assert _key_errors(**overrides) == [error]
+
+
+def test_a_32_byte_hmac_key_is_enough():
+    assert _key_errors(DONOR_ID_HMAC_KEY="k" * 32) == []
+
+
+def test_development_settings_do_not_check_keys():
+    assert _key_errors(REQUIRE_STRONG_KEYS=False, SECRET_KEY="short", DONOR_ID_HMAC_KEY="") == []
+
+
+def test_production_check_refuses_the_demo_fernet_key_with_a_leading_space():
+    env = PRODUCTION_ENV | {"DONOR_ID_KEY": " bW9jay1rZXktZm9yLWRlbW8tYW5kLXRlc3RzLW9ubHk="}
+    result = _manage("check", "--deploy", **env)
+    assert result.returncode != 0 and "core.E003" in result.stderr and "ERRORS" in result.stderr
+
+
+# -- the lockout behind nginx: the client's address from X-Forwarded-For ------------------------
+
+
+def _fail_login(client, username: str, forwarded: str):
+    return client.post(
+        "/accounts/login/",
+        {"username": username, "password": "wrong"},
+        REMOTE_ADDR="127.0.0.1",  # nginx
+        HTTP_X_FORWARDED_FOR=forwarded,
+    )
+
+
+@pytest.fixture
+def behind_nginx(settings):
+    settings.AXES_IPWARE_PROXY_COUNT = 0  # ipware's count of proxies listed in the header: AXES_PROXY_COUNT=1
+    settings.AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+
+
+@pytest.mark.django_db
+def test_behind_the_proxy_a_locked_attacker_does_not_lock_the_user_out_for_others(behind_nginx):
+    UserFactory(username="clerk", password="right-password-1")
+    attacker = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        # whatever the attacker writes in the header, nginx appends the address it saw
+        _fail_login(attacker, "clerk", "10.9.9.9, 203.0.113.7")
+    assert _fail_login(attacker, "clerk", "203.0.113.7").status_code == 429
+    colleague = Client()
+    response = colleague.post(
+        "/accounts/login/",
+        {"username": "clerk", "password": "right-password-1"},
+        REMOTE_ADDR="127.0.0.1",
+        HTTP_X_FORWARDED_FOR="198.51.100.20",
+    )
+    assert response.status_code == 302 and "_auth_user_id" in colleague.session
+
+
+@pytest.mark.django_db
+def test_a_password_sprayed_across_user_names_locks_the_address(behind_nginx):
+    client = Client()
+    for i in range(settings.AXES_ADDRESS_FAILURE_LIMIT - 1):
+        assert _fail_login(client, f"user{i}", "203.0.113.7").status_code == 200
+    assert _fail_login(client, "one-more", "203.0.113.7").status_code == 429
+    assert _fail_login(client, "one-more", "198.51.100.20").status_code == 200  # another address
+
+
+def test_without_a_proxy_the_forwarded_header_is_ignored(rf):
+    from axes.helpers import get_client_ip_address
+
+    request = rf.get("/", REMOTE_ADDR="192.0.2.1", HTTP_X_FORWARDED_FOR="203.0.113.7")
+    assert settings.AXES_IPWARE_META_PRECEDENCE_ORDER == ["REMOTE_ADDR"]  # AXES_PROXY_COUNT=0 in tests
+    assert get_client_ip_address(request) == "192.0.2.1"

@@ -21,6 +21,7 @@ from django.urls import reverse
 
 from campaigns.models import Donation
 from campaigns.roster import read_roster
+from core.models import StagedUpload
 from quotas.models import AnnualPlan, PlanSource, Quota
 from quotas.notice.reader import read_notice
 from tests.corpus.build import corpus, load
@@ -56,6 +57,11 @@ EXPECTED = {
     "gbk-read-as-latin1.csv": ("“ÐÕÃû”应为“姓名”", "“ÐÕÃû”应为“姓名”"),
     "huge-cell.csv": ("超过 10000 个字符", "超过 10000 个字符"),
     "huge-cell.xlsx": (BOMB, BOMB),
+    "merge-whole-width.xlsx": ("合并单元格 D1:XFD1000 超出了", "合并单元格 D1:XFD1000 超出了"),
+    "merges-300000.xlsx": ("超过 20000 个合并单元格区域", "超过 20000 个合并单元格区域"),
+    "sheets-declaring-40x40m-cells.xlsx": ("共声明了 1600000000 个单元格", "共声明了 1600000000 个单元格"),
+    "vmerge-1500-rows.docx": ("没有找到任务表", "没有找到名单表头"),
+    "vmerge-first-row.docx": ("没有找到任务表", "没有找到名单表头"),
 }
 # What the upload forms say before any reader runs: Django refuses an empty file, and the
 # notice form checks the suffix.
@@ -63,7 +69,17 @@ FORM_SAYS = {"empty.xlsx": "所提交的是空文件"}
 NOTICE_FORM_SAYS = FORM_SAYS | {"macro.xlsm": "只能上传"}
 MEMORY_HEADROOM = 1 << 30  # the child may map at most 1 GiB more than the parent had
 MAX_GROWTH_MB = 400  # resident memory a reading may add
+MAX_WORKER_GROWTH_MB = 100  # what an upload page may add to the web worker's peak (it only waits)
 MAX_SECONDS = 20  # a generous bound on a shared 2-core machine; readings take well under 1 s
+# Tighter bounds for the files of issue 19, which once took gigabytes, minutes or hours: each is
+# now refused (or read) from its declarations. (seconds, MB); measured: well under 0.5 s, +5 MB.
+BOUNDS = {
+    "merge-whole-width.xlsx": (3, 50),
+    "merges-300000.xlsx": (3, 50),
+    "sheets-declaring-40x40m-cells.xlsx": (3, 50),
+    "vmerge-1500-rows.docx": (5, 50),
+    "vmerge-first-row.docx": (3, 50),
+}
 
 
 def test_the_corpus_is_complete_and_current():
@@ -118,8 +134,9 @@ def test_readers_answer_every_file_clearly_within_bounds(name):
     assert result["notice_rows"] == 0 and result["roster_rows"] == 0
     assert any(notice_says in m for m in result["notice"]), result["notice"]
     assert any(roster_says in m for m in result["roster"]), result["roster"]
-    assert result["seconds"] < MAX_SECONDS
-    assert result["growth_mb"] < MAX_GROWTH_MB, f"{name}: +{result['growth_mb']:.0f} MB"
+    seconds, growth_mb = BOUNDS.get(name, (MAX_SECONDS, MAX_GROWTH_MB))
+    assert result["seconds"] < seconds, f"{name}: {result['seconds']:.1f} s"
+    assert result["growth_mb"] < growth_mb, f"{name}: +{result['growth_mb']:.0f} MB"
 
 
 def _written() -> dict:
@@ -145,20 +162,29 @@ def _files(settings) -> list[Path]:
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_notice_import_page_says_what_is_wrong_and_writes_nothing(name, staff_client, jurisdiction, settings):
     before = _written()
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     response = staff_client.post(
         reverse("admin:quotas_annualplan_import"),
         {"jurisdiction": jurisdiction.pk, "year": 2026, "file": SimpleUploadedFile(name, CORPUS[name])},
     )
     assert response.status_code == 200
+    # The file is read in a limited child process (core.sandbox): this process's peak memory,
+    # the web worker's, does not grow with the file.
+    assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before) / 1024 < MAX_WORKER_GROWTH_MB
     expected = NOTICE_FORM_SAYS.get(name, EXPECTED[name][0])
     assert expected in response.content.decode()
     assert "确认导入" not in response.content.decode()
     assert _written() == before and _files(settings) == []
-    assert not staff_client.session.get("notice_imports")
+    assert not StagedUpload.objects.exists()
 
 
 # The flat quota import (django-import-export) runs the same guards before tablib reads a file.
-FLAT_SAYS = FORM_SAYS | {"million-empty-rows.xlsx": "文件中没有数据行"}
+FLAT_SAYS = FORM_SAYS | {
+    "million-empty-rows.xlsx": "文件中没有数据行",
+    # readable Word tables, but the flat import takes spreadsheets only
+    "vmerge-1500-rows.docx": "这里只能导入 .xlsx、.xls、.csv 文件",
+    "vmerge-first-row.docx": "这里只能导入 .xlsx、.xls、.csv 文件",
+}
 FLAT_FORMATS = {"csv": "0", "xls": "1"}  # the import form's format choices; anything else as xlsx
 
 
@@ -189,4 +215,4 @@ def test_roster_upload_page_says_what_is_wrong_and_writes_nothing(name, liaison_
     page = response.content.decode()
     assert FORM_SAYS.get(name, EXPECTED[name][1]) in page and "确认保存" not in page
     assert _written() == before and Donation.objects.count() == 0 and _files(settings) == []
-    assert not liaison_client.session.get("roster_uploads")
+    assert not StagedUpload.objects.exists()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
 
 _WS = re.compile(r"\s+")
@@ -46,20 +47,42 @@ def cjk_count(text: str) -> int:
     return len(_CJK.findall(text))
 
 
+def pieces_of(name: str) -> frozenset[str]:
+    """The two-character pieces of a name (the name itself when shorter), for matching."""
+    return frozenset(name[i : i + 2] for i in range(len(name) - 1)) or frozenset({name})
+
+
+@dataclass(frozen=True)
+class NameProfile:
+    """A normalised name with its characters and pieces, computed once for many comparisons."""
+
+    name: str
+    chars: frozenset[str]
+    pieces: frozenset[str]
+    trigrams: frozenset[str]  # three-character pieces, only to find candidates quickly
+
+    @classmethod
+    def of(cls, name: str) -> NameProfile:
+        trigrams = frozenset(name[i : i + 3] for i in range(len(name) - 2))
+        return cls(name, frozenset(name), pieces_of(name), trigrams)
+
+    def similarity(self, other: NameProfile) -> float:
+        """`similarity(self.name, other.name)` without recomputing either name's sets."""
+        a, b = self.name, other.name
+        if not a or not b:
+            return 0.0
+        if a == b:
+            return 1.0
+        dice = 2 * len(self.chars & other.chars) / (len(self.chars) + len(other.chars))
+        bigram = 2 * len(self.pieces & other.pieces) / (len(self.pieces) + len(other.pieces))
+        contain = min(len(a), len(b)) / max(len(a), len(b)) if (a in b or b in a) else 0.0
+        return round(max(contain, 0.5 * dice + 0.5 * bigram), 4)
+
+
 def similarity(a: str, b: str) -> float:
     """A 0..1 score of how alike two normalised names are, for ranking suggestions.
 
     Combines containment (建行 inside 市建设银行 scores low, 建设银行 inside 市建设银行 high),
     shared characters (Dice coefficient on characters) and shared bigrams.
     """
-    if not a or not b:
-        return 0.0
-    if a == b:
-        return 1.0
-    chars_a, chars_b = set(a), set(b)
-    dice = 2 * len(chars_a & chars_b) / (len(chars_a) + len(chars_b))
-    bi_a = {a[i : i + 2] for i in range(len(a) - 1)} or {a}
-    bi_b = {b[i : i + 2] for i in range(len(b) - 1)} or {b}
-    bigram = 2 * len(bi_a & bi_b) / (len(bi_a) + len(bi_b))
-    contain = min(len(a), len(b)) / max(len(a), len(b)) if (a in b or b in a) else 0.0
-    return round(max(contain, 0.5 * dice + 0.5 * bigram), 4)
+    return NameProfile.of(a).similarity(NameProfile.of(b))

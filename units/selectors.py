@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from .models import Jurisdiction, Unit, UnitAlias
-from .naming import normalize_name, similarity
+from .naming import NameProfile, normalize_name
 
 SUGGESTION_THRESHOLD = 0.45
 MAX_SUGGESTIONS = 5
+# Suggestions search an index of the units' three- and two-character pieces instead of
+# comparing every name with every unit (quadratic: issue 19). A name's rarest pieces are looked
+# up first — three-character ones, then two-character ones while fewer than CANDIDATES units
+# have turned up — until POSTINGS_BUDGET index entries have been read; the CANDIDATES units
+# sharing the most pieces are scored in full. The work per name is bounded whatever the number
+# of units (docs/performance.md, bench_suggest).
+POSTINGS_BUDGET = 600
+CANDIDATES = 15
 # "区人社局及下属单位": the quota is the department's; its subordinate units count toward it.
 _SUBORDINATES = re.compile(r"(?:及其?(?:下属|所属|直属)单位|及下属|(?:（|\()含下属单位(?:）|\)))$")
 
@@ -47,7 +55,8 @@ class NameMatch:
 class UnitMatcher:
     """Matches names against one jurisdiction's units, aliases and child jurisdictions.
 
-    Loads them once (three queries) and answers every name of a file from memory.
+    Loads them once (three queries) and answers every name of a file from memory; suggestions
+    for unknown names come from an index of the units' two-character pieces (see `suggest`).
     """
 
     def __init__(self, jurisdiction: Jurisdiction | None):
@@ -55,7 +64,9 @@ class UnitMatcher:
         self.alias_keys: set[str] = set()
         self.children: dict[str, int] = {}
         self.names: dict[int, str] = {}
-        self._bigrams: dict[str, set[int]] = defaultdict(set)
+        self._profiles: dict[int, NameProfile] = {}
+        self._postings: dict[str, list[int]] = defaultdict(list)
+        self._suggested: dict[str, list[Suggestion]] = {}
         if jurisdiction is None or jurisdiction.pk is None:
             return
         for pk, name, key in Unit.objects.in_subtree(jurisdiction).values_list("pk", "name", "normalized_name"):
@@ -71,11 +82,16 @@ class UnitMatcher:
     def add_unit(self, pk: int, name: str, key: str | None = None) -> None:
         key = key or normalize_name(name)
         self.by_key[key] = (pk, name)
+        if pk in self.names:
+            return
         self.names[pk] = name
-        for i in range(max(len(key) - 1, 1)):
-            self._bigrams[key[i : i + 2]].add(pk)
+        profile = NameProfile.of(normalize_name(name))
+        self._profiles[pk] = profile
+        for piece in profile.pieces | profile.trigrams:
+            self._postings[piece].append(pk)
+        self._suggested.clear()
 
-    def match(self, printed: str) -> NameMatch:
+    def match(self, printed: str, *, suggest: bool = True) -> NameMatch:
         key = normalize_name(unit_name_of(printed))
         result = NameMatch(printed=printed, key=key)
         if key in self.by_key:
@@ -85,19 +101,39 @@ class UnitMatcher:
         if key in self.children:
             result.sub_jurisdiction_id = self.children[key]
             return result
-        result.suggestions = self.suggest(key)
+        if suggest:
+            result.suggestions = self.suggest(key)
         return result
 
     def suggest(self, key: str) -> list[Suggestion]:
-        """Units with similar names, best first: candidates share a two-character piece."""
-        candidates: set[int] = set()
-        for i in range(max(len(key) - 1, 1)):
-            candidates |= self._bigrams.get(key[i : i + 2], set())
+        """Units with similar names, best first (score `naming.similarity`, at least the threshold).
+
+        Candidates share a piece with the name, found rarest piece first within POSTINGS_BUDGET
+        index entries; at most CANDIDATES of them, those sharing the most pieces, are scored.
+        """
+        if key in self._suggested:
+            return self._suggested[key]
+        profile = NameProfile.of(key)
+        postings = self._postings
+        shared: Counter[int] = Counter()
+        read = 0
+        for kind in (profile.trigrams, profile.pieces):
+            if len(shared) >= CANDIDATES:
+                break
+            known = [piece for piece in kind if piece in postings]
+            for piece in sorted(known, key=lambda p: len(postings[p])):
+                posting = postings[piece]
+                if read and read + len(posting) > POSTINGS_BUDGET:
+                    break
+                shared.update(posting)
+                read += len(posting)
+        # most_common keeps, among equal counts, the units met first: deterministic.
+        candidates = [pk for pk, _ in shared.most_common(CANDIDATES)]
         scored = []
         for pk in candidates:
-            name = self.names[pk]
-            score = similarity(key, normalize_name(name))
+            score = profile.similarity(self._profiles[pk])
             if score >= SUGGESTION_THRESHOLD:
-                scored.append(Suggestion(pk, name, score))
+                scored.append(Suggestion(pk, self.names[pk], score))
         scored.sort(key=lambda s: (-s.score, s.name))
-        return scored[:MAX_SUGGESTIONS]
+        self._suggested[key] = scored[:MAX_SUGGESTIONS]
+        return self._suggested[key]

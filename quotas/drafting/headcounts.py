@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from units.naming import clean_text, normalize_name
 
-from ..notice.grid import Sheet
+from ..notice.grid import GridError, Sheet, read_grids
 from ..notice.layouts import HEADCOUNT, UNIT, Issue, header_role
 from ..notice.values import parse_number
 
@@ -93,3 +93,12 @@ def read_headcounts(sheets: list[Sheet]) -> HeadcountReading:
         return reading
     reading.errors.append(Issue("error", ERROR_NO_HEADER))
     return reading
+
+
+def read_headcount_file(data: bytes, filename: str) -> HeadcountReading:
+    """A headcount sheet as uploaded: the grids, then `read_headcounts`; a file the grid reader
+    refuses is a reading with that error. Run in the bounded child process (core.sandbox)."""
+    try:
+        return read_headcounts(read_grids(data, filename))
+    except GridError as exc:
+        return HeadcountReading(errors=[Issue("error", str(exc))])

@@ -23,7 +23,6 @@ from units.services import CHANGE_REASON_HEADCOUNTS, unit_headcounts_set
 
 from ..bulk import copy_rows, update_rows
 from ..models import AnnualPlan, DraftLine, PlanDraft, Quota
-from ..notice.grid import GridError, read_grids
 from . import attachment as sheet
 from .allocation import (
     FIXED,
@@ -36,7 +35,6 @@ from .allocation import (
     largest_remainder,
 )
 from .balancing import Item, balance
-from .headcounts import read_headcounts
 from .periods import ANNUAL_LABEL, DEKAD, demand_by_period, month_ends, periods
 from .selectors import SUB_JURISDICTION, allocation_from_above, last_year_figures
 
@@ -603,7 +601,7 @@ def attachment_filename(draft: PlanDraft, fmt: str) -> str:
 
 def draft_export(*, draft: PlanDraft, fmt: str) -> tuple[bytes, str]:
     """The attachment file and its name. Text cells of the workbook are escaped against formulas."""
-    from ..resources import escape_formula
+    from core.xlsx import escape_formula
 
     document = draft_attachment(draft)
     data = sheet.write_xlsx(document, escape=escape_formula) if fmt == XLSX else sheet.write_docx(document)
@@ -755,12 +753,14 @@ class HeadcountPreview:
 
 def headcounts_preview(*, data: bytes, filename: str, jurisdiction: Jurisdiction) -> HeadcountPreview:
     """Read a headcount sheet and match its names with the notice import's matcher; nothing is written."""
-    from ..notice.layouts import Issue
-    from .headcounts import HeadcountReading
+    from core.sandbox import SandboxError, run_bounded
 
-    try:
-        reading = read_headcounts(read_grids(data, filename))
-    except GridError as exc:
+    from ..notice.layouts import Issue
+    from .headcounts import HeadcountReading, read_headcount_file
+
+    try:  # read in the bounded child process, like every upload
+        reading = run_bounded(read_headcount_file, data, filename)
+    except SandboxError as exc:
         reading = HeadcountReading(errors=[Issue("error", str(exc))])
     matcher = UnitMatcher(jurisdiction)
     found = [(row, matcher.match(row.name)) for row in reading.rows]

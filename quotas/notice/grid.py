@@ -1,21 +1,28 @@
 """Read an uploaded file into plain grids of cell values, one per sheet or Word table.
 
 Pure Python. Supports .xlsx (openpyxl, read-only), .xls (xlrd), .csv (UTF-8, UTF-8 with BOM,
-GBK/GB18030) and tables inside .docx (python-docx). A merged range's value is copied into every
-cell of the range, so the layout code never needs to know about merges.
+GBK/GB18030) and tables inside .docx (python-docx). A merged range is recorded by its anchor
+(top-left cell) and extent, never copied cell by cell: `Sheet.value(r, c)` and `Sheet.rows` give
+the anchor's value for every cell of the range, so the layout code never needs to know about
+merges, and a merge of a million cells costs one record.
 
 Before any reader opens a file, `guard_*` checks what it declares: zip members' uncompressed
-sizes (zip bombs), each sheet's declared dimension, and the row count, so a hostile file is
-refused in bounded time and memory with a message staff can act on.
+sizes (zip bombs), the number of sheets, each sheet's declared dimension and the cells declared
+by the whole workbook, the number and area of merged ranges, and the row count, so a hostile
+file is refused in bounded time and memory with a message staff can act on. Uploads are also
+read in a child process with an address-space and CPU-time limit (`core.sandbox`), so a file
+that slips past these checks is still bounded.
 """
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import re
 import zipfile
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from openpyxl.utils.cell import get_column_letter, range_boundaries
@@ -25,6 +32,11 @@ MAX_COLUMNS = 200
 MAX_UNCOMPRESSED = 400 * 1024 * 1024
 MAX_RATIO = 200
 MAX_CELL_CHARS = 10_000
+# Whole-workbook limits: a 20,000-row notice is ~150,000 cells, a 200,000-row roster ~2 million.
+MAX_CELLS = 4_000_000
+MAX_SHEETS = 50
+MAX_MERGES = 20_000
+MAX_MERGED_CELLS = 1_000_000
 
 ERROR_EMPTY_FILE = "文件是空的。"
 ERROR_NOT_SPREADSHEET = "无法识别的文件格式：请上传 .xlsx、.xls、.csv 或 .docx 文件。"
@@ -38,6 +50,17 @@ ERROR_MACRO = "文件包含宏（.xlsm/vbaProject），为安全起见已拒绝�
 ERROR_HTML = "这是网页文件（HTML），不是 Excel 表格：请在 Excel 或 WPS 中打开后另存为 .xlsx 再上传。"
 ERROR_UNSAFE_XML = "文件含有不安全的 XML 内容（DTD/实体定义），正常的 Office 文件不会有，已拒绝。"
 ERROR_CELL_TOO_LONG = "“{sheet}”中有单元格超过 {limit} 个字符，不像是任务表或名单，已拒绝。"
+ERROR_TOO_MANY_CELLS = "文件共有 {cells} 个单元格，超过上限 {limit} 个：请只上传任务表或名单所在的工作表。"
+ERROR_DECLARED_CELLS = "文件的工作表共声明了 {cells} 个单元格，超过上限 {limit} 个：请只上传任务表或名单所在的工作表。"
+ERROR_TOO_MANY_SHEETS = "文件有 {sheets} 个工作表（或表格），超过上限 {limit} 个：请只保留任务表或名单。"
+ERROR_TOO_MANY_MERGES = "工作表“{sheet}”有超过 {limit} 个合并单元格区域，不像是任务表或名单，已拒绝。"
+ERROR_MERGED_TOO_LARGE = "合并单元格共覆盖 {cells} 个单元格，超过上限 {limit} 个，不像是任务表或名单，已拒绝。"
+ERROR_MERGE_OUTSIDE = "工作表“{sheet}”的合并单元格 {ref} 超出了 {rows} 行、{cols} 列的范围，已拒绝。"
+ERROR_MERGES_OVERLAP = (
+    "工作表“{sheet}”的合并单元格 {ref} 与另一合并区域重叠：文件已损坏，请用 Excel 或 WPS 另存后再上传。"
+)
+ERROR_FORMAT_NOT_ACCEPTED = "这里只能导入 {formats} 文件。"
+WARN_TABLE_UNREADABLE = "{sheet} 无法读取（{detail}），已跳过。"
 ERROR_FORMULAS_UNSAVED = (
     "工作表“{sheet}”有 {count} 个公式没有保存计算结果（多见于程序生成的文件），无法知道它们的值："
     "请用 Excel 或 WPS 打开后保存一次再上传，或把公式粘贴为数值。"
@@ -59,24 +82,163 @@ class GridError(ValueError):
     """The file cannot be read at all; the message is shown to staff as it is."""
 
 
-@dataclass
-class Sheet:
-    """One sheet (or Word table): rows of values with merged ranges filled in."""
+@dataclass(frozen=True)
+class Merge:
+    """A merged range by its anchor (top-left cell) and extent, 0-based and inclusive."""
 
-    name: str
-    rows: list[list[object]]
-    formula_cells: int = 0
-    # (row, col) of a cell inside a merged range -> (row, col) of the range's top-left cell.
-    merged_from: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
+    top: int
+    left: int
+    bottom: int
+    right: int
+
+    @property
+    def area(self) -> int:
+        return (self.bottom - self.top + 1) * (self.right - self.left + 1)
+
+
+class Sheet:
+    """One sheet (or Word table): rows of values, and its merged ranges by anchor and extent.
+
+    `value(r, c)` and `rows` give a merged cell the value of its range's anchor, as a printed
+    table shows it; `anchor(r, c)` names the cell the value stands in. A row of `rows` is built
+    when it is asked for, so a merge over a million cells never becomes a million entries.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        rows: list[list[object]],
+        formula_cells: int = 0,
+        merges: Sequence[Merge] = (),
+        problem: str = "",
+    ):
+        self.name = name
+        self.cells = rows  # as stored in the file: merged cells other than the anchor are empty
+        self.formula_cells = formula_cells
+        self.problem = problem  # why this table could not be read, when it could not
+        self.merges = [m for m in dict.fromkeys(merges) if m.top < len(rows)]
+        # Per column: the merges crossing it, by top row, for a binary search.
+        self._tops: dict[int, list[int]] = {}
+        self._by_column: dict[int, list[Merge]] = {}
+        for merge in sorted(self.merges, key=lambda m: (m.top, m.left)):
+            for c in range(merge.left, merge.right + 1):
+                self._tops.setdefault(c, []).append(merge.top)
+                self._by_column.setdefault(c, []).append(merge)
+        for column in self._by_column.values():
+            for above, below in zip(column, column[1:], strict=False):
+                if below.top <= above.bottom:
+                    raise GridError(ERROR_MERGES_OVERLAP.format(sheet=name, ref=_range_ref(below)))
+        self._merged_columns = sorted(self._by_column)
 
     def ref(self, row: int, col: int) -> str:
         """The spreadsheet address of a 0-based cell, e.g. "附件2!B14"."""
         return f"{self.name}!{get_column_letter(col + 1)}{row + 1}"
 
-    def value(self, row: int, col: int) -> object:
-        if row < len(self.rows) and col < len(self.rows[row]):
-            return self.rows[row][col]
+    def merge_at(self, row: int, col: int) -> Merge | None:
+        """The merged range holding this cell, if any."""
+        tops = self._tops.get(col)
+        if not tops:
+            return None
+        i = bisect.bisect_right(tops, row) - 1
+        if i >= 0:
+            merge = self._by_column[col][i]
+            if merge.bottom >= row:
+                return merge
         return None
+
+    def anchor(self, row: int, col: int) -> tuple[int, int]:
+        """The cell whose value this cell shows: its merged range's top-left, or itself."""
+        merge = self.merge_at(row, col)
+        return (merge.top, merge.left) if merge else (row, col)
+
+    def _raw(self, row: int, col: int) -> object:
+        if row < len(self.cells) and col < len(self.cells[row]):
+            return self.cells[row][col]
+        return None
+
+    def value(self, row: int, col: int) -> object:
+        if row >= len(self.cells):
+            return None
+        merge = self.merge_at(row, col) if self._by_column else None
+        if merge is not None:
+            return self._raw(merge.top, merge.left)
+        return self._raw(row, col)
+
+    def row(self, r: int) -> list[object]:
+        """Row `r` with merged cells filled in (a new list: changing it changes nothing)."""
+        values = list(self.cells[r])
+        for c in self._merged_columns:
+            merge = self.merge_at(r, c)
+            if merge is None:
+                continue
+            if c >= len(values):
+                values.extend([None] * (c + 1 - len(values)))
+            values[c] = self._raw(merge.top, merge.left)
+        return values
+
+    @property
+    def rows(self) -> _Rows:
+        return _Rows(self)
+
+
+class _Rows(Sequence):
+    """The rows of a sheet with merged cells filled in, built one at a time when asked for."""
+
+    def __init__(self, sheet: Sheet):
+        self._sheet = sheet
+
+    def __len__(self) -> int:
+        return len(self._sheet.cells)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self._sheet.row(r) for r in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._sheet.row(index)
+
+    def __iter__(self) -> Iterator[list[object]]:
+        for r in range(len(self)):
+            yield self._sheet.row(r)
+
+    def __bool__(self) -> bool:
+        return bool(self._sheet.cells)
+
+
+def _range_ref(merge: Merge) -> str:
+    return f"{get_column_letter(merge.left + 1)}{merge.top + 1}:{get_column_letter(merge.right + 1)}{merge.bottom + 1}"
+
+
+class _Budget:
+    """Cells and merged cells counted across the whole workbook, refused once over the limits."""
+
+    def __init__(self):
+        self.cells = 0
+        self.merged = 0
+
+    def add_cells(self, count: int) -> None:
+        self.cells += count
+        if self.cells > MAX_CELLS:
+            raise GridError(ERROR_TOO_MANY_CELLS.format(cells=f"{self.cells}+", limit=MAX_CELLS))
+
+    def add_merges(self, merges: list[Merge], sheet: str) -> None:
+        if len(merges) > MAX_MERGES:
+            raise GridError(ERROR_TOO_MANY_MERGES.format(sheet=sheet, limit=MAX_MERGES))
+        for merge in merges:
+            if merge.bottom >= MAX_ROWS or merge.right >= MAX_COLUMNS or merge.top < 0 or merge.left < 0:
+                raise GridError(
+                    ERROR_MERGE_OUTSIDE.format(sheet=sheet, ref=_range_ref(merge), rows=MAX_ROWS, cols=MAX_COLUMNS)
+                )
+            self.merged += merge.area
+        if self.merged > MAX_MERGED_CELLS:
+            raise GridError(ERROR_MERGED_TOO_LARGE.format(cells=self.merged, limit=MAX_MERGED_CELLS))
+
+
+def _check_sheet_count(count: int) -> None:
+    if count > MAX_SHEETS:
+        raise GridError(ERROR_TOO_MANY_SHEETS.format(sheets=count, limit=MAX_SHEETS))
 
 
 _HTML_RE = re.compile(rb"\s*(?:\xef\xbb\xbf)?\s*<(?:!doctype\s+html|html|table|meta|head|body)[\s>]", re.IGNORECASE)
@@ -121,6 +283,18 @@ def read_grids(data: bytes, filename: str) -> list[Sheet]:
     return [_read_csv(data, Path(filename).stem or "CSV")]
 
 
+def table_check(data: bytes, filename: str, *, formats: tuple[str, ...]) -> tuple[str, int]:
+    """For an import that reads the file with another library: ("", data rows of the fullest
+    sheet), or (the message, 0) when the guards refuse the file or its format is not wanted."""
+    try:
+        sheets = read_grids(data, filename)
+        if sniff_format(data[:8192], filename) not in formats:
+            return ERROR_FORMAT_NOT_ACCEPTED.format(formats="、".join(f".{f}" for f in formats)), 0
+    except GridError as exc:
+        return str(exc), 0
+    return "", max((sum(1 for row in sheet.rows if any(v is not None for v in row)) for sheet in sheets), default=0)
+
+
 # -- xlsx ---------------------------------------------------------------------------------
 
 _MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"')
@@ -153,14 +327,32 @@ def guard_zip(archive: zipfile.ZipFile) -> None:
                     raise GridError(ERROR_UNSAFE_XML)
 
 
-def _scan_sheet_xml(archive: zipfile.ZipFile, path: str, sheet: str) -> tuple[list[str], int]:
-    """Merged ranges and formula count of one sheet, streamed from its XML with no parser.
+@dataclass
+class _SheetScan:
+    """What a byte scan of one sheet's XML found, before any row is read."""
+
+    merges: list[Merge]
+    formulas: int
+    declared_cells: int
+
+
+def _merge(min_col: int, min_row: int, max_col: int, max_row: int, *, one_based: bool) -> Merge:
+    shift = 1 if one_based else 0
+    top, bottom = sorted((min_row - shift, max_row - shift))
+    left, right = sorted((min_col - shift, max_col - shift))
+    return Merge(top, left, bottom, right)
+
+
+def _scan_sheet_xml(archive: zipfile.ZipFile, path: str, sheet: str) -> _SheetScan:
+    """Merged ranges, formula count and declared size of one sheet, streamed with no parser.
 
     openpyxl's read-only mode, the fast one, does not expose merged cells; the ranges sit at
-    the end of the sheet XML, so a byte scan finds them without building a tree.
+    the end of the sheet XML, so a byte scan finds them without building a tree. The scan
+    stops as soon as the sheet has more merged ranges than any table has.
     """
-    merges: list[str] = []
+    refs: list[bytes] = []
     formulas = unsaved = 0
+    declared = 0
     tail = b""
     first = True
     with archive.open(path) as stream:
@@ -169,30 +361,36 @@ def _scan_sheet_xml(archive: zipfile.ZipFile, path: str, sheet: str) -> tuple[li
             if first:
                 first = False
                 if m := _DIMENSION_RE.search(buf[:4096]):
-                    _check_dimension(m.group(1).decode(), sheet)
+                    declared = _check_dimension(m.group(1).decode(), sheet)
             # Count only complete tokens; keep a short tail for tokens split across chunks.
             cut = max(0, len(buf) - 256)
             formulas += len(_FORMULA_RE.findall(buf, 0, cut))
             unsaved += len(_UNSAVED_RE.findall(buf, 0, cut))
-            merges.extend(ref.decode() for ref in _MERGE_RE.findall(buf, 0, cut))
+            refs.extend(_MERGE_RE.findall(buf, 0, cut))
+            if len(refs) > MAX_MERGES:
+                raise GridError(ERROR_TOO_MANY_MERGES.format(sheet=sheet, limit=MAX_MERGES))
             tail = buf[cut:]
     formulas += len(_FORMULA_RE.findall(tail))
     unsaved += len(_UNSAVED_RE.findall(tail))
-    merges.extend(ref.decode() for ref in _MERGE_RE.findall(tail))
+    refs.extend(_MERGE_RE.findall(tail))
     if unsaved:
         raise GridError(ERROR_FORMULAS_UNSAVED.format(sheet=sheet, count=unsaved))
-    return merges, formulas
+    merges = [_merge(*range_boundaries(ref.decode()), one_based=True) for ref in refs]
+    return _SheetScan(merges=merges, formulas=formulas, declared_cells=declared)
 
 
-def _check_dimension(ref: str, sheet: str) -> None:
+def _check_dimension(ref: str, sheet: str) -> int:
+    """Refuse a sheet that declares more rows or columns than a table has; its declared cells."""
     if ":" not in ref:
-        return
+        return 1
     min_col, min_row, max_col, max_row = range_boundaries(ref)
     rows, cols = max_row - min_row + 1, max_col - min_col + 1
     if rows > MAX_ROWS:
         raise GridError(ERROR_TOO_MANY_ROWS.format(sheet=sheet, rows=rows, limit=MAX_ROWS))
     if cols > MAX_COLUMNS:
         raise GridError(ERROR_TOO_MANY_COLUMNS.format(sheet=sheet, cols=cols, limit=MAX_COLUMNS))
+    # openpyxl pads every row to the declared width and height: those cells are read too.
+    return max_row * max_col
 
 
 def _read_xlsx(data: bytes) -> list[Sheet]:
@@ -212,20 +410,31 @@ def _read_xlsx(data: bytes) -> list[Sheet]:
     except Exception as exc:  # openpyxl raises many types on broken files
         raise GridError(ERROR_CORRUPT.format(detail=type(exc).__name__)) from exc
     sheets = []
+    budget = _Budget()
     try:
-        for ws in workbook.worksheets:
-            if not hasattr(ws, "_worksheet_path"):  # a chartsheet
-                continue
-            merges, formulas = _scan_sheet_xml(archive, ws._worksheet_path, ws.title)
+        worksheets = [ws for ws in workbook.worksheets if hasattr(ws, "_worksheet_path")]  # not chartsheets
+        _check_sheet_count(len(worksheets))
+        # Every sheet's declarations first: a workbook of 40 sheets each declaring 40 million
+        # cells is refused before a single row is read.
+        scans = []
+        for ws in worksheets:
+            scan = _scan_sheet_xml(archive, ws._worksheet_path, ws.title)
+            budget.add_merges(scan.merges, ws.title)
+            scans.append(scan)
+        declared = sum(scan.declared_cells for scan in scans)
+        if declared > MAX_CELLS:
+            raise GridError(ERROR_DECLARED_CELLS.format(cells=declared, limit=MAX_CELLS))
+        for ws, scan in zip(worksheets, scans, strict=True):
             rows = []
             for values in ws.iter_rows(values_only=True):
+                if len(values) > MAX_COLUMNS:
+                    raise GridError(ERROR_TOO_MANY_COLUMNS.format(sheet=ws.title, cols=len(values), limit=MAX_COLUMNS))
+                budget.add_cells(len(values) or 1)
                 check_cells(values, ws.title)
                 rows.append(list(values))
                 if len(rows) > MAX_ROWS:
                     raise GridError(ERROR_TOO_MANY_ROWS.format(sheet=ws.title, rows=f"{MAX_ROWS}+", limit=MAX_ROWS))
-            sheet = Sheet(name=ws.title, rows=_trim(rows), formula_cells=formulas)
-            _fill_merges(sheet, (range_boundaries(ref) for ref in merges), one_based=True)
-            sheets.append(sheet)
+            sheets.append(Sheet(ws.title, _trim(rows), formula_cells=scan.formulas, merges=scan.merges))
     except GridError:
         raise
     except Exception as exc:
@@ -233,25 +442,6 @@ def _read_xlsx(data: bytes) -> list[Sheet]:
     finally:
         workbook.close()
     return sheets
-
-
-def _fill_merges(sheet: Sheet, ranges, *, one_based: bool) -> None:
-    """Copy each merged range's top-left value into every cell of the range."""
-    shift = 1 if one_based else 0
-    for min_col, min_row, max_col, max_row in ranges:
-        r0, c0 = min_row - shift, min_col - shift
-        if r0 >= len(sheet.rows):
-            continue
-        anchor = sheet.value(r0, c0)
-        for r in range(r0, min(max_row - shift + 1, len(sheet.rows))):
-            row = sheet.rows[r]
-            for c in range(c0, max_col - shift + 1):
-                if (r, c) == (r0, c0):
-                    continue
-                if c >= len(row):
-                    row.extend([None] * (c + 1 - len(row)))
-                row[c] = anchor
-                sheet.merged_from[(r, c)] = (r0, c0)
 
 
 def _trim(rows: list[list[object]]) -> list[list[object]]:
@@ -277,10 +467,18 @@ def _read_xls(data: bytes) -> list[Sheet]:
     except Exception as exc:
         raise GridError(ERROR_CORRUPT.format(detail=type(exc).__name__)) from exc
     sheets = []
+    budget = _Budget()
+    _check_sheet_count(book.nsheets)
     for index in range(book.nsheets):
         xs = book.sheet_by_index(index)
         if xs.nrows > MAX_ROWS:
             raise GridError(ERROR_TOO_MANY_ROWS.format(sheet=xs.name, rows=xs.nrows, limit=MAX_ROWS))
+        if xs.ncols > MAX_COLUMNS:
+            raise GridError(ERROR_TOO_MANY_COLUMNS.format(sheet=xs.name, cols=xs.ncols, limit=MAX_COLUMNS))
+        # xlrd gives (rlo, rhi, clo, chi), half-open and 0-based.
+        merges = [_merge(clo, rlo, chi - 1, rhi - 1, one_based=False) for rlo, rhi, clo, chi in xs.merged_cells]
+        budget.add_merges(merges, xs.name)
+        budget.add_cells(xs.nrows * xs.ncols)
         rows = []
         for r in range(xs.nrows):
             row = []
@@ -296,10 +494,7 @@ def _read_xls(data: bytes) -> list[Sheet]:
                     row.append(cell.value)
             check_cells(row, xs.name)
             rows.append(row)
-        sheet = Sheet(name=xs.name, rows=_trim(rows))
-        # xlrd gives (rlo, rhi, clo, chi), half-open and 0-based.
-        _fill_merges(sheet, ((clo, rlo, chi - 1, rhi - 1) for rlo, rhi, clo, chi in xs.merged_cells), one_based=False)
-        sheets.append(sheet)
+        sheets.append(Sheet(xs.name, _trim(rows), merges=merges))
     book.release_resources()
     return sheets
 
@@ -352,8 +547,12 @@ def _read_csv(data: bytes, name: str) -> Sheet:
     except csv.Error:
         dialect = csv.excel
     rows: list[list[object]] = []
+    budget = _Budget()
     try:
         for values in csv.reader(io.StringIO(text), dialect):
+            if len(values) > MAX_COLUMNS:
+                raise GridError(ERROR_TOO_MANY_COLUMNS.format(sheet=name, cols=len(values), limit=MAX_COLUMNS))
+            budget.add_cells(len(values) or 1)
             check_cells(values, name)
             rows.append([v if v.strip() else None for v in values])
             if len(rows) > MAX_ROWS:
@@ -362,7 +561,7 @@ def _read_csv(data: bytes, name: str) -> Sheet:
         if "field limit" in str(exc):
             raise GridError(ERROR_CELL_TOO_LONG.format(sheet=name, limit=MAX_CELL_CHARS)) from exc
         raise GridError(ERROR_CORRUPT.format(detail=exc)) from exc
-    return Sheet(name=name, rows=_trim(rows))
+    return Sheet(name, _trim(rows))
 
 
 # -- docx ---------------------------------------------------------------------------------
@@ -375,20 +574,60 @@ def _read_docx(data: bytes) -> list[Sheet]:
         archive = zipfile.ZipFile(io.BytesIO(data))
         guard_zip(archive)
         document = docx.Document(io.BytesIO(data))
+        tables = document.tables
     except GridError:
         raise
     except Exception as exc:
         raise GridError(ERROR_CORRUPT.format(detail=type(exc).__name__)) from exc
+    _check_sheet_count(len(tables))
+    budget = _Budget()
     sheets = []
-    for number, table in enumerate(document.tables, start=1):
-        rows = []
-        for row in table.rows:
-            # python-docx repeats a merged cell once per grid column it spans: the value holds
-            # for every cell of the merge, as in a spreadsheet.
-            values = [cell.text if cell.text.strip() else None for cell in row.cells]
-            check_cells(values, f"表{number}")
-            rows.append(values)
-            if len(rows) > MAX_ROWS:
-                raise GridError(ERROR_TOO_MANY_ROWS.format(sheet=f"表{number}", rows=f"{MAX_ROWS}+", limit=MAX_ROWS))
-        sheets.append(Sheet(name=f"表{number}", rows=_trim(rows)))
+    for number, table in enumerate(tables, start=1):
+        name = f"表{number}"
+        try:
+            rows = _docx_rows(table, name, budget)
+        except GridError:
+            raise
+        except Exception as exc:  # one broken table must not hide the others
+            sheets.append(Sheet(name, [], problem=WARN_TABLE_UNREADABLE.format(sheet=name, detail=type(exc).__name__)))
+            continue
+        sheets.append(Sheet(name, _trim(rows)))
     return sheets
+
+
+def _docx_rows(table, name: str, budget: _Budget) -> list[list[object]]:
+    """A Word table's rows, one value per grid column, read row by row without recursion.
+
+    A cell spanning several grid columns (gridSpan) repeats in each, as python-docx's
+    `row.cells` gives it; a cell continuing a vertical merge (vMerge) shows the value of the
+    merge's first cell, carried down from the row above. A continuation with nothing above it
+    (a hostile or damaged file: Word never writes one in the first row) shows its own text.
+    """
+    from docx.oxml.simpletypes import ST_Merge
+    from docx.table import _Cell
+
+    rows: list[list[object]] = []
+    above: dict[int, tuple[object, int]] = {}  # grid offset -> (value, span) in the previous row
+    for tr in table._tbl.tr_lst:
+        values: list[object] = []
+        here: dict[int, tuple[object, int]] = {}
+        offset = tr.grid_before
+        for tc in tr.tc_lst:
+            span = max(1, tc.grid_span)
+            if tc.vMerge == ST_Merge.CONTINUE and offset in above:
+                value, span = above[offset]
+            else:
+                text = _Cell(tc, table).text
+                value = text if text.strip() else None
+            values.extend([value] * span)
+            here[offset] = (value, span)
+            offset += span
+            if len(values) > MAX_COLUMNS:
+                raise GridError(ERROR_TOO_MANY_COLUMNS.format(sheet=name, cols=f"{MAX_COLUMNS}+", limit=MAX_COLUMNS))
+        above = here
+        budget.add_cells(len(values) or 1)
+        check_cells(values, name)
+        rows.append(values)
+        if len(rows) > MAX_ROWS:
+            raise GridError(ERROR_TOO_MANY_ROWS.format(sheet=name, rows=f"{MAX_ROWS}+", limit=MAX_ROWS))
+    return rows

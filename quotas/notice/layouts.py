@@ -287,6 +287,9 @@ def _row_text(row: list[object]) -> str:
 def read_sheet(sheet: Sheet, year: int) -> SheetReading:
     """Every quota row of one sheet, in reading order: block by block, row by row."""
     reading = SheetReading()
+    if sheet.problem:
+        reading.issues.append(Issue("warning", sheet.problem))
+        return reading
     if not any(any(v is not None and _text(v) for v in row) for row in sheet.rows):
         reading.issues.append(Issue("warning", WARN_EMPTY_SHEET.format(sheet=sheet.name)))
         return reading
@@ -369,7 +372,7 @@ def _read_block(sheet, block, header_index, year, default_period, default_place,
         else:
             added = _read_simple(context, unit_col, unit_text)
         if TOTAL in cols and added is not None:
-            anchor = sheet.merged_from.get((r, cols[TOTAL]), (r, cols[TOTAL]))
+            anchor = sheet.anchor(r, cols[TOTAL])
             declared = _number_or_none(sheet.value(r, cols[TOTAL]))
             if declared is not None:
                 check = total_groups.setdefault(
@@ -435,7 +438,7 @@ class _RowContext:
         self.period_label = label
         period_cell = ""
         if PERIOD in cols and label:
-            period_cell = sheet.ref(*sheet.merged_from.get((r, cols[PERIOD]), (r, cols[PERIOD])))
+            period_cell = sheet.ref(*sheet.anchor(r, cols[PERIOD]))
         headcount = None
         if HEADCOUNT in cols:
             try:

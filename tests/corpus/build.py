@@ -117,6 +117,56 @@ def docx_package(document_xml: str) -> bytes:
     return buffer.getvalue()
 
 
+def merged_sheet_xml(body: str, merges: list[str], *, dimension: str = "A1:B2") -> str:
+    cells = "".join(f'<mergeCell ref="{ref}"/>' for ref in merges)
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><worksheet {NS}>'
+        f'<dimension ref="{dimension}"/><sheetData>{body}</sheetData>'
+        f'<mergeCells count="{len(merges)}">{cells}</mergeCells></worksheet>'
+    )
+
+
+def many_sheets(count: int, sheet: str) -> bytes:
+    """A workbook of `count` sheets, each the same sheet XML."""
+    overrides = "".join(
+        f'<Override PartName="/xl/worksheets/sheet{i}.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        for i in range(1, count + 1)
+    )
+    types = CONTENT_TYPES.replace("</Types>", overrides + "</Types>")
+    sheets = "".join(f'<sheet name="表{i}" sheetId="{i}" r:id="rId{i}"/>' for i in range(1, count + 1))
+    workbook = WORKBOOK.replace('<sheet name="名单" sheetId="1" r:id="rId1"/>', sheets)
+    rels = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        + "".join(
+            f'<Relationship Id="rId{i}" Target="worksheets/sheet{i}.xml" '
+            'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"/>'
+            for i in range(1, count + 1)
+        )
+        + f'<Relationship Id="rId{count + 1}" Target="sharedStrings.xml" '
+        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"/>'
+        "</Relationships>"
+    )
+    parts = {"[Content_Types].xml": types, "xl/workbook.xml": workbook, "xl/_rels/workbook.xml.rels": rels}
+    parts |= {f"xl/worksheets/sheet{i}.xml": sheet for i in range(1, count + 1)}
+    return package(parts)
+
+
+W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+
+
+def docx_table(rows: list[str]) -> str:
+    body = f"<w:body><w:tbl>{''.join(rows)}</w:tbl></w:body>"
+    return f'<?xml version="1.0" encoding="UTF-8"?><w:document {W}>{body}</w:document>'
+
+
+def docx_cell(text: str = "", *, merge: str | None = None) -> str:
+    value = f' w:val="{merge}"' if merge else ""
+    props = "" if merge is None else f"<w:tcPr><w:vMerge{value}/></w:tcPr>"
+    return f"<w:tc>{props}<w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:tc>"
+
+
 def corpus() -> dict[str, bytes]:
     good = package({})
     gbk = "姓名,身份证号,献血日期,献血量\r\n张三,360426199101010071,2026-03-03,400\r\n".encode("gbk")
@@ -192,6 +242,40 @@ def corpus() -> dict[str, bytes]:
         # GBK text mis-decoded: once with the bytes replaced by U+FFFD, once read as Latin-1
         "gbk-replaced-as-utf8.csv": gbk.decode("utf-8", errors="replace").encode("utf-8"),
         "gbk-read-as-latin1.csv": gbk.decode("latin-1").encode("utf-8"),
+        # merged ranges: one merge across every column of a thousand rows; 300,000 merges
+        "merge-whole-width.xlsx": package(
+            {
+                "xl/worksheets/sheet1.xml": merged_sheet_xml(
+                    HEADER_ROW + "".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c></row>' for r in range(2, 1001)),
+                    ["D1:XFD1000"],
+                    dimension="A1:B1000",
+                )
+            }
+        ),
+        "merges-300000.xlsx": package(
+            {
+                "xl/worksheets/sheet1.xml": merged_sheet_xml(
+                    HEADER_ROW,
+                    [f"{_column(2 * k + 1)}{r}:{_column(2 * k + 2)}{r}" for r in range(2, 3002) for k in range(100)],
+                )
+            }
+        ),
+        # 40 sheets, each declaring 200 columns by 200,000 rows: within the per-sheet limits
+        "sheets-declaring-40x40m-cells.xlsx": many_sheets(40, sheet_xml(HEADER_ROW, dimension="A1:GR200000")),
+        # Word: a vertical merge down 1,500 rows (python-docx recursed once per row); a merge
+        # continued in the first row, with nothing above it to continue
+        "vmerge-1500-rows.docx": docx_package(
+            docx_table(
+                ["<w:tr>" + docx_cell("说明", merge="restart") + docx_cell("见附件") + "</w:tr>"]
+                + ["<w:tr>" + docx_cell(merge="") + docx_cell() + "</w:tr>"] * 1499
+            )
+        ),
+        "vmerge-first-row.docx": docx_package(
+            docx_table(
+                ["<w:tr>" + docx_cell("说明", merge="") + docx_cell("见附件") + "</w:tr>"]
+                + ["<w:tr>" + docx_cell(merge="") + docx_cell() + "</w:tr>"]
+            )
+        ),
         # 10 MB of text in one cell
         "huge-cell.csv": "姓名,身份证号\r\n".encode() + b'"' + b"A" * (10 * 1024 * 1024) + b'",1\r\n',
         "huge-cell.xlsx": package(
@@ -205,6 +289,14 @@ def corpus() -> dict[str, bytes]:
             }
         ),
     }
+
+
+def _column(number: int) -> str:
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 def main() -> None:

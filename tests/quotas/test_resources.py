@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 import tablib
 
+from core.xlsx import escape_formula, unescape_formula
 from quotas.models import Quota
-from quotas.resources import QuotaResource, escape_formula, unescape_formula
+from quotas.resources import QuotaResource
 from tests.factories import QuotaFactory
+from tests.quotas.workbooks import xlsx
 
 pytestmark = pytest.mark.django_db
 
@@ -101,3 +103,29 @@ def test_view_only_user_cannot_import_quotas(leader_client, staff_client):
     assert leader_client.get("/admin/quotas/quota/import/").status_code == 403
     assert staff_client.get("/admin/quotas/quota/import/").status_code == 200
     assert leader_client.get("/admin/quotas/quota/export/").status_code == 200
+
+
+def test_the_flat_import_reads_files_in_the_bounded_child(monkeypatch):
+    import quotas.formats
+
+    seen = []
+    original = quotas.formats.run_bounded
+    monkeypatch.setattr(
+        quotas.formats, "run_bounded", lambda func, *a, **k: seen.append(a[1]) or original(func, *a, **k)
+    )
+    xlsx_format = next(f for f in quotas.formats.IMPORT_FORMATS if f.__name__ == "BoundedXLSX")
+    dataset = xlsx_format().create_dataset(xlsx([["id", "unit"], [1, "仪化公司"]]))
+    assert seen == ["XLSX"] and dataset.headers == ["id", "unit"] and dataset[0] == (1, "仪化公司")
+
+
+def test_the_admin_flat_import_previews_a_csv_read_in_the_child(staff_client, plan, unit_a):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    quota = QuotaFactory(plan=plan, label="仪化公司", units=[unit_a], target=5)
+    data = QuotaResource().export(queryset=Quota.objects.filter(pk=quota.pk)).csv.replace(",5,", ",9,")
+    response = staff_client.post(
+        "/admin/quotas/quota/import/",
+        {"format": "0", "import_file": SimpleUploadedFile("quotas.csv", data.encode("utf-8"))},
+    )
+    assert response.status_code == 200 and not response.context["result"].has_errors()
+    assert [row.import_type for row in response.context["result"].rows] == ["update"]
