@@ -166,13 +166,24 @@ class DonationAdmin(AuditedAdmin):
         return DonationAddForm.Meta.fields if obj is None else self.fields
 
     def get_readonly_fields(self, request, obj=None):
-        return [] if obj is None else self.readonly_fields
+        # On a logged donation staff decide (status, with a reason that resolves its flags); what
+        # was donated is the liaison's entry, corrected by the liaison or rejected and logged anew,
+        # so every change of the facts passes the donor rules in the one service that applies them.
+        if obj is None:
+            return []
+        return [f for f in self.fields if f not in self.REVIEW_FIELDS]
+
+    REVIEW_FIELDS = ("status", "flag_resolution")
 
     def save_model(self, request, obj, form, change):
         if change:
-            if "status" in form.changed_data:
-                obj.reviewed_by, obj.reviewed_at = request.user, timezone.now()
-            obj.save()
+            if set(form.changed_data) & set(self.REVIEW_FIELDS):
+                donations_review(
+                    donations=[obj],
+                    status=form.cleaned_data["status"],
+                    reviewer=request.user,
+                    reason=form.cleaned_data.get("flag_resolution", ""),
+                )
             return
         form.prepared.logged_by = request.user
         saved = donation_save(form.prepared)

@@ -83,15 +83,23 @@ def pytest_addoption(parser):
     parser.addoption("--clock", default=None, help="run the suite as if today were this date (YYYY-MM-DD)")
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _clock(request):
-    day = request.config.getoption("--clock")
+_travel = None
+
+
+def pytest_configure(config):
+    """Move the clock before collection, so module-level dates in test files see it too."""
+    global _travel
+    day = config.getoption("--clock", default=None)
     if not day:
-        yield
         return
     import time_machine
 
-    # Noon in the portal's time zone, so the local date is the one asked for.
+    # Noon in the portal's time zone, so the local date is the one asked for; the clock ticks on.
     moment = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(12), tzinfo=dt.timezone(dt.timedelta(hours=8)))
-    with time_machine.travel(moment, tick=True):
-        yield
+    _travel = time_machine.travel(moment, tick=True)
+    _travel.start()
+
+
+def pytest_unconfigure(config):
+    if _travel is not None:
+        _travel.stop()

@@ -67,3 +67,18 @@ def test_leadership_cannot_show_ids_or_list_donors(leader_client, unit_a):
     assert leader_client.post(reverse("admin:campaigns_donation_show_id", args=[donation.pk])).status_code == 403
     assert leader_client.get(reverse("admin:campaigns_donation_changelist")).status_code == 403
     assert AccessEvent.objects.count() == 0
+
+
+def test_the_change_page_reviews_through_the_service_and_leaves_the_facts_alone(staff_client, staff_user, unit_a):
+    donation = make_donation(unit_a, donated_on=DAY, seq=9, donor_name="原名")
+    url = reverse("admin:campaigns_donation_change", args=[donation.pk])
+    page = staff_client.get(url).content.decode()
+    assert 'name="status"' in page and 'name="donated_on"' not in page and 'name="volume_ml"' not in page
+    response = staff_client.post(
+        url, {"status": "verified", "flag_resolution": "已电话核实", "donated_on": "2026-01-01", "donor_name": "改名"}
+    )
+    assert response.status_code == 302
+    donation.refresh_from_db()
+    assert (donation.status, donation.reviewed_by, donation.flag_resolution) == ("verified", staff_user, "已电话核实")
+    assert (donation.donated_on, donation.donor_name) == (DAY, "原名")
+    assert "已电话核实" in donation.history.first().history_change_reason
