@@ -82,8 +82,16 @@ def _line(line: Line, status_labels: dict[str, str]) -> dict:
     }
 
 
-def dashboard_figures(*, jurisdiction: Jurisdiction | None, year: int, today: dt.date) -> dict:
-    """The whole dashboard for a jurisdiction (None: everything) and year, as JSON-ready data."""
+def dashboard_figures(
+    *, jurisdiction: Jurisdiction | None, year: int, today: dt.date, budget: int | None = None
+) -> dict:
+    """The whole dashboard for a jurisdiction (None: everything) and year, as JSON-ready data.
+
+    `budget`: the most quotas of stale plans this call recomputes itself (the page passes
+    `settings.DASHBOARD_RECOMPUTE_QUOTAS`); beyond it, other plans' last kept summaries are used
+    and `behind_since` says since when. None: every figure exact (exports, bulletins, refresher).
+    The page's own plan is always exact: its unit table is computed anyway.
+    """
     prefix = jurisdiction.path if jurisdiction else "/"
     year_start, year_end = dt.date(year, 1, 1), dt.date(year, 12, 31)
     under = prefix + "%"  # paths hold digits and slashes only: nothing to escape
@@ -119,7 +127,10 @@ def dashboard_figures(*, jurisdiction: Jurisdiction | None, year: int, today: dt
         fresh = quota_figures(others, year=year, today=today) if others else {}
         return [*fresh.values(), *(own_rows.values() if own_plan in stale else ())]
 
-    summaries = plan_summaries(sorted(plans), year=year, today=today, version=version, compute=compute)
+    kept = plan_summaries(
+        sorted(plans), year=year, today=today, version=version, compute=compute, budget=budget, exact=[own_plan]
+    )
+    summaries = kept.summaries
     rolled = counting.roll_up(
         tree=JurisdictionTree(root_path=prefix, paths={pk: path for pk, (_, _, path) in tree.items()}),
         plans=plans,
@@ -219,6 +230,7 @@ def dashboard_figures(*, jurisdiction: Jurisdiction | None, year: int, today: dt
     return {
         "year": year,
         "as_of": today.isoformat(),
+        "behind_since": kept.behind_since.isoformat() if kept.behind_since else None,
         "jurisdiction": {"id": jurisdiction.pk, "name": jurisdiction.name, "path": jurisdiction.path}
         if jurisdiction
         else None,

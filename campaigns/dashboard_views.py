@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -171,7 +172,8 @@ def dashboard(request):
     scope = _scope(request.user)
     year = _year(request.GET, today)
     jurisdiction, lineage = _jurisdiction_and_lineage(request.GET, scope)
-    figures = dashboard_figures(jurisdiction=jurisdiction, year=year, today=today)
+    budget = settings.DASHBOARD_RECOMPUTE_QUOTAS  # beyond it: last kept figures, refreshed in the background
+    figures = dashboard_figures(jurisdiction=jurisdiction, year=year, today=today, budget=budget)
     context = _context(
         request, figures, jurisdiction=jurisdiction, trail=_trail(lineage, scope), scope=scope, today=today
     )

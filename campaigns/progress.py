@@ -25,7 +25,12 @@ A DELETE only sees rows of committed transactions, so a mark it takes belongs to
 its computation (which starts later) sees, and a donation still uncommitted leaves its mark for
 the next view. (A unique mark skipped "on conflict" would not: the view could take the mark a
 still-open transaction had relied on.) A summary is only replaced by one whose computation
-started later. Figures stay real time: nothing is refreshed by a timer.
+started later, and marks are taken and summaries stored in one transaction.
+
+A reader recomputes at most `DASHBOARD_RECOMPUTE_QUOTAS` quotas itself; beyond that it is shown
+the last kept summaries with their time, and `manage.py refresh_figures` (run every minute, or
+as a loop) brings everything up to date ahead of readers — after a busy hour of logging, an
+import, a recount, and right after midnight on the first of a month.
 
 Each jurisdiction's counted donations per month (headline, chart and drill-down lines) are
 kept the same way in `JurisdictionProgress`, marked by a second trigger on the tally.
@@ -35,15 +40,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from .counting.plans import FORMAT, summarise_plan
 from .models import JurisdictionProgress, PlanProgress, ProgressVersion
-from .sql import any_of, as_date, as_json, fetch
+from .sql import any_of, as_date, as_datetime, as_json, fetch
 
 STORE_BATCH = 1000  # summaries per INSERT (SQLite allows 32,766 parameters)
 DIRTY = "campaigns_planprogressdirty"
@@ -326,18 +332,20 @@ def invalidate_all() -> None:
 # -- kept plan summaries ---------------------------------------------------------------------
 
 
+def _marked(plan_ids: list[int]) -> set[int]:
+    where, params = any_of("plan_id", plan_ids)
+    return {pk for (pk,) in fetch(f"SELECT DISTINCT plan_id FROM {DIRTY} WHERE {where}", params)}
+
+
 def _take_marks(plan_ids: list[int]) -> set[int]:
     where, params = any_of("plan_id", plan_ids)
     # a set: several rows may name one plan
     return {pk for (pk,) in fetch(f"DELETE FROM {DIRTY} WHERE {where} RETURNING plan_id", params)}
 
 
-def _put_marks_back(plan_ids) -> None:
-    rows = [(pk,) for pk in plan_ids]
-    if not rows:
-        return
-    with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {DIRTY} (plan_id) VALUES (%s)", rows)
+def _quota_count(plan_ids: list[int]) -> int:
+    where, params = any_of("plan_id", plan_ids)
+    return fetch(f"SELECT COUNT(*) FROM quotas_quota WHERE {where}", params)[0][0]
 
 
 def _upsert_newer(table: str, keys: tuple[str, ...], values: tuple[str, ...], rows: list[tuple]) -> None:
@@ -376,59 +384,87 @@ def current_version() -> int:
     return rows[0][0] if rows else 0
 
 
-def plan_summaries(plan_ids: list[int], *, year: int, today: dt.date, version: int, compute) -> dict[int, dict]:
+@dataclass
+class Kept:
+    """Plan summaries for a page, and since when the oldest summary shown unrefreshed was kept."""
+
+    summaries: dict[int, dict]
+    behind_since: dt.datetime | None = None
+
+
+def plan_summaries(
+    plan_ids: list[int], *, year: int, today: dt.date, version: int, compute, budget: int | None = None, exact=()
+) -> Kept:
     """Each plan's summary, recomputing (with `compute(stale_plan_ids)` → rows) only stale ones.
 
-    Queries (after `current_version()`): the marks, the kept summaries; and when any plan is
-    stale, its computation and one write of the new summaries.
+    `budget`: the most quotas a reader recomputes itself. When the stale plans hold more (after
+    a busy hour of logging, on the first of a month, after a recount) the reader is shown their
+    last kept summaries, with the time they were computed, and the marks stay for
+    `refresh_figures`, which keeps everything fresh ahead of readers. A plan never summarised, or
+    summarised by an older format, is always computed, and so is every plan in `exact` (the page's
+    own plan, whose unit table is computed anyway). None (exports, bulletins, the refresher):
+    everything exact.
+
+    The marks are taken, the summaries computed and stored in one transaction: a process that
+    dies half-way leaves the marks in place, never a stale summary taken for a fresh one.
+    Queries (after `current_version()`): the marks, the kept summaries; when any plan is stale,
+    its size (with a budget), the marks taken, its computation and one write of the new summaries.
     """
     if not plan_ids:
-        return {}
-    marked = _take_marks(plan_ids)
+        return Kept({})
+    marked = _marked(plan_ids)
     where, params = any_of("plan_id", plan_ids)
-    kept = {
-        pk: as_json(summary)
-        for pk, as_of, until, kept_version, summary in fetch(
-            f"SELECT plan_id, as_of, valid_until, version, summary FROM {PLAN_PROGRESS} WHERE {where}", params
-        )
-        if as_date(as_of) <= today < as_date(until) and kept_version == version and pk not in marked
-    }
-    kept = {pk: summary for pk, summary in kept.items() if summary.get("format") == FORMAT}
+    kept, readable, started_at = {}, {}, {}
+    for pk, as_of, until, kept_version, started, summary in fetch(
+        f"SELECT plan_id, as_of, valid_until, version, started, summary FROM {PLAN_PROGRESS} WHERE {where}", params
+    ):
+        summary = as_json(summary)
+        if summary.get("format") != FORMAT:
+            continue
+        readable[pk], started_at[pk] = summary, started
+        if as_date(as_of) <= today < as_date(until) and kept_version == version and pk not in marked:
+            kept[pk] = summary
     stale = [pk for pk in plan_ids if pk not in kept]
     if not stale:
-        return kept
-    started = timezone.now()
-    try:
-        rows_by_plan: dict[int, list] = {pk: [] for pk in stale}
-        for row in compute(stale):
-            rows_by_plan[row.plan_id].append(row)
-        fresh = {pk: summarise_plan(rows, year=year, today=today) for pk, rows in rows_by_plan.items()}
-        _store(fresh, today=today, version=version, started=started)
-    except BaseException:
-        _put_marks_back(marked)  # the next view recomputes them
-        raise
-    return kept | {pk: summary for pk, (summary, _) in fresh.items()}
+        return Kept(kept)
+    behind: list[int] = []
+    if budget is not None:
+        old = [pk for pk in stale if pk in readable and pk not in exact]
+        if old and _quota_count(stale) > budget:
+            behind = old
+            stale = [pk for pk in stale if pk not in set(old)]
+    fresh = {}
+    if stale:
+        started = timezone.now()
+        with transaction.atomic():
+            _take_marks(stale)
+            rows_by_plan: dict[int, list] = {pk: [] for pk in stale}
+            for row in compute(stale):
+                rows_by_plan[row.plan_id].append(row)
+            fresh = {pk: summarise_plan(rows, year=year, today=today) for pk, rows in rows_by_plan.items()}
+            _store(fresh, today=today, version=version, started=started)
+    since = min((as_datetime(started_at[pk]) for pk in behind), default=None)
+    return Kept(kept | {pk: readable[pk] for pk in behind} | {pk: summary for pk, (summary, _) in fresh.items()}, since)
 
 
 # -- each jurisdiction's donations per month ----------------------------------------------------
 
 
-def _take_jurisdiction_marks(prefix: str, year: int) -> set[int]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""DELETE FROM {JURISDICTION_DIRTY} WHERE year = %s
-                AND jurisdiction_id IN (SELECT id FROM units_jurisdiction WHERE path LIKE %s)
-                RETURNING jurisdiction_id""",
+def _jurisdiction_marks(prefix: str, year: int) -> set[int]:
+    return {
+        pk
+        for (pk,) in fetch(
+            f"""SELECT DISTINCT jurisdiction_id FROM {JURISDICTION_DIRTY} WHERE year = %s
+                AND jurisdiction_id IN (SELECT id FROM units_jurisdiction WHERE path LIKE %s)""",
             [year, prefix + "%"],  # paths hold digits and slashes only: nothing to escape
         )
-        return {pk for (pk,) in cursor.fetchall()}
+    }
 
 
-def _put_jurisdiction_marks_back(jurisdiction_ids, year: int) -> None:
-    rows = [(pk, year) for pk in jurisdiction_ids]
-    if rows:
-        with connection.cursor() as cursor:
-            cursor.executemany(f"INSERT INTO {JURISDICTION_DIRTY} (jurisdiction_id, year) VALUES (%s, %s)", rows)
+def _take_jurisdiction_marks(jurisdiction_ids: list[int], year: int) -> None:
+    where, params = any_of("jurisdiction_id", jurisdiction_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {JURISDICTION_DIRTY} WHERE year = %s AND {where}", [year, *params])
 
 
 def _store_months(months: dict[int, list], *, year: int, version: int, started) -> None:
@@ -450,7 +486,7 @@ def jurisdiction_months(
     recomputed with `compute(stale_ids or None for all)` → (jurisdiction, month, persons, blood
     units) rows. Queries: the marks, the kept sums; when any is stale, its sum and one write.
     """
-    marked = _take_jurisdiction_marks(prefix, year)
+    marked = _jurisdiction_marks(prefix, year)
     kept = {
         pk: as_json(months)
         for pk, kept_version, months in fetch(
@@ -462,16 +498,16 @@ def jurisdiction_months(
     }
     stale = [pk for pk in jurisdiction_ids if pk not in kept]
     if stale:
-        started = timezone.now()
-        try:
+        # Marks taken (only the stale ones': a mark committed since was not seen, and stays), the
+        # sums computed after that and stored, in one transaction (see plan_summaries).
+        with transaction.atomic():
+            started = timezone.now()
+            _take_jurisdiction_marks(stale, year)
             fresh = {pk: [[0, "0"] for _ in range(12)] for pk in stale}
             for pk, month, persons, units in compute(None if len(stale) == len(jurisdiction_ids) else stale):
                 if pk in fresh:
                     fresh[pk][month - 1] = [persons or 0, str(units or 0)]
             _store_months(fresh, year=year, version=version, started=started)
-        except BaseException:
-            _put_jurisdiction_marks_back(marked, year)
-            raise
         kept |= fresh
     return {
         pk: ([persons for persons, _ in months], sum((Decimal(units) for _, units in months), Decimal(0)))

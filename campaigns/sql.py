@@ -35,6 +35,13 @@ def as_date(value) -> dt.date:
     return dt.date.fromisoformat(value) if isinstance(value, str) else value
 
 
+def as_datetime(value) -> dt.datetime:
+    """A datetime column as read raw: aware on PostgreSQL, text in UTC on SQLite."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
 def as_json(value):
     """A JSON column as read raw: text on both (Django leaves PostgreSQL's jsonb undecoded)."""
     return json.loads(value) if isinstance(value, (str, bytes, bytearray)) else value

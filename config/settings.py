@@ -201,6 +201,11 @@ DONOR_ID_KEY = env("DONOR_ID_KEY", default="bW9jay1rZXktZm9yLWRlbW8tYW5kLXRlc3Rz
 DONOR_ID_HMAC_KEY = env("DONOR_ID_HMAC_KEY", default="demo-and-tests-only-hmac-key")
 
 # Donor rules (GB 18467-2011); local rules differ, so each interval is a setting (days).
+# The most quotas of stale plans one dashboard view recomputes itself (~0.1 s of work, measured
+# with bench_dashboard); beyond it the page shows the last kept figures with their time, and
+# `manage.py refresh_figures` (every minute) brings them up to date. docs/performance.md.
+DASHBOARD_RECOMPUTE_QUOTAS = env.int("DASHBOARD_RECOMPUTE_QUOTAS", default=5000)
+
 DONOR_RULES = {
     "MIN_AGE": 18,
     "MAX_AGE": 60,

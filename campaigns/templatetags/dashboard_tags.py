@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from decimal import Decimal
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
+from django.utils import timezone
 from django.utils.formats import get_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -37,6 +39,15 @@ def blood(value) -> str:
     if value is None or value == "":
         return "—"
     return intcomma(Decimal(f"{float(value):.1f}"))
+
+
+@register.filter
+def iso_time(value) -> str:
+    """An ISO timestamp (as figures carry it) in local time: "12-01 08:05"."""
+    if not value:
+        return ""
+    moment = dt.datetime.fromisoformat(value)
+    return timezone.localtime(moment).strftime("%m-%d %H:%M")
 
 
 _LINE_CELLS = (
