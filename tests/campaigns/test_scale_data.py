@@ -38,3 +38,22 @@ def test_small_scale_data_set(postgresql):
     assert sum(c["completed"] for c in country["children"]) == counted
     with pytest.raises(CommandError):
         call_command("generate_scale_data", "--scale", "0.02", "--units", "300", "--donations", "10", "--donors", "300")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_dashboard_runs_and_its_floor_counts_what_the_page_counts():
+    """The benchmark's floor is checked against the page inside the command (it stops on a
+    difference); a tiny run proves every moment, the readers and the floors still run."""
+    if connection.vendor != "postgresql":
+        pytest.skip("bench_dashboard measures PostgreSQL only")
+    import io
+
+    call_command("generate_scale_data", "--scale", "0.02", "--units", "300", "--donations", "6000", "--donors", "1500")
+    out = io.StringIO()
+    call_command(
+        "bench_dashboard", "--runs", "1", "--activity", "20", "--readers", "2", "--inserts", "0", stdout=out
+    )
+    text = out.getvalue()
+    for moment in ("kept", "after 20", "exact after 20", "refresh after 20", "month start", "cold", "2 readers"):
+        assert moment in text
+    assert text.count("floor") >= 6

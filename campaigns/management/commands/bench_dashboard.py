@@ -1,55 +1,72 @@
-"""Measure the dashboard's server time against its raw-SQL floor, and the cost of the tally
-bookkeeping on logging a donation. Run it on the data of `generate_scale_data` (PostgreSQL):
+"""Measure the dashboard as leaders meet it, against floors over the same tables, on the data of
+`generate_scale_data` (PostgreSQL):
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_scale python manage.py bench_dashboard
 
-For a county, a city and the whole country it times, `--runs` times each (medians reported):
+For a county, a city and the whole country, `--runs` times each (medians reported), the whole GET
+/dashboard/ request through Django with the production refresh budget
+(`DASHBOARD_RECOMPUTE_QUOTAS`), in these moments:
 
-- page: the whole GET /dashboard/ request through Django (session, queries, template), with
-  every plan's quota summary kept from the previous view (campaigns/progress.py);
-- busy: the same page right after `--busy` donations were logged across random units (one
-  second of the 200/s liaison goal: the plans they touch are recomputed);
-- tomorrow: the same page viewed as on the next day (the date moved: plans whose statuses
-  change that day are recomputed; the others' summaries hold until their `valid_until`);
-- edit: the same page right after a staff edit of one quota's target in a random plan of the
-  scope (the edit marks that plan);
-- cold: the same page with every kept summary invalidated (after a recount of the tally: every
-  plan recomputed);
-- figures: `campaigns.dashboard.dashboard_figures` alone;
-- floor: the raw SQL that yields the same numbers straight from the donations, with no tally and
-  no Python: completed per jurisdiction and month (headline, chart, drill-down lines) and each
-  unit quota's credited and on-time donations (statuses, lists, unit table), rows fetched.
+- kept: nothing changed since the last view;
+- after N (each of `--activity`, default 2,000 and 12,000): N donations were logged across
+  random units since the last view (10 s and one minute of a 200/s drive peak); also the time
+  `refresh_figures` then takes to bring every figure up to date ("refresh"), and what an exact
+  view would have cost ("exact": the reader recomputing everything itself, as before the budget);
+- month start: the first view on the first of next month (every kept summary ran out), and its
+  refresh;
+- cold: after a recount of the tally (everything invalidated), and its refresh;
+- readers: `--readers` leaders opening the page at the same moment right after the
+  invalidation (each in its own thread and database connection), timed from that moment.
+
+Changes are made in a transaction rolled back after each measurement (the readers' case
+commits an invalidation and refreshes after it). Floors, each fetched and decoded by Python:
+
+- floor: the same tables the page reads — the subtree, its plans, their kept summaries, the
+  jurisdictions' kept monthly sums, and the page's own plan's quotas and their tallied sums (the
+  two statements the unit table needs); its completed total is checked against the page's;
+- donations floor: the same figures straight from the donations (no tally, nothing kept).
 
 Then it logs `--inserts` donations with the tally triggers on and `--inserts` with them off, each
-as `campaigns.services.donation_save` writes it (the donation and its history row, in a
-savepoint), the two modes alternating in blocks of 30 (each block a transaction rolled back), and
-reports both medians.
+as `campaigns.services.donation_save` writes it, the two modes alternating in blocks of 30 (each
+block a transaction rolled back), and reports both medians.
 """
 
 # ruff: noqa: S608 -- SQL from constant table names; values are parameters.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 import statistics
+import threading
 import time
 from unittest import mock
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.test import Client
 from django.utils import timezone
 
 from campaigns import tally
-from campaigns.dashboard import _UNIT_QUOTAS_SQL, dashboard_figures
+from campaigns.dashboard import dashboard_figures, warm
 from campaigns.identity import check_character
 from campaigns.models import Donation
 from campaigns.progress import invalidate_all
+from campaigns.selectors import _DONOR_SUMS_SQL, _SELECTED, _TERMS_SQL
 from campaigns.services import build_donation, donation_save
-from quotas.models import Quota
 from units.models import Jurisdiction, Unit
 
+TREE = "SELECT id, name, level, path FROM units_jurisdiction WHERE path LIKE %(prefix)s"
+PLANS = """SELECT p.id, p.jurisdiction_id FROM quotas_annualplan p JOIN units_jurisdiction j ON j.id = p.jurisdiction_id
+           WHERE p.year = %(year)s AND p.status <> 'draft' AND j.path LIKE %(prefix)s"""
+KEPT_SUMMARIES = """SELECT k.plan_id, k.summary FROM campaigns_planprogress k
+                    JOIN quotas_annualplan p ON p.id = k.plan_id JOIN units_jurisdiction j ON j.id = p.jurisdiction_id
+                    WHERE p.year = %(year)s AND p.status <> 'draft' AND j.path LIKE %(prefix)s"""
+KEPT_MONTHS = """SELECT k.jurisdiction_id, k.months FROM campaigns_jurisdictionprogress k
+                 JOIN units_jurisdiction j ON j.id = k.jurisdiction_id
+                 WHERE k.year = %(year)s AND j.path LIKE %(prefix)s"""
 FLOOR_MONTHLY = """
 SELECT u.jurisdiction_id, EXTRACT(MONTH FROM d.donated_on), COUNT(*), SUM(d.blood_units)
 FROM campaigns_donation d
@@ -58,17 +75,17 @@ JOIN units_jurisdiction j ON j.id = u.jurisdiction_id
 WHERE d.status <> 'rejected' AND d.donated_on BETWEEN %(year_start)s AND %(year_end)s AND j.path LIKE %(prefix)s
 GROUP BY 1, 2
 """
-# The unit-quota query of the dashboard, reading the donations instead of the tally.
-FLOOR_QUOTAS = _UNIT_QUOTAS_SQL.replace(
-    "{plans}",
-    "p.id IN (SELECT p2.id FROM quotas_annualplan p2 JOIN units_jurisdiction j2 ON j2.id = p2.jurisdiction_id"
-    " WHERE p2.year = %(year)s AND p2.status <> 'draft' AND j2.path LIKE %(prefix)s)",
-).replace(
-    "JOIN campaigns_donationtally t ON t.unit_id = d.donor AND t.day >= %(year_start)s AND t.day <= %(year_end)s",
+# The page's own statements for a plan's quotas, for the plans asked; from the donations instead
+# of the tally for the donations floor.
+_IN_PLANS = "q.plan_id = ANY(%(plans)s)"
+QUOTA_TERMS = _TERMS_SQL.replace(_SELECTED, _IN_PLANS)
+QUOTA_SUMS = _DONOR_SUMS_SQL.replace(_SELECTED, _IN_PLANS)
+QUOTA_SUMS_FROM_DONATIONS = QUOTA_SUMS.replace(
+    "JOIN campaigns_donationtally t ON t.unit_id = d.donor",
     "JOIN (SELECT unit_id, donated_on AS day, 1 AS persons, blood_units FROM campaigns_donation"
-    " WHERE status <> 'rejected' AND donated_on >= %(year_start)s AND donated_on <= %(year_end)s) t"
-    " ON t.unit_id = d.donor",
+    " WHERE status <> 'rejected') t ON t.unit_id = d.donor",
 )
+assert QUOTA_SUMS_FROM_DONATIONS != QUOTA_SUMS
 
 BLOCK = 30  # inserts per block; the modes alternate block by block
 
@@ -78,123 +95,157 @@ def _median_ms(samples: list[float]) -> float:
 
 
 class Command(BaseCommand):
-    help = "Benchmark the dashboard (county, city, country) against its raw-SQL floor, on PostgreSQL."
+    help = "Benchmark the dashboard (county, city, country) in the moments leaders meet it, on PostgreSQL."
 
     def add_arguments(self, parser):
-        parser.add_argument("--runs", type=int, default=7)
+        parser.add_argument("--runs", type=int, default=5)
         parser.add_argument("--inserts", type=int, default=300)
         parser.add_argument("--year", type=int, default=None)
-        parser.add_argument("--busy", type=int, default=200, help="donations logged before the 'busy' view")
+        parser.add_argument("--activity", type=int, nargs="*", default=[2000, 12000])
+        parser.add_argument("--readers", type=int, default=6)
 
-    def handle(self, *args, runs: int, inserts: int, year: int | None, busy: int, **options):
+    def handle(self, *args, runs: int, inserts: int, year: int | None, activity: list[int], readers: int, **o):
         if connection.vendor != "postgresql":
             raise CommandError("bench_dashboard measures PostgreSQL (set DATABASE_URL).")
-        today = timezone.localdate()
-        year = year or today.year
-        county = Jurisdiction.objects.filter(level=3, children__isnull=False).order_by("pk").first()
-        city = Jurisdiction.objects.filter(level=2, children__isnull=False).order_by("pk").first()
-        if not county or not city:
+        self.today = timezone.localdate()
+        self.year = year or self.today.year
+        county = Jurisdiction.objects.filter(level=3, children__isnull=False, plans__year=self.year).order_by("pk")
+        city = Jurisdiction.objects.filter(level=2, children__isnull=False, plans__year=self.year).order_by("pk")
+        if not county.exists() or not city.exists():
             raise CommandError("No data: run generate_scale_data first.")
-        user, _ = get_user_model().objects.get_or_create(
+        self.user, _ = get_user_model().objects.get_or_create(
             username="bench-dashboard", defaults={"is_superuser": True, "is_staff": True}
         )
-        client = Client(SERVER_NAME="localhost")
-        client.force_login(user)
-        counts = {
-            "units": Unit.objects.count(),
-            "jurisdictions": Jurisdiction.objects.count(),
-        }
+        self.client = self._client()
         with connection.cursor() as cursor:
             cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = 'campaigns_donation'")
-            counts["donations (estimate)"] = cursor.fetchone()[0]
-        self.stdout.write(", ".join(f"{k}: {v:,}" for k, v in counts.items()) + f"; year {year}, {runs} runs each")
+            donations = cursor.fetchone()[0]
         self.stdout.write(
-            f"{'scope':<28}{'page ms':>10}{'busy ms':>10}{'tomorrow':>10}{'edit ms':>10}{'cold ms':>10}"
-            f"{'figures ms':>12}{'floor ms':>10}{'page/floor':>12}{'busy/floor':>12}{'cold/floor':>12}"
+            f"units {Unit.objects.count():,}, jurisdictions {Jurisdiction.objects.count():,}, donations ~{donations:,};"
+            f" year {self.year}, today {self.today}, budget {settings.DASHBOARD_RECOMPUTE_QUOTAS:,} quotas,"
+            f" {runs} runs each (median ms; [min-max])"
         )
-        tomorrow = today + dt.timedelta(days=1)
-        rng = random.Random(2026)
+        warm(today=self.today)
+        self.rng = random.Random(2026)
         for label, jurisdiction in (
-            (f"county {county.name}", county),
-            (f"city {city.name}", city),
+            (f"county {county.first().name}", county.first()),
+            (f"city {city.first().name}", city.first()),
             ("whole country", None),
         ):
-            url = f"/dashboard/?year={year}&j={jurisdiction.pk if jurisdiction else 'all'}"
-            page, busy_page, next_day, edited, cold, figures, floor = [], [], [], [], [], [], []
-            quotas = list(
-                Quota.objects.filter(
-                    plan__year=year,
-                    sub_jurisdiction__isnull=True,
-                    plan__jurisdiction__path__startswith=jurisdiction.path if jurisdiction else "/",
-                ).values_list("pk", flat=True)
-            )
-            response = client.get(url)  # warm: connection, templates, statistics
-            if response.status_code != 200:
-                raise CommandError(f"{url} answered {response.status_code}")
-            for _ in range(runs):
-                t = time.perf_counter()
-                client.get(url)
-                page.append(time.perf_counter() - t)
-                busy_page.append(self._after(lambda: self._log_donations(busy, today), client, url))
-                with mock.patch("django.utils.timezone.localdate", return_value=tomorrow):
-                    next_day.append(self._after(lambda: None, client, url))
-                chosen = rng.choice(quotas)
-                edited.append(self._after(lambda pk=chosen: self._edit_quota(pk), client, url))
-                cold.append(self._after(invalidate_all, client, url))
-                t = time.perf_counter()
-                dashboard_figures(jurisdiction=jurisdiction, year=year, today=today)
-                figures.append(time.perf_counter() - t)
-                t = time.perf_counter()
-                self._floor(jurisdiction, year)
-                floor.append(time.perf_counter() - t)
-            p, b, c = _median_ms(page), _median_ms(busy_page), _median_ms(cold)
-            n, e = _median_ms(next_day), _median_ms(edited)
-            f, fl = _median_ms(figures), _median_ms(floor)
-            self.stdout.write(
-                f"{label:<28}{p:>10.0f}{b:>10.0f}{n:>10.0f}{e:>10.0f}{c:>10.0f}{f:>12.0f}{fl:>10.0f}"
-                f"{p / fl:>12.2f}{b / fl:>12.2f}{c / fl:>12.2f}"
-            )
-        self._stale_tomorrow(year, today, tomorrow)
+            self._scope(label, jurisdiction, runs, activity, readers)
         if inserts:
-            on, off = self._inserts(county, inserts)
+            on, off = self._inserts(county.first(), inserts)
             self.stdout.write(
                 f"log one donation (median of {inserts}): with tally triggers {on:.2f} ms, "
                 f"without {off:.2f} ms, ratio {on / off:.2f}"
             )
 
-    def _after(self, change, client, url: str) -> float:
-        """Seconds for the page right after `change()`, all in a transaction rolled back after."""
+    def _client(self) -> Client:
+        client = Client(SERVER_NAME="localhost")
+        client.force_login(self.user)
+        return client
 
+    def _scope(self, label: str, jurisdiction, runs: int, activity: list[int], readers: int) -> None:
+        url = f"/dashboard/?year={self.year}&j={jurisdiction.pk if jurisdiction else 'all'}"
+        response = self.client.get(url)  # warm: connection, templates, statistics
+        if response.status_code != 200:
+            raise CommandError(f"{url} answered {response.status_code}")
+        rows: dict[str, list[float]] = {}
+        behind: dict[str, int] = {}
+
+        def record(name: str, seconds: float, page_behind: bool | None = None) -> None:
+            rows.setdefault(name, []).append(seconds)
+            if page_behind:
+                behind[name] = behind.get(name, 0) + 1
+
+        first_of_next_month = (self.today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        for _ in range(runs):
+            record("kept", *self._page(url))
+            for n in activity:
+                self._rolled_back(lambda n=n: self._activity(n, url, record, jurisdiction))
+            with mock.patch("django.utils.timezone.localdate", return_value=first_of_next_month):
+                self._rolled_back(lambda: self._moment("month start", url, record, first_of_next_month))
+            self._rolled_back(lambda: (invalidate_all(), self._moment("cold", url, record, self.today)))
+            floor, completed = self._floor(jurisdiction)
+            page = dashboard_figures(jurisdiction=jurisdiction, year=self.year, today=self.today)
+            if completed != page["headline"]["completed"]:
+                raise CommandError(f"floor counts {completed}, the page {page['headline']['completed']}")
+            record("floor", floor)
+            record("donations floor", self._donations_floor(jurisdiction))
+        waits = self._readers(url, readers)
+        floor = statistics.median(rows["floor"])
+        self.stdout.write(f"\n{label}: floor {floor * 1000:.0f} ms (same tables as the page)")
+        self.stdout.write(f"  {'moment':<22}{'median ms':>10}{'range':>16}{'÷ floor':>9}  shown behind")
+        for name, samples in [*rows.items(), (f"{readers} readers at once", waits)]:
+            med = statistics.median(samples)
+            spread = f"[{min(samples) * 1000:.0f}-{max(samples) * 1000:.0f}]"
+            note = f"{behind.get(name, 0)} of {len(samples)}" if not name.startswith(("floor", "donations")) else ""
+            self.stdout.write(f"  {name:<22}{med * 1000:>10.0f}{spread:>16}{med / floor:>9.2f}  {note}")
+
+    def _page(self, url: str, client: Client | None = None) -> tuple[float, bool]:
+        t = time.perf_counter()
+        response = (client or self.client).get(url)
+        took = time.perf_counter() - t
+        return took, "后台正在更新".encode() in response.content
+
+    def _rolled_back(self, work) -> None:
         class Rollback(Exception):
             pass
 
         try:
             with transaction.atomic():
-                change()
-                t = time.perf_counter()
-                client.get(url)
-                elapsed = time.perf_counter() - t
+                work()
                 raise Rollback
         except Rollback:
-            return elapsed
+            pass
 
-    def _edit_quota(self, pk: int) -> None:
-        """A staff edit: one quota's target raised by one (saved as the admin saves it)."""
-        quota = Quota.objects.get(pk=pk)
-        quota.target += 1
-        quota.save()
+    def _activity(self, n: int, url: str, record, jurisdiction) -> None:
+        self._log_donations(n)
+        record(f"after {n:,}", *self._page(url))
+        sid = transaction.savepoint()  # what an exact view would have cost the reader, undone after
+        t = time.perf_counter()
+        dashboard_figures(jurisdiction=jurisdiction, year=self.year, today=self.today)
+        record(f"  exact after {n:,}", time.perf_counter() - t)
+        transaction.savepoint_rollback(sid)
+        t = time.perf_counter()
+        warm(today=self.today)
+        record(f"  refresh after {n:,}", time.perf_counter() - t)
 
-    def _stale_tomorrow(self, year: int, today: dt.date, tomorrow: dt.date) -> None:
-        """How many of the year's kept plan summaries the next day's first view recomputes."""
-        from campaigns.models import PlanProgress
+    def _moment(self, name: str, url: str, record, today: dt.date) -> None:
+        record(name, *self._page(url))
+        t = time.perf_counter()
+        warm(today=today)
+        record(f"  refresh ({name})", time.perf_counter() - t)
 
-        kept = PlanProgress.objects.filter(plan__year=year, as_of__lte=today, valid_until__gt=today)
-        self.stdout.write(
-            f"kept plan summaries valid today: {kept.count():,}; of them recomputed on {tomorrow}: "
-            f"{kept.filter(valid_until__lte=tomorrow).count():,}"
-        )
+    def _readers(self, url: str, n: int) -> list[float]:
+        """n leaders open the page at the same moment right after an invalidation; each waits
+        from that moment. The invalidation is committed, and refreshed after."""
+        clients = [self._client() for _ in range(n)]
+        for client in clients:
+            client.get(url)  # signed in, connection open
+        invalidate_all()
+        waits: list[float] = []
+        start = threading.Barrier(n + 1)
 
-    def _log_donations(self, n: int, today: dt.date) -> None:
+        def reader(client: Client) -> None:
+            try:
+                start.wait()
+                client.get(url)
+                waits.append(time.perf_counter() - due)
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=reader, args=(c,)) for c in clients]
+        for thread in threads:
+            thread.start()
+        due = time.perf_counter()
+        start.wait()
+        for thread in threads:
+            thread.join()
+        warm(today=self.today)
+        return waits
+
+    def _log_donations(self, n: int) -> None:
         """n donations today by random units: copies of random earlier donations (the
         triggers keep the tally and mark the plans as for any donation)."""
         columns = [
@@ -210,21 +261,55 @@ class Command(BaseCommand):
                     WHERE id IN (SELECT (random() * (SELECT max(id) FROM campaigns_donation))::int
                                  FROM generate_series(1, %s))
                     ON CONFLICT DO NOTHING""",
-                [today, n],
+                [self.today, n],
             )
 
-    def _floor(self, jurisdiction, year: int) -> None:
-        params = {
-            "year": year,
+    def _params(self, jurisdiction) -> dict:
+        return {
+            "year": self.year,
             "prefix": (jurisdiction.path if jurisdiction else "/") + "%",
-            "year_start": dt.date(year, 1, 1),
-            "year_end": dt.date(year, 12, 31),
+            "year_start": dt.date(self.year, 1, 1),
+            "year_end": dt.date(self.year, 12, 31),
         }
+
+    def _floor(self, jurisdiction) -> tuple[float, int]:
+        """Seconds to fetch and decode what the page reads; and the completed total it gives."""
+        params = self._params(jurisdiction)
+        t = time.perf_counter()
         with connection.cursor() as cursor:
+            cursor.execute(TREE, params)
+            cursor.fetchall()
+            cursor.execute(PLANS, params)
+            plans = cursor.fetchall()
+            cursor.execute(KEPT_SUMMARIES, params)
+            [json.loads(s) if isinstance(s, str) else s for _, s in cursor.fetchall()]
+            cursor.execute(KEPT_MONTHS, params)
+            months = [json.loads(m) if isinstance(m, str) else m for _, m in cursor.fetchall()]
+            own = [pk for pk, jid in plans if jurisdiction is not None and jid == jurisdiction.pk]
+            if own:
+                cursor.execute(QUOTA_TERMS, params | {"plans": own})
+                cursor.fetchall()
+                cursor.execute(QUOTA_SUMS, params | {"plans": own})
+                cursor.fetchall()
+        took = time.perf_counter() - t
+        return took, sum(persons for kept in months for persons, _ in kept)
+
+    def _donations_floor(self, jurisdiction) -> float:
+        """Seconds to fetch the same figures from the donations: monthly sums and every plan's quotas."""
+        params = self._params(jurisdiction)
+        t = time.perf_counter()
+        with connection.cursor() as cursor:
+            cursor.execute(TREE, params)
+            cursor.fetchall()
+            cursor.execute(PLANS, params)
+            plans = [pk for pk, _ in cursor.fetchall()]
             cursor.execute(FLOOR_MONTHLY, params)
             cursor.fetchall()
-            cursor.execute(FLOOR_QUOTAS, params)
+            cursor.execute(QUOTA_TERMS, params | {"plans": plans})
             cursor.fetchall()
+            cursor.execute(QUOTA_SUMS_FROM_DONATIONS, params | {"plans": plans})
+            cursor.fetchall()
+        return time.perf_counter() - t
 
     def _inserts(self, county, n: int) -> tuple[float, float]:
         """Median ms to insert one donation (a savepoint each) with the triggers and without.
