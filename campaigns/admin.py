@@ -11,9 +11,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core.crypto import decrypt
 from units.audit import AuditedAdmin, ReadOnlyAdmin, register_histories
 
-from .crypto import decrypt
 from .models import AccessEvent, Bulletin, Donation, DonationDrive
 from .selectors import drives_with_figures
 from .services import donation_prepare, donation_save, donations_review, record_access, roster_export

@@ -35,7 +35,9 @@ from django.db import connection, transaction
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
-from . import crypto, tally
+from core import crypto
+
+from . import tally
 
 FORMAT = "blood-quota-portal-backup"
 VERSION = 1

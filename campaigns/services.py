@@ -14,10 +14,10 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from core import crypto
 from units.models import Unit
 from units.naming import normalize_name
 
-from . import crypto
 from .identity import IdNumberError, check_id_number, mask_id_number
 from .models import AccessEvent, Donation, DonationDrive
 from .rules import RuleResult, check_donor

@@ -40,7 +40,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns import crypto
+from core import crypto
 
 from .models import StagedUpload
 

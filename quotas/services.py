@@ -13,13 +13,13 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+from core.bulk import copy_rows
 from core.sandbox import SandboxError, run_bounded
 from units.models import Jurisdiction, Unit
 from units.naming import normalize_name
 from units.selectors import NameMatch, UnitMatcher, unit_name_of
 from units.services import aliases_create_bulk, units_create_bulk
 
-from .bulk import copy_rows
 from .models import AnnualPlan, PlanSource, Quota
 from .notice.layouts import Issue, ParsedRow
 from .notice.reader import NoticeReading, parse_notice_text, read_notice

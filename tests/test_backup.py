@@ -18,7 +18,7 @@ from django.core.management.base import CommandError
 from django.core.management.color import no_style
 from django.db import connection
 
-from campaigns import backup, crypto, tally
+from campaigns import backup, tally
 from campaigns.models import (
     Donation,
     DonationTally,
@@ -28,6 +28,7 @@ from campaigns.models import (
     PlanProgressDirty,
 )
 from campaigns.services import donations_review
+from core import crypto
 from tests.factories import make_donation
 
 pytestmark = pytest.mark.django_db

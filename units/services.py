@@ -103,7 +103,7 @@ def units_create_bulk(*, names: list[str], jurisdiction: Jurisdiction) -> list[N
     longer than the field: the import preview checks). The unique constraint is the last word.
 
     """
-    from quotas.bulk import copy_rows
+    from core.bulk import copy_rows
 
     rows = [
         {

@@ -17,11 +17,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from core.bulk import copy_rows, update_rows
 from units.models import Jurisdiction, Unit
 from units.selectors import UnitMatcher
 from units.services import CHANGE_REASON_HEADCOUNTS, unit_headcounts_set
 
-from ..bulk import copy_rows, update_rows
 from ..models import AnnualPlan, DraftLine, PlanDraft, Quota
 from . import attachment as sheet
 from .allocation import (

@@ -284,7 +284,7 @@ class Command(BaseCommand):
         latencies = [x for group in results for x in group[0]]
         saved = [x for group in results for x in group[1]]
         failures = sum(group[2] for group in results)
-        from campaigns.crypto import lookup_hash
+        from core.crypto import lookup_hash
 
         stored = set(Donation.objects.filter(unit__jurisdiction__name=BENCH).values_list("id_number_hash", flat=True))
         expected = {lookup_hash(n) for n in saved}

@@ -28,8 +28,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from campaigns import tally
-from campaigns.crypto import encrypt, lookup_hash
 from campaigns.identity import check_character, mask_id_number
+from core.crypto import encrypt, lookup_hash
 
 MARK = "（模拟）"  # every generated name ends with it, so --replace finds them
 LEVELS = [(1, 31), (2, 300), (3, 1000), (4, 1669)]
