@@ -17,7 +17,7 @@ from .formats import IMPORT_FORMATS
 from .forms import LimitedImportForm
 from .models import AnnualPlan, PlanSource, Quota
 from .resources import QuotaResource
-from .services import plan_copy_to_year, plan_set_status
+from .services import plan_copy_to_year, plan_delete, plan_set_status
 from .views import import_notice_view
 
 
@@ -159,6 +159,29 @@ class AnnualPlanAdmin(AuditedAdmin):
                 continue
             copy = plan_copy_to_year(plan=plan, year=plan.year + 1)
             self.message_user(request, _("已创建 %(plan)s（草稿）。") % {"plan": copy})
+
+    # Deleting: quotas in bulk with their history (plan_delete), and a confirmation page that
+    # counts them instead of listing 20,000 links.
+    def delete_model(self, request, obj):
+        plan_delete(plan=obj, user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for plan in queryset:
+            plan_delete(plan=plan, user=request.user)
+
+    def get_deleted_objects(self, objs, request):
+        plans = list(objs)
+        quotas = Quota.objects.filter(plan__in=plans).count()
+        summary = [str(plan) for plan in plans]
+        summary.append(
+            ngettext(
+                "及其 %(n)s 条任务（删除记录保留在变更记录中）", "及其 %(n)s 条任务（删除记录保留在变更记录中）", quotas
+            )
+            % {"n": f"{quotas:,}"}
+        )
+        perms_needed = set() if self.has_delete_permission(request) else {str(AnnualPlan._meta.verbose_name)}
+        counts = {str(AnnualPlan._meta.verbose_name_plural): len(plans), str(Quota._meta.verbose_name_plural): quotas}
+        return summary, counts, perms_needed, []
 
 
 @admin.register(Quota)
