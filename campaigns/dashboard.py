@@ -15,6 +15,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import F, Sum
 from django.db.models.functions import ExtractMonth
 
@@ -118,7 +119,15 @@ def dashboard_figures(
             .order_by()
         )
 
-    months = jurisdiction_months(list(tree), prefix=prefix, year=year, version=version, compute=monthly_from_tally)
+    months, months_behind = jurisdiction_months(
+        list(tree),
+        prefix=prefix,
+        year=year,
+        version=version,
+        compute=monthly_from_tally,
+        budget=None if budget is None else settings.DASHBOARD_RECOMPUTE_JURISDICTIONS,
+        exact=[jurisdiction.pk] if jurisdiction else [],
+    )
     # The page's own plan is computed afresh for its unit table; a stale summary of it reuses that.
     own_rows = quota_figures([own_plan], year=year, today=today) if own_plan else {}
 
@@ -131,6 +140,7 @@ def dashboard_figures(
         sorted(plans), year=year, today=today, version=version, compute=compute, budget=budget, exact=[own_plan]
     )
     summaries = kept.summaries
+    behind_since = min((t for t in (kept.behind_since, months_behind) if t is not None), default=None)
     rolled = counting.roll_up(
         tree=JurisdictionTree(root_path=prefix, paths={pk: path for pk, (_, _, path) in tree.items()}),
         plans=plans,
@@ -230,7 +240,7 @@ def dashboard_figures(
     return {
         "year": year,
         "as_of": today.isoformat(),
-        "behind_since": kept.behind_since.isoformat() if kept.behind_since else None,
+        "behind_since": behind_since.isoformat() if behind_since else None,
         "jurisdiction": {"id": jurisdiction.pk, "name": jurisdiction.name, "path": jurisdiction.path}
         if jurisdiction
         else None,

@@ -478,25 +478,34 @@ def _store_months(months: dict[int, list], *, year: int, version: int, started) 
 
 
 def jurisdiction_months(
-    jurisdiction_ids, *, prefix: str, year: int, version: int, compute
-) -> dict[int, tuple[list[int], Decimal]]:
-    """Counted donations by each jurisdiction's own units in `year`: (persons per month, blood units).
+    jurisdiction_ids, *, prefix: str, year: int, version: int, compute, budget: int | None = None, exact=()
+) -> tuple[dict[int, tuple[list[int], Decimal]], dt.datetime | None]:
+    """Counted donations by each jurisdiction's own units in `year`: (persons per month, blood
+    units), and since when the oldest sums shown unrefreshed were kept (None: all current).
 
     `jurisdiction_ids` are the subtree at path `prefix`; kept sums are reused, stale ones
     recomputed with `compute(stale_ids or None for all)` → (jurisdiction, month, persons, blood
-    units) rows. Queries: the marks, the kept sums; when any is stale, its sum and one write.
+    units) rows. `budget`: the most stale jurisdictions a reader recomputes; beyond it the kept
+    sums of the others are shown (those in `exact` and those never kept are always computed), as
+    in plan_summaries. Queries: the marks, the kept sums; when any is stale, the marks taken, its
+    sum and one write.
     """
     marked = _jurisdiction_marks(prefix, year)
-    kept = {
-        pk: as_json(months)
-        for pk, kept_version, months in fetch(
-            f"""SELECT k.jurisdiction_id, k.version, k.months FROM {JURISDICTION_PROGRESS} k
-                JOIN units_jurisdiction j ON j.id = k.jurisdiction_id WHERE k.year = %s AND j.path LIKE %s""",
-            [year, prefix + "%"],
-        )
-        if kept_version == version and pk not in marked
-    }
+    kept, readable, started_at = {}, {}, {}
+    for pk, kept_version, started, months in fetch(
+        f"""SELECT k.jurisdiction_id, k.version, k.started, k.months FROM {JURISDICTION_PROGRESS} k
+            JOIN units_jurisdiction j ON j.id = k.jurisdiction_id WHERE k.year = %s AND j.path LIKE %s""",
+        [year, prefix + "%"],
+    ):
+        months = as_json(months)
+        readable[pk], started_at[pk] = months, started
+        if kept_version == version and pk not in marked:
+            kept[pk] = months
     stale = [pk for pk in jurisdiction_ids if pk not in kept]
+    behind: list[int] = []
+    if budget is not None and len(stale) > budget:
+        behind = [pk for pk in stale if pk in readable and pk not in exact]
+        stale = [pk for pk in stale if pk not in set(behind)]
     if stale:
         # Marks taken (only the stale ones': a mark committed since was not seen, and stays), the
         # sums computed after that and stored, in one transaction (see plan_summaries).
@@ -509,7 +518,9 @@ def jurisdiction_months(
                     fresh[pk][month - 1] = [persons or 0, str(units or 0)]
             _store_months(fresh, year=year, version=version, started=started)
         kept |= fresh
+    kept |= {pk: readable[pk] for pk in behind}
+    since = min((as_datetime(started_at[pk]) for pk in behind), default=None)
     return {
         pk: ([persons for persons, _ in months], sum((Decimal(units) for _, units in months), Decimal(0)))
         for pk, months in kept.items()
-    }
+    }, since

@@ -205,6 +205,8 @@ DONOR_ID_HMAC_KEY = env("DONOR_ID_HMAC_KEY", default="demo-and-tests-only-hmac-k
 # with bench_dashboard); beyond it the page shows the last kept figures with their time, and
 # `manage.py refresh_figures` (every minute) brings them up to date. docs/performance.md.
 DASHBOARD_RECOMPUTE_QUOTAS = env.int("DASHBOARD_RECOMPUTE_QUOTAS", default=5000)
+# The same for the jurisdictions' monthly sums (from the tally), in jurisdictions.
+DASHBOARD_RECOMPUTE_JURISDICTIONS = env.int("DASHBOARD_RECOMPUTE_JURISDICTIONS", default=500)
 
 DONOR_RULES = {
     "MIN_AGE": 18,

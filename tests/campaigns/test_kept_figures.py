@@ -83,3 +83,18 @@ def test_the_page_says_when_figures_are_behind(tree, settings):
     assert "后台正在更新" in page
     settings.DASHBOARD_RECOMPUTE_QUOTAS = 10_000
     assert "后台正在更新" not in client.get("/dashboard/?year=2026").content.decode()
+
+
+def test_monthly_sums_beyond_their_budget_are_shown_as_kept_too(tree, settings):
+    settings.DASHBOARD_RECOMPUTE_JURISDICTIONS = 0
+    before = _page(tree.city)
+    make_donation(tree.g, donated_on=dt.date(2026, 7, 1), seq=905)  # 高邮市: no plan, only its sums
+    behind = _page(tree.city)
+    county = {c["name"]: c for c in behind["children"]}["高邮市"]
+    assert behind["behind_since"] is not None
+    assert county["completed"] == {c["name"]: c for c in before["children"]}["高邮市"]["completed"]
+    with mock.patch("django.utils.timezone.localdate", return_value=JULY):
+        call_command("refresh_figures", stdout=io.StringIO())
+    after = _page(tree.city)
+    assert after["behind_since"] is None
+    assert {c["name"]: c for c in after["children"]}["高邮市"]["completed"] == county["completed"] + 1
