@@ -14,65 +14,9 @@ from django.db import connection, transaction
 DONATION = "campaigns_donation"
 TALLY = "campaigns_donationtally"
 
-# Which changes move a donation between tally rows, or in or out of the count.
-_CHANGED = (
-    "OLD.unit_id IS DISTINCT FROM NEW.unit_id OR OLD.donated_on IS DISTINCT FROM NEW.donated_on"
-    " OR OLD.blood_units IS DISTINCT FROM NEW.blood_units"
-    " OR (OLD.status = 'rejected') IS DISTINCT FROM (NEW.status = 'rejected')"
-)
-
-_UPSERT = (
-    f"INSERT INTO {TALLY} (unit_id, day, persons, blood_units) VALUES (NEW.unit_id, NEW.donated_on, 1, NEW.blood_units)"
-    f" ON CONFLICT (unit_id, day) DO UPDATE SET persons = {TALLY}.persons + 1,"
-    f" blood_units = {TALLY}.blood_units + excluded.blood_units"
-)
-_SUBTRACT = (
-    f"UPDATE {TALLY} SET persons = persons - 1, blood_units = blood_units - OLD.blood_units"
-    " WHERE unit_id = OLD.unit_id AND day = OLD.donated_on"
-)
-
-POSTGRESQL_INSTALL = [
-    f"""
-    CREATE OR REPLACE FUNCTION campaigns_donation_tally() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.status <> 'rejected' THEN
-        {_SUBTRACT};
-      END IF;
-      IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.status <> 'rejected' THEN
-        {_UPSERT};
-      END IF;
-      RETURN NULL;
-    END $$
-    """,
-    f"""CREATE TRIGGER campaigns_donation_tally_ins AFTER INSERT OR DELETE ON {DONATION}
-        FOR EACH ROW EXECUTE FUNCTION campaigns_donation_tally()""",
-    f"""CREATE TRIGGER campaigns_donation_tally_upd AFTER UPDATE ON {DONATION}
-        FOR EACH ROW WHEN ({_CHANGED}) EXECUTE FUNCTION campaigns_donation_tally()""",
-]
-POSTGRESQL_REMOVE = [
-    f"DROP TRIGGER IF EXISTS campaigns_donation_tally_ins ON {DONATION}",
-    f"DROP TRIGGER IF EXISTS campaigns_donation_tally_upd ON {DONATION}",
-    "DROP FUNCTION IF EXISTS campaigns_donation_tally()",
-]
-
-_SQLITE_CHANGED = _CHANGED.replace("IS DISTINCT FROM", "IS NOT")
-SQLITE_INSTALL = [
-    f"""CREATE TRIGGER campaigns_donation_tally_ins AFTER INSERT ON {DONATION}
-        WHEN NEW.status <> 'rejected' BEGIN {_UPSERT}; END""",
-    f"""CREATE TRIGGER campaigns_donation_tally_del AFTER DELETE ON {DONATION}
-        WHEN OLD.status <> 'rejected' BEGIN {_SUBTRACT}; END""",
-    f"""CREATE TRIGGER campaigns_donation_tally_upd AFTER UPDATE ON {DONATION}
-        WHEN {_SQLITE_CHANGED} BEGIN
-          {_SUBTRACT} AND OLD.status <> 'rejected';
-          {
-        _UPSERT.replace(
-            "VALUES (NEW.unit_id, NEW.donated_on, 1, NEW.blood_units)",
-            "SELECT NEW.unit_id, NEW.donated_on, 1, NEW.blood_units WHERE NEW.status <> 'rejected'",
-        )
-    };
-        END""",
-]
-SQLITE_REMOVE = [f"DROP TRIGGER IF EXISTS campaigns_donation_tally_{name}" for name in ("ins", "del", "upd")]
+# The triggers themselves (insert, update, delete on the donations; PostgreSQL and SQLite) are
+# installed by migration 0006 and put back by 0017 after SQLite's table rebuild, their SQL
+# frozen there; tests/campaigns/test_frozen_triggers.py checks a migrated database holds them.
 
 RECOUNT = [
     f"DELETE FROM {TALLY}",
@@ -89,24 +33,6 @@ MISMATCHES = f"""
       ON t.unit_id = d.unit_id AND t.day = d.day
     WHERE COALESCE(d.persons, 0) <> COALESCE(t.persons, 0)
 """
-
-
-def statements(vendor: str, *, install: bool) -> list[str]:
-    if vendor == "postgresql":
-        return POSTGRESQL_INSTALL if install else POSTGRESQL_REMOVE
-    if vendor == "sqlite":
-        return SQLITE_INSTALL if install else SQLITE_REMOVE
-    return []
-
-
-def install_triggers(schema_editor) -> None:
-    for sql in statements(schema_editor.connection.vendor, install=True):
-        schema_editor.execute(sql)
-
-
-def remove_triggers(schema_editor) -> None:
-    for sql in statements(schema_editor.connection.vendor, install=False):
-        schema_editor.execute(sql)
 
 
 def switch_triggers(*, enabled: bool) -> None:
