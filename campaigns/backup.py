@@ -41,7 +41,7 @@ from . import tally
 
 FORMAT = "blood-quota-portal-backup"
 VERSION = 1
-PORTAL_APPS = ("units", "quotas", "campaigns")
+PORTAL_APPS = ("units", "quotas", "campaigns", "stations")
 # What the archive holds, in load order (loaddata resolves forward references within one file).
 LABELS = ["auth.group", "auth.user", "admin.logentry", *PORTAL_APPS]
 # Derived data, rebuilt by triggers as the donations load (and checked), or recomputed on demand.

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "units",
     "quotas",
     "campaigns",
+    "stations",
 ]
 
 MIDDLEWARE = [

@@ -31,6 +31,7 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),
     path("", include("campaigns.urls")),
+    path("", include("stations.urls")),
 ]
 
 if settings.DEBUG:

@@ -86,6 +86,7 @@ OWN_UNIT = _row(LOGIN, OK, MISSING, DENIED, DENIED)
 READERS = _row(LOGIN, DENIED, DENIED, OK, OK)
 SIGNED_IN = _row(LOGIN, OK, OK, OK, OK)
 NOBODY = _row(METHOD, METHOD, METHOD, METHOD, METHOD)
+STAFF_ONLY = _row(LOGIN, DENIED, DENIED, DENIED, OK)
 
 # ---- Everything else, by URL name: (GET, POST).
 TABLE: dict[str, tuple[dict, dict]] = {
@@ -134,6 +135,11 @@ TABLE: dict[str, tuple[dict, dict]] = {
     "campaigns:bulletin": (READERS, NOBODY),
     "campaigns:bulletin_export": (READERS, NOBODY),
     "campaigns:bulletin_compare": (READERS, NOBODY),
+    # the station's records (issue 21): blood-office staff only
+    "stations:overview": (STAFF_ONLY, NOBODY),
+    "stations:upload": (STAFF_ONLY, STAFF_ONLY),
+    "stations:export": (STAFF_ONLY, NOBODY),
+    "stations:unit": (STAFF_ONLY, NOBODY),
 }
 ADMIN_MODEL_VIEW = {f"{m.replace('.', '_')}_{v}": (m, v) for m in ADMIN_RIGHTS for v in ADMIN_VIEWS}
 
@@ -261,6 +267,8 @@ def _concrete(route: str, name: str | None, key: str, objects: dict) -> str:
     if key == "admin:quotas_plandraft_line":
         line = objects["quotas.plandraft"].lines.first()
         return reverse(name, kwargs={"object_id": line.draft_id, "line_id": line.pk})
+    if key == "stations:unit":
+        return reverse(name, kwargs={"pk": objects["units.unit"].pk})
     if key == "admin:quotas_annualplan_import_into":
         return reverse(name, kwargs={"plan_id": objects["quotas.annualplan"].pk})
     short = name.removeprefix("admin:") if name else ""

@@ -1,0 +1,329 @@
+"""Writes: preview and apply a station export, re-match records against donations logged later.
+
+`station_preview` reads the file in the bounded child process, then checks every row against
+the database in batches of `BATCH` rows — two queries a batch (the records already kept, the
+donations they may match), never one a row — plus one query each for the units and aliases of
+the jurisdiction's subtree. `station_apply` writes the export and its new records in one
+transaction (the staged upload's claim, `core.uploads`), or nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from campaigns.identity import IdNumberError, check_id_number, mask_id_number
+from campaigns.models import Donation
+from core import crypto
+from core.sandbox import SandboxError, run_bounded
+from units.models import Jurisdiction, Unit, UnitAlias
+from units.naming import normalize_name
+
+from .models import CollectionRecord, StationExport
+from .reader import StationReading, StationRow, read_station_export
+
+BATCH = 2000
+
+ERROR_DUPLICATE_IN_FILE = "与 {ref} 是同一条采血记录，重复。"
+ERROR_HAS_ERRORS = "文件中有错误的行，未导入任何记录。"
+ERROR_CONFLICT = "有记录刚被另一次导入写入，未导入任何记录，请重新上传预览。"
+ERROR_RANGE = "覆盖日期范围不对：起始日应不晚于截止日，且包含文件中的全部献血日期（{first} 至 {last}）。"
+ERROR_AMOUNT = "献血量不合规：全血应为 200、300 或 400 毫升，血小板应为 1 或 2 个治疗量。"
+
+# Row statuses, in the order the preview counts them.
+ERROR, ALREADY, MATCHED, VOLUME, BY_NAME, BY_ALIAS, UNATTRIBUTED = (
+    "error",
+    "already",
+    "matched",
+    "volume",
+    "name",
+    "alias",
+    "unattributed",
+)
+STATUSES = (ALREADY, MATCHED, VOLUME, BY_NAME, BY_ALIAS, UNATTRIBUTED, ERROR)
+_VALID_AMOUNTS = {"whole": {200, 300, 400}, "platelets": {1, 2}}
+
+
+@dataclass
+class RowCheck:
+    """One row of the export and what it would become."""
+
+    row: StationRow
+    status: str = ERROR
+    errors: list[str] = field(default_factory=list)
+    id_number: str = ""
+    id_hash: str = ""
+    match_key: str = ""
+    station_key: str = ""
+    unit_id: int | None = None
+    donation_id: int | None = None
+
+
+@dataclass
+class StationPreview:
+    rows: list[RowCheck]
+    errors: list[str]
+    first_day: dt.date | None = None
+    last_day: dt.date | None = None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counted = Counter(r.status for r in self.rows)
+        return {status: counted.get(status, 0) for status in STATUSES}
+
+    @property
+    def new_count(self) -> int:
+        return sum(1 for r in self.rows if r.status not in (ERROR, ALREADY))
+
+    @property
+    def error_rows(self) -> list[RowCheck]:
+        return [r for r in self.rows if r.status == ERROR]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and bool(self.rows) and not self.error_rows
+
+
+def match_key_for(id_hash: str, day: dt.date, kind: str) -> str:
+    """The key a collection is known by without a donation code: one person, one day, one kind."""
+    return hashlib.sha256(f"{id_hash}|{day.isoformat()}|{kind}".encode()).hexdigest()
+
+
+def _unit_names(jurisdiction: Jurisdiction) -> tuple[dict[str, int | None], dict[str, int]]:
+    """Normalised unit names and aliases of the subtree; a name two units share maps to None."""
+    names: dict[str, int | None] = {}
+    for key, pk in Unit.objects.in_subtree(jurisdiction).active().values_list("normalized_name", "pk"):
+        names[key] = None if key in names else pk
+    aliases = dict(
+        UnitAlias.objects.filter(jurisdiction__path__startswith=jurisdiction.path).values_list(
+            "normalized_name", "unit_id"
+        )
+    )
+    return names, aliases
+
+
+def _check_row(check: RowCheck) -> None:
+    row = check.row
+    check.errors = list(row.errors)
+    try:
+        check.id_number = check_id_number(row.id_number).number
+    except IdNumberError as exc:
+        if row.id_number:
+            check.errors.append(str(exc))
+    if row.amount is not None and row.amount not in _VALID_AMOUNTS[row.kind]:
+        check.errors.append(ERROR_AMOUNT)
+    if check.errors:
+        return
+    check.id_hash = crypto.lookup_hash(check.id_number)
+    check.match_key = match_key_for(check.id_hash, row.collected_on, row.kind)
+    check.station_key = f"c:{row.code}" if row.code else f"k:{check.match_key}"
+
+
+def _classify_batch(batch: list[RowCheck], jurisdiction, names, aliases, seen: dict[str, str], taken: set) -> None:
+    """Two queries for the whole batch: records already kept, donations these rows may match."""
+    station_keys = [c.station_key for c in batch]
+    match_keys = [c.match_key for c in batch]
+    kept = set()
+    for skey, mkey in CollectionRecord.objects.filter(
+        Q(station_key__in=station_keys) | Q(match_key__in=match_keys)
+    ).values_list("station_key", "match_key"):
+        kept.update((skey, mkey))
+    days = [c.row.collected_on for c in batch]
+    donations = {}
+    for pk, unit_id, id_hash, day, kind, volume, doses in (
+        Donation.objects.filter(
+            id_number_hash__in={c.id_hash for c in batch},
+            donated_on__range=(min(days), max(days)),
+            unit__jurisdiction__path__startswith=jurisdiction.path,
+            collection_record__isnull=True,
+        )
+        .exclude(status=Donation.Status.REJECTED)
+        .values_list("pk", "unit_id", "id_number_hash", "donated_on", "kind", "volume_ml", "doses")
+    ):
+        donations[(id_hash, day, kind)] = (pk, volume if kind == Donation.Kind.WHOLE_BLOOD else doses, unit_id)
+    for check in batch:
+        row = check.row
+        first = seen.get(check.station_key) or seen.get(check.match_key)
+        if first:
+            check.status = ALREADY
+            check.errors = [ERROR_DUPLICATE_IN_FILE.format(ref=first)]
+            continue
+        seen[check.station_key] = seen[check.match_key] = row.ref
+        if check.station_key in kept or check.match_key in kept:
+            check.status = ALREADY
+            continue
+        found = donations.get((check.id_hash, row.collected_on, row.kind))
+        if found and found[0] not in taken:
+            taken.add(found[0])
+            check.donation_id = found[0]
+            check.unit_id = found[2]
+            check.status = MATCHED if found[1] == row.amount else VOLUME
+            continue
+        key = normalize_name(row.workplace)
+        if key and names.get(key):
+            check.status, check.unit_id = BY_NAME, names[key]
+        elif key and key in aliases:
+            check.status, check.unit_id = BY_ALIAS, aliases[key]
+        else:
+            check.status = UNATTRIBUTED
+
+
+def station_preview(*, data: bytes, filename: str, jurisdiction: Jurisdiction, today: dt.date) -> StationPreview:
+    """Check every row of a station export for a jurisdiction; nothing is written."""
+    try:
+        reading = run_bounded(read_station_export, data, filename, today=today)
+    except SandboxError as exc:
+        reading = StationReading(errors=[str(exc)])
+    preview = StationPreview(rows=[RowCheck(row=r) for r in reading.rows], errors=list(reading.errors))
+    for check in preview.rows:
+        _check_row(check)
+    ready = [c for c in preview.rows if not c.errors]
+    if ready:
+        names, aliases = _unit_names(jurisdiction)
+        seen: dict[str, str] = {}
+        taken: set[int] = set()
+        for start in range(0, len(ready), BATCH):
+            _classify_batch(ready[start : start + BATCH], jurisdiction, names, aliases, seen, taken)
+    days = [c.row.collected_on for c in preview.rows if c.row.collected_on]
+    if days:
+        preview.first_day, preview.last_day = min(days), max(days)
+    return preview
+
+
+def _record(check: RowCheck, export: StationExport, jurisdiction: Jurisdiction) -> CollectionRecord:
+    row = check.row
+    platelets = row.kind == CollectionRecord.Kind.PLATELETS
+    anonymous = check.status == UNATTRIBUTED  # no unit of ours: no personal data kept
+    outcome = {MATCHED: "matched", VOLUME: "volume"}.get(check.status, "station")
+    attribution = {MATCHED: "donation", VOLUME: "donation", BY_NAME: "name", BY_ALIAS: "alias"}.get(
+        check.status, "none"
+    )
+    return CollectionRecord(
+        station_key=check.station_key,
+        match_key=check.match_key,
+        export=export,
+        jurisdiction=jurisdiction,
+        donor_name="" if anonymous else row.name[:50],
+        sex="" if anonymous else {"男": "M", "女": "F"}.get(row.sex, ""),
+        id_number_encrypted="" if anonymous else crypto.encrypt(check.id_number),
+        id_number_hash="" if anonymous else check.id_hash,
+        id_number_masked="" if anonymous else mask_id_number(check.id_number),
+        collected_on=row.collected_on,
+        kind=row.kind,
+        volume_ml=None if platelets else row.amount,
+        doses=row.amount if platelets else None,
+        place=row.place,
+        workplace=row.workplace,
+        unit_id=check.unit_id,
+        attribution=attribution,
+        donation_id=check.donation_id,
+        outcome=outcome,
+    )
+
+
+@transaction.atomic
+def station_apply(
+    *,
+    preview: StationPreview,
+    jurisdiction: Jurisdiction,
+    user,
+    filename: str,
+    sha256: str,
+    first_day: dt.date | None = None,
+    last_day: dt.date | None = None,
+) -> StationExport:
+    """Keep the export and every new record of a checked preview, or nothing.
+
+    Rows already imported (same station key, or same person, day and kind) add nothing; the
+    export is still recorded with its covered range, which is what "未见采血记录" is judged on.
+    """
+    if not preview.ok:
+        raise ValidationError(ERROR_HAS_ERRORS)
+    first_day = first_day or preview.first_day
+    last_day = last_day or preview.last_day
+    if first_day > last_day or first_day > preview.first_day or last_day < preview.last_day:
+        raise ValidationError(ERROR_RANGE.format(first=preview.first_day, last=preview.last_day))
+    counts = preview.counts
+    export = StationExport(
+        jurisdiction=jurisdiction,
+        uploaded_by=user,
+        filename=filename[:255],
+        sha256=sha256,
+        first_day=first_day,
+        last_day=last_day,
+        rows=len(preview.rows),
+        new_records=preview.new_count,
+        already_imported=counts[ALREADY],
+        matched=counts[MATCHED],
+        volume_differs=counts[VOLUME],
+        station_only=counts[BY_NAME] + counts[BY_ALIAS] + counts[UNATTRIBUTED],
+        unattributed=counts[UNATTRIBUTED],
+    )
+    export.full_clean()
+    export.save()
+    new = [c for c in preview.rows if c.status not in (ERROR, ALREADY)]
+    try:
+        with transaction.atomic():
+            for start in range(0, len(new), BATCH):
+                CollectionRecord.objects.bulk_create(
+                    [_record(c, export, jurisdiction) for c in new[start : start + BATCH]]
+                )
+    except IntegrityError as exc:
+        raise ValidationError(ERROR_CONFLICT) from exc
+    return export
+
+
+@transaction.atomic
+def rematch(*, jurisdiction: Jurisdiction) -> int:
+    """Link station-only records to donations reported since they were imported; how many.
+
+    A liaison may report a donation after the station's export arrived: the record then becomes
+    matched (or volume differs) and counts for the donation's unit. Batched like the preview.
+    """
+    linked = 0
+    pending = list(
+        CollectionRecord.objects.filter(jurisdiction__path__startswith=jurisdiction.path, donation__isnull=True)
+        .exclude(id_number_hash="")
+        .select_for_update()
+        .values_list("pk", "id_number_hash", "collected_on", "kind", "volume_ml", "doses")
+    )
+    for start in range(0, len(pending), BATCH):
+        batch = pending[start : start + BATCH]
+        days = [b[2] for b in batch]
+        donations = {
+            (h, d, k): (pk, unit_id, v if k == Donation.Kind.WHOLE_BLOOD else n)
+            for pk, unit_id, h, d, k, v, n in Donation.objects.filter(
+                id_number_hash__in={b[1] for b in batch},
+                donated_on__range=(min(days), max(days)),
+                unit__jurisdiction__path__startswith=jurisdiction.path,
+                collection_record__isnull=True,
+            )
+            .exclude(status=Donation.Status.REJECTED)
+            .values_list("pk", "unit_id", "id_number_hash", "donated_on", "kind", "volume_ml", "doses")
+        }
+        updates = []
+        for pk, id_hash, day, kind, volume, doses in batch:
+            found = donations.pop((id_hash, day, kind), None)
+            if found is None:
+                continue
+            amount = volume if kind == CollectionRecord.Kind.WHOLE_BLOOD else doses
+            updates.append(
+                CollectionRecord(
+                    pk=pk,
+                    donation_id=found[0],
+                    unit_id=found[1],
+                    attribution=CollectionRecord.Attribution.DONATION,
+                    outcome=CollectionRecord.Outcome.MATCHED
+                    if amount == found[2]
+                    else CollectionRecord.Outcome.VOLUME_DIFFERS,
+                )
+            )
+        CollectionRecord.objects.bulk_update(updates, ["donation", "unit", "attribution", "outcome"])
+        linked += len(updates)
+    return linked
