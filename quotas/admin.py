@@ -172,7 +172,6 @@ class QuotaAdmin(AuditedAdmin, ImportExportModelAdmin):
         "target",
         "advisory",
         "period_text",
-        "period_start",
         "period_end",
         "location",
         "source_ref",
@@ -198,6 +197,13 @@ class QuotaAdmin(AuditedAdmin, ImportExportModelAdmin):
     def get_changelist(self, request, **kwargs):
         return QuotaChangeList
 
+    def get_list_display(self, request):
+        """Within one plan (the plan page's link) the plan column says nothing: left out."""
+        columns = super().get_list_display(request)
+        if request.GET.get(PlanFilter.parameter_name, "").isdigit():
+            columns = [c for c in columns if c != "plan"]
+        return columns
+
     def changelist_view(self, request, extra_context=None):
         extra_context = extra_context or {}
         plan_id = request.GET.get(PlanFilter.parameter_name, "")
@@ -209,7 +215,10 @@ class QuotaAdmin(AuditedAdmin, ImportExportModelAdmin):
     def unit_names(self, obj):
         if obj.sub_jurisdiction_id:
             return _("下级：%(name)s") % {"name": obj.sub_jurisdiction}
-        return "、".join(unit.name for unit in obj.units.all())
+        names = [unit.name for unit in obj.units.all()]
+        if names == [obj.label]:
+            return "✓"  # the unit of the printed name itself
+        return "、".join(names) or "—"
 
     def save_model(self, request, obj, form, change):
         obj.year = obj.plan.year
