@@ -176,7 +176,6 @@ class QuotaAdmin(AuditedAdmin, ImportExportModelAdmin):
         "location",
         "source_ref",
     ]
-    list_editable = ["target"]  # bulk edit of the numbers, a page at a time
     list_filter = [
         PlanFilter,
         "plan__year",

@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 
 from quotas.models import Quota
-from tests.factories import JurisdictionFactory, PlanFactory, QuotaFactory, UnitFactory
+from tests.factories import JurisdictionFactory, PlanFactory
 from units.models import Unit
 
 pytestmark = pytest.mark.django_db
@@ -147,25 +147,3 @@ def test_one_quota_is_edited_on_its_own_page_and_back_to_the_plans_list(staff_cl
     assert response["Location"].endswith(f"?plan={big_plan.pk}")
     quota.refresh_from_db()
     assert quota.target == 12
-
-
-def test_bulk_edit_of_targets_from_the_list(staff_client, big_plan):
-    plan = PlanFactory(jurisdiction=JurisdictionFactory(), year=2026)
-    a, b = (QuotaFactory(plan=plan, units=[UnitFactory(jurisdiction=plan.jurisdiction)]) for _ in range(2))
-    url = reverse("admin:quotas_quota_changelist") + f"?plan={plan.pk}"
-    response = staff_client.post(
-        url,
-        {
-            "form-TOTAL_FORMS": "2",
-            "form-INITIAL_FORMS": "2",
-            "form-0-id": a.pk,
-            "form-0-target": "15",
-            "form-1-id": b.pk,
-            "form-1-target": "20",
-            "_save": "1",
-        },
-    )
-    assert response.status_code == 302
-    a.refresh_from_db()
-    b.refresh_from_db()
-    assert (a.target, b.target) == (15, 20)
