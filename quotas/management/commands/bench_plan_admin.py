@@ -51,7 +51,7 @@ class Command(BaseCommand):
         except _Rollback:
             pass
 
-    def _run(self, size: int, runs: int) -> None:  # noqa: C901
+    def _run(self, size: int, runs: int) -> None:
         root = jurisdiction_save(jurisdiction=Jurisdiction(name="基准测试市", level=Jurisdiction.Level.CITY))
         plan = AnnualPlan.objects.create(jurisdiction=root, year=2026, status=AnnualPlan.Status.PUBLISHED)
         Unit.objects.bulk_create(
@@ -136,8 +136,7 @@ class Command(BaseCommand):
                 if response.status_code != expected:
                     raise SystemExit(f"{name}: HTTP {response.status_code}")
                 queries, size_kb = len(captured), len(response.content) / 1024
-                if options_verbose := self.verbosity > 1:
+                if self.verbosity > 1:  # -v 2: the slowest queries of each request
                     for q in sorted(captured.captured_queries, key=lambda q: -float(q["time"]))[:3]:
                         self.stdout.write(f"    {q['time']}s {q['sql'][:300]}")
-                del options_verbose
             self.stdout.write(f"{name:<14}{statistics.median(times) * 1000:>8.0f}{queries:>9}{size_kb:>8.1f}")
