@@ -47,8 +47,10 @@ class PlanFilter(admin.SimpleListFilter):
     parameter_name = "plan"
 
     def lookups(self, request, model_admin):
-        plans = AnnualPlan.objects.select_related("jurisdiction").order_by("-year", "jurisdiction__path")
-        return [(str(plan.pk), str(plan)) for plan in plans]
+        # The plans of the quotas this user may see (one query; the admin's scoping applies).
+        in_view = model_admin.get_queryset(request).values("plan_id")
+        plans = AnnualPlan.objects.filter(pk__in=in_view).select_related("jurisdiction")
+        return [(str(plan.pk), str(plan)) for plan in plans.order_by("-year", "jurisdiction__path")]
 
     def queryset(self, request, queryset):
         if self.value() and self.value().isdigit():
