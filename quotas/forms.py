@@ -19,6 +19,14 @@ ERROR_SUFFIX = _("只能上传 .xlsx、.xls、.csv 或 .docx 文件。")
 
 
 ERROR_NEW_JURISDICTION_LEVEL = _("乡镇/街道/园区之下不能再新建行政区划。")
+ERROR_NEW_JURISDICTION_SCOPE = _("只能在 %(scope)s 或其下级之下新建行政区划。")
+
+
+def _has_scope(user) -> bool:
+    """Staff with a jurisdiction of their own (StaffProfile); a superuser has none."""
+    from units.models import StaffProfile
+
+    return not user.is_superuser and StaffProfile.objects.filter(user=user).exists()
 
 
 class NoticeUploadForm(forms.Form):
@@ -46,11 +54,11 @@ class NoticeUploadForm(forms.Form):
             from .models import AnnualPlan
 
             field.widget = AutocompleteSelect(AnnualPlan._meta.get_field("jurisdiction"), admin_site)
-        queryset = Jurisdiction.objects.all()
-        if user is not None and not user.is_superuser and hasattr(user, "staff_profile"):
-            # A blood office imports for its own jurisdiction or one below it.
-            queryset = Jurisdiction.objects.subtree(user.staff_profile.jurisdiction)
-        field.queryset = queryset  # also gives the widget its choices
+        field.queryset = Jurisdiction.objects.all()  # also gives the widget its choices
+        # A new jurisdiction goes under the user's own jurisdiction or one below it.
+        self.scope = None
+        if user is not None and _has_scope(user):
+            self.scope = user.staff_profile.jurisdiction
         if plan is not None:
             field.initial = plan.jurisdiction_id
             self.fields["year"].initial = plan.year
@@ -66,6 +74,9 @@ class NoticeUploadForm(forms.Form):
         if parent is not None and name:
             if parent.level >= Jurisdiction.Level.TOWN:
                 self.add_error("new_jurisdiction", ERROR_NEW_JURISDICTION_LEVEL)
+                return data
+            if self.scope is not None and not parent.path.startswith(self.scope.path):
+                self.add_error("new_jurisdiction", ERROR_NEW_JURISDICTION_SCOPE % {"scope": self.scope})
                 return data
             data["parent"] = parent
             data["jurisdiction"] = Jurisdiction.objects.filter(parent=parent, name=name).first() or Jurisdiction(

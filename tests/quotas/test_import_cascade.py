@@ -144,3 +144,24 @@ def test_web_import_creates_the_jurisdiction_it_imports_for(city, staff_client):
 def test_upload_form_searches_jurisdictions(staff_client):
     html = staff_client.get(reverse("admin:quotas_annualplan_import")).content.decode()
     assert "admin-autocomplete" in html and 'name="new_jurisdiction"' in html
+
+
+def test_a_new_jurisdiction_only_under_the_users_own(city, staff_client, staff_user):
+    from units.models import StaffProfile
+
+    elsewhere = JurisdictionFactory(name="别的市", level=Jurisdiction.Level.CITY)
+    StaffProfile.objects.create(user=staff_user, jurisdiction=city)
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = xlsx([["单位", "任务数"], ["县教育局", 100]])
+    response = staff_client.post(
+        reverse("admin:quotas_annualplan_import"),
+        {
+            "jurisdiction": elsewhere.pk,
+            "new_jurisdiction": "某县",
+            "year": 2026,
+            "file": SimpleUploadedFile("n.xlsx", data),
+        },
+    )
+    assert "只能在 张家界市 或其下级之下新建行政区划。" in response.content.decode()
+    assert not Jurisdiction.objects.filter(name="某县").exists()
