@@ -1,7 +1,9 @@
 # Two commands do everything on a fresh machine:
 #   make run   - virtualenv, requirements, SQLite database, demo data, server on 127.0.0.1:8000
+#                (another port: make run PORT=8001)
 #   make test  - virtualenv, requirements, the whole test suite (PostgreSQL when DATABASE_URL is set)
 PYTHON ?= python3
+PORT ?= 8000
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -19,7 +21,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
-	DJANGO_DEBUG=true $(PY) manage.py runserver 127.0.0.1:8000
+	DJANGO_DEBUG=true $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -21,6 +21,7 @@ def favicon(request):
 admin.site.site_header = "无偿献血任务管理"
 admin.site.site_title = "无偿献血任务管理"
 admin.site.index_title = "献血办工作台"
+admin.site.site_url = "/dashboard/"  # 查看站点: the dashboard (the home page sends staff back to the admin)
 
 urlpatterns = [
     path("", home, name="home"),

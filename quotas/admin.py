@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.db.models import Count, Q, Sum
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
@@ -17,6 +18,7 @@ from .formats import IMPORT_FORMATS
 from .forms import LimitedImportForm
 from .models import AnnualPlan, PlanSource, Quota
 from .resources import QuotaResource
+from .selectors import plan_summary
 from .services import plan_copy_to_year, plan_delete, plan_set_status
 from .views import import_notice_view
 
@@ -38,27 +40,29 @@ class MonthFilter(admin.SimpleListFilter):
         return queryset  # a value no link offers (typed into the address bar) filters nothing
 
 
-class QuotaInline(admin.TabularInline):
-    model = Quota
-    fields = [
-        "seq",
-        "label",
-        "units",
-        "sub_jurisdiction",
-        "target",
-        "advisory",
-        "period_text",
-        "period_start",
-        "period_end",
-        "location",
-        "headcount",
-    ]
-    autocomplete_fields = ["units", "sub_jurisdiction"]
-    extra = 0
-    show_change_link = True
+class PlanFilter(admin.SimpleListFilter):
+    """The quotas of one plan: the plan page links here instead of an inline of every quota."""
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("units")
+    title = _("年度计划")
+    parameter_name = "plan"
+
+    def lookups(self, request, model_admin):
+        # The plans of the quotas this user may see (one query; the admin's scoping applies).
+        in_view = model_admin.get_queryset(request).values("plan_id")
+        plans = AnnualPlan.objects.filter(pk__in=in_view).select_related("jurisdiction")
+        return [(str(plan.pk), str(plan)) for plan in plans.order_by("-year", "jurisdiction__path")]
+
+    def queryset(self, request, queryset):
+        if self.value() and self.value().isdigit():
+            return queryset.filter(plan_id=int(self.value()))
+        return queryset
+
+
+class QuotaChangeList(ChangeList):
+    """The quota list with each page's units in one query (not one per row)."""
+
+    def get_queryset(self, request, exclude_parameters=None):
+        return super().get_queryset(request, exclude_parameters).prefetch_related("units")
 
 
 class PlanSourceInline(admin.TabularInline):
@@ -87,7 +91,9 @@ class AnnualPlanAdmin(AuditedAdmin):
     search_fields = ["jurisdiction__name", "document_number", "title", "quotas__label"]
     autocomplete_fields = ["jurisdiction"]
     list_select_related = ["jurisdiction"]
-    inlines = [QuotaInline, PlanSourceInline]
+    # A plan's quotas are edited in their own paged list (QuotaAdmin filtered by the plan), not
+    # inline: an inline posts ~15 fields per quota and a real plan exceeds DATA_UPLOAD_MAX_NUMBER_FIELDS.
+    inlines = [PlanSourceInline]
     actions = ["publish", "close", "copy_to_next_year"]
     change_list_template = "admin/quotas/annualplan/change_list.html"
     change_form_template = "admin/quotas/annualplan/change_form.html"
@@ -120,16 +126,11 @@ class AnnualPlanAdmin(AuditedAdmin):
             )
         )
 
-    def save_formset(self, request, form, formset, change):
-        if formset.model is Quota:
-            for quota in formset.save(commit=False):
-                quota.year = form.instance.year
-                quota.save()
-            for quota in formset.deleted_objects:
-                quota.delete()
-            formset.save_m2m()
-        else:
-            formset.save()
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        if str(object_id).isdigit():
+            extra_context["plan_quotas"] = plan_summary(plan_id=int(object_id))
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=_("任务条数"), ordering="_quota_count")
     def quota_count(self, obj):
@@ -191,16 +192,17 @@ class QuotaAdmin(AuditedAdmin, ImportExportModelAdmin):
     import_formats = IMPORT_FORMATS  # read in the bounded child process
     list_display = [
         "label",
+        "unit_names",
         "plan",
         "target",
         "advisory",
         "period_text",
-        "period_start",
         "period_end",
         "location",
         "source_ref",
     ]
     list_filter = [
+        PlanFilter,
         "plan__year",
         MonthFilter,
         "advisory",
@@ -209,9 +211,38 @@ class QuotaAdmin(AuditedAdmin, ImportExportModelAdmin):
     ]
     search_fields = ["label", "units__name", "units__aliases__name", "location"]
     autocomplete_fields = ["plan", "units", "sub_jurisdiction"]
-    list_select_related = ["plan", "plan__jurisdiction"]
+    list_select_related = ["plan", "plan__jurisdiction", "sub_jurisdiction"]
     readonly_fields = ["source", "source_sheet", "source_cell"]
     list_per_page = 100
+    show_full_result_count = False  # one COUNT less on every page of a large plan
+    # Replaces django-import-export's buttons: no flat technical 导入 (staff import notices).
+    import_export_change_list_template = "admin/quotas/quota/change_list.html"
+
+    def get_changelist(self, request, **kwargs):
+        return QuotaChangeList
+
+    def get_list_display(self, request):
+        """Within one plan (the plan page's link) the plan column says nothing: left out."""
+        columns = super().get_list_display(request)
+        if request.GET.get(PlanFilter.parameter_name, "").isdigit():
+            columns = [c for c in columns if c != "plan"]
+        return columns
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = extra_context or {}
+        plan_id = request.GET.get(PlanFilter.parameter_name, "")
+        if plan_id.isdigit():
+            extra_context["plan"] = plan_summary(plan_id=int(plan_id))
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description=_("单位"))
+    def unit_names(self, obj):
+        if obj.sub_jurisdiction_id:
+            return _("下级：%(name)s") % {"name": obj.sub_jurisdiction}
+        names = [unit.name for unit in obj.units.all()]
+        if names == [obj.label]:
+            return "✓"  # the unit of the printed name itself
+        return "、".join(names) or "—"
 
     def save_model(self, request, obj, form, change):
         obj.year = obj.plan.year

@@ -10,27 +10,79 @@ from django.utils.translation import gettext_lazy as _
 from import_export.forms import ImportForm
 
 from units.models import Jurisdiction
+from units.naming import clean_name
+from units.selectors import child_level
 
 ALLOWED_SUFFIXES = {".xlsx", ".xls", ".csv", ".docx", ".txt"}
 ERROR_TOO_LARGE = _("文件过大（%(size)s MB），上限为 %(limit)s MB。")
 ERROR_SUFFIX = _("只能上传 .xlsx、.xls、.csv 或 .docx 文件。")
 
 
+ERROR_NEW_JURISDICTION_LEVEL = _("乡镇/街道/园区之下不能再新建行政区划。")
+ERROR_NEW_JURISDICTION_SCOPE = _("只能在 %(scope)s 或其下级之下新建行政区划。")
+
+
+def _has_scope(user) -> bool:
+    """Staff with a jurisdiction of their own (StaffProfile); a superuser has none."""
+    from units.models import StaffProfile
+
+    return not user.is_superuser and StaffProfile.objects.filter(user=user).exists()
+
+
 class NoticeUploadForm(forms.Form):
-    jurisdiction = forms.ModelChoiceField(Jurisdiction.objects.all(), label=_("行政区划"))
+    jurisdiction = forms.ModelChoiceField(
+        Jurisdiction.objects.all(), label=_("行政区划"), help_text=_("输入名称搜索。")
+    )
+    new_jurisdiction = forms.CharField(
+        label=_("或在其下新建"),
+        max_length=100,
+        required=False,
+        help_text=_("新设的办公室：填写名称（如 慈利县），将在上面所选行政区划之下新建它，并导入到它的计划。"),
+    )
     year = forms.IntegerField(label=_("年度"), min_value=2000, max_value=2100)
     file = forms.FileField(label=_("通知附件"), help_text=_("原样上传收到的 Excel、CSV 或 Word 文件，无需整理。"))
     notice_text = forms.FileField(
         label=_("通知正文（可选）"), required=False, help_text=_("纯文本，用于读取文号、标题和发文日期。")
     )
 
-    def __init__(self, *args, plan=None, **kwargs):
+    def __init__(self, *args, plan=None, user=None, admin_site=None, **kwargs):
         super().__init__(*args, **kwargs)
+        field = self.fields["jurisdiction"]
+        if admin_site is not None:  # a search box (the admin's autocomplete) instead of a flat list
+            from django.contrib.admin.widgets import AutocompleteSelect
+
+            from .models import AnnualPlan
+
+            field.widget = AutocompleteSelect(AnnualPlan._meta.get_field("jurisdiction"), admin_site)
+        field.queryset = Jurisdiction.objects.all()  # also gives the widget its choices
+        # A new jurisdiction goes under the user's own jurisdiction or one below it.
+        self.scope = None
+        if user is not None and _has_scope(user):
+            self.scope = user.staff_profile.jurisdiction
         if plan is not None:
-            self.fields["jurisdiction"].initial = plan.jurisdiction_id
+            field.initial = plan.jurisdiction_id
             self.fields["year"].initial = plan.year
-            self.fields["jurisdiction"].disabled = True
+            field.disabled = True
             self.fields["year"].disabled = True
+            del self.fields["new_jurisdiction"]
+
+    def clean(self):
+        """With a new jurisdiction's name, the jurisdiction imported for is that child of the chosen
+        one: found if it exists, else unsaved until the import is confirmed."""
+        data = super().clean()
+        parent, name = data.get("jurisdiction"), clean_name(data.get("new_jurisdiction") or "")
+        if parent is not None and name:
+            if parent.level >= Jurisdiction.Level.TOWN:
+                self.add_error("new_jurisdiction", ERROR_NEW_JURISDICTION_LEVEL)
+                return data
+            if self.scope is not None and not parent.path.startswith(self.scope.path):
+                self.add_error("new_jurisdiction", ERROR_NEW_JURISDICTION_SCOPE % {"scope": self.scope})
+                return data
+            data["parent"] = parent
+            data["jurisdiction"] = Jurisdiction.objects.filter(parent=parent, name=name).first() or Jurisdiction(
+                name=name, parent=parent, level=child_level(parent, name), path=""
+            )
+        return data
 
     def clean_file(self):
         upload = check_upload_size(self.cleaned_data["file"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -17,16 +18,20 @@ from django.utils import timezone
 from core.bulk import copy_rows
 from core.sandbox import SandboxError, run_bounded
 from units.models import Jurisdiction, Unit
-from units.naming import normalize_name
-from units.selectors import NameMatch, UnitMatcher, unit_name_of
-from units.services import aliases_create_bulk, units_create_bulk
+from units.naming import clean_name, normalize_name
+from units.selectors import NameMatch, UnitMatcher, child_level, unit_name_of
+from units.services import aliases_create_bulk, jurisdiction_get_or_create, units_create_bulk
 
 from .models import AnnualPlan, PlanSource, Quota
-from .notice.layouts import Issue, ParsedRow
+from .notice.layouts import KIND_YEAR, Issue, ParsedRow
 from .notice.reader import NoticeReading, parse_notice_text, read_notice
 
 NEW, CHANGED, UNCHANGED, REMOVED, ERROR = "new", "changed", "unchanged", "removed", "error"
 CREATE = "create"
+# Decisions for a name allocated to a sub-jurisdiction: create it under the plan's jurisdiction,
+# or "sub:<id>" for one of its existing children.
+CREATE_SUB_JURISDICTION = "sub:new"
+SUB_JURISDICTION_PREFIX = "sub:"
 STATUS_LABELS = {NEW: "新增", CHANGED: "修改", UNCHANGED: "不变", REMOVED: "删除", ERROR: "错误"}
 
 ERROR_OUTSIDE_YEAR = "{ref}：时间“{text}”不在计划年度 {year} 年内。"
@@ -34,7 +39,9 @@ ERROR_PLAN_CLOSED = "{year} 年度计划已结束，不能再导入。"
 CHANGE_REASON_IMPORT = "导入通知附件 {name}（SHA-256 {sha}…）：新增 {new} 条、修改 {changed} 条、删除 {removed} 条任务"
 CHANGE_REASON_STATUS = "状态改为“{status}”"
 CHANGE_REASON_DELETE = "删除年度计划 {plan}（共 {count} 条任务）"
-ERROR_BAD_DECISION = "“{name}”的处理方式无效：请选择新建单位或已有单位。"
+WARN_FILENAME_YEAR = "文件名“{name}”写的是 {found} 年，而导入的年度是 {year} 年：请确认年度，否则所有日期都会错一年。"
+_FILENAME_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+ERROR_BAD_DECISION = "“{name}”的处理方式无效：请选择新建单位、已有单位或下级行政区划。"
 
 
 @dataclass
@@ -62,6 +69,9 @@ class ImportReport:
     applied: bool = False
     created_units: int = 0
     created_aliases: int = 0
+    created_jurisdictions: int = 0
+    # The importing jurisdiction's children (id, name): what an unknown name may be mapped to.
+    children: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Issue]:
@@ -70,6 +80,11 @@ class ImportReport:
     @property
     def warnings(self) -> list[Issue]:
         return self.reading.warnings
+
+    @property
+    def year_warnings(self) -> list[Issue]:
+        """A year in the file's title or name that is not the import's year."""
+        return [w for w in self.warnings if w.kind == KIND_YEAR]
 
     @property
     def unknown(self) -> dict[str, NameMatch]:
@@ -154,6 +169,10 @@ def preview_import(
     )
     if notice_text:
         reading.facts.update(parse_notice_text(notice_text))
+    found = {int(y) for y in _FILENAME_YEAR.findall(filename)}
+    if found and year not in found:
+        message = WARN_FILENAME_YEAR.format(name=filename, found="、".join(map(str, sorted(found))), year=year)
+        reading.warnings.insert(0, Issue("warning", message, "", filename, kind=KIND_YEAR))
     if plan is None and jurisdiction is not None and jurisdiction.pk:
         plan = AnnualPlan.objects.filter(jurisdiction=jurisdiction, year=year).first()
     if plan is not None and plan.status == AnnualPlan.Status.CLOSED:
@@ -186,7 +205,9 @@ def preview_import(
                 preview.status = CHANGED if preview.changes else UNCHANGED
         previews.append(preview)
     removed = [q for quotas in existing.values() for q in quotas]
-    return ImportReport(reading=reading, rows=previews, removed=removed, plan=plan)
+    report = ImportReport(reading=reading, rows=previews, removed=removed, plan=plan)
+    report.children = sorted(matcher.child_names.items(), key=lambda item: item[1])
+    return report
 
 
 @transaction.atomic
@@ -301,6 +322,8 @@ def _resolve_units(report: ImportReport, jurisdiction: Jurisdiction, decisions: 
                 resolved[match.key] = ("jurisdiction", match.sub_jurisdiction_id)
             elif decisions.get(match.key, CREATE) == CREATE:
                 to_create[match.key] = match
+            elif str(decisions[match.key]).startswith(SUB_JURISDICTION_PREFIX):
+                resolved[match.key] = ("jurisdiction", _sub_jurisdiction(report, jurisdiction, match, decisions))
             else:
                 try:
                     mapped[match.key] = (match, int(decisions[match.key]))
@@ -328,6 +351,22 @@ def _resolve_units(report: ImportReport, jurisdiction: Jurisdiction, decisions: 
         aliases.append((by_pk[pk], match.printed))
     report.created_aliases = len(aliases_create_bulk(pairs=aliases))
     return resolved
+
+
+def _sub_jurisdiction(report: ImportReport, jurisdiction: Jurisdiction, match: NameMatch, decisions: dict) -> int:
+    """The child jurisdiction a name is allocated to: created under the plan's jurisdiction
+    (CREATE_SUB_JURISDICTION) or one of its children by id."""
+    decision = str(decisions[match.key])
+    if decision == CREATE_SUB_JURISDICTION:
+        name = clean_name(unit_name_of(match.printed))
+        existed = Jurisdiction.objects.filter(parent=jurisdiction, name=name).exists()
+        child = jurisdiction_get_or_create(name=name, parent=jurisdiction, level=child_level(jurisdiction, name))
+        report.created_jurisdictions += not existed
+        return child.pk
+    pk = decision.removeprefix(SUB_JURISDICTION_PREFIX)
+    if not pk.isdigit() or not Jurisdiction.objects.filter(pk=int(pk), parent=jurisdiction).exists():
+        raise ValueError(ERROR_BAD_DECISION.format(name=match.printed))
+    return int(pk)
 
 
 _QUOTA_FIELDS = [

@@ -7,6 +7,8 @@ apply's transaction, so a second confirmation of the same token writes nothing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
@@ -17,11 +19,15 @@ from django.utils.translation import gettext as _
 from core import uploads
 from core.models import StagedUpload
 from units.models import Jurisdiction
+from units.naming import clean_name
+from units.selectors import child_level, unit_name_of
+from units.services import jurisdiction_get_or_create
 
 from .forms import NoticeUploadForm
 from .models import AnnualPlan
+from .notice.layouts import KIND_YEAR
 from .notice.text import decode_notice_text
-from .services import CHANGED, CREATE, ERROR, plan_import, preview_import
+from .services import CHANGED, ERROR, plan_import, preview_import
 
 
 class _NotApplied(Exception):
@@ -44,8 +50,13 @@ def import_notice_view(request, plan_id=None, *, model_admin):
         "title": _("从通知导入任务"),
     }
     if request.method == "POST" and "token" in request.POST:
+        if request.POST.get("year_conflict") and not request.POST.get("confirm_year"):
+            messages.error(request, _("文件中的年度与导入年度不同：请勾选确认后再导入。"))
+            return redirect(request.get_full_path())
         return _apply(request, context)
-    form = NoticeUploadForm(request.POST or None, request.FILES or None, plan=plan)
+    form = NoticeUploadForm(
+        request.POST or None, request.FILES or None, plan=plan, user=request.user, admin_site=model_admin.admin_site
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data["file"].read()
         text_file = form.cleaned_data.get("notice_text")
@@ -66,12 +77,28 @@ def import_notice_view(request, plan_id=None, *, model_admin):
                 owner=request.user,
                 filename=form.cleaned_data["file"].name,
                 data=data,
-                meta={"jurisdiction": jurisdiction.pk, "year": year, "notice_text": notice_text},
+                meta={
+                    "jurisdiction": jurisdiction.pk,
+                    # A jurisdiction created by the confirmation: its name under the chosen parent.
+                    "new_jurisdiction": "" if jurisdiction.pk else jurisdiction.name,
+                    "parent": jurisdiction.parent_id,
+                    "year": year,
+                    "notice_text": notice_text,
+                },
             )
             token = str(staged.token)
+        unknown = list(report.unknown.values())
         context.update(
             report=report,
             token=token,
+            # Only names with a real choice get a control; the others are created as new units.
+            choices=[m for m in unknown if m.suggestions or m.jurisdiction_level],
+            plain_new=[
+                (m.printed, clean_name(unit_name_of(m.printed)))
+                for m in unknown
+                if not (m.suggestions or m.jurisdiction_level)
+            ],
+            other_warnings=[w for w in report.warnings if w.kind != KIND_YEAR],
             counts=report.counts(),
             shown_rows=_rows_to_show(report),
             jurisdiction=jurisdiction,
@@ -87,21 +114,66 @@ PREVIEW_ROWS = 500
 
 
 def _rows_to_show(report):
-    """The first rows, then every changed or wrong row after them: a 20,000-row preview stays usable."""
+    """The first rows, then every changed or wrong row after them: a 20,000-row preview stays
+    usable. A row the reader refused (a bad number, a period it cannot read) is not a quota, but
+    it is shown where it stands in the file, marked, with its error."""
     head = report.rows[:PREVIEW_ROWS]
     tail = [p for p in report.rows[PREVIEW_ROWS:] if p.status in (CHANGED, ERROR)]
-    return head + tail
+    return _with_error_rows(head + tail, [e for e in report.errors if e.ref and "!" in e.ref])
+
+
+def _cell_position(ref: str) -> tuple[str, int]:
+    """ "附件1!C12" → ("附件1", 12)."""
+    sheet, _, cell = ref.rpartition("!")
+    digits = "".join(ch for ch in cell if ch.isdigit())
+    return sheet, int(digits or 0)
+
+
+def _with_error_rows(previews: list, errors: list) -> list:
+    """Each error placed before the first row of its sheet printed below it (else after its
+    sheet's last row, else first): the table reads as the file does."""
+    shown = list(previews)
+    for error in errors:
+        sheet, row = _cell_position(error.ref)
+        at, last_of_sheet = None, None
+        for i, item in enumerate(shown):
+            if getattr(item, "issue", None) is not None:
+                continue
+            item_sheet, item_row = _cell_position(item.row.cell)
+            if item_sheet == sheet:
+                last_of_sheet = i
+                if item_row > row:
+                    at = i
+                    break
+        if at is None:
+            at = last_of_sheet + 1 if last_of_sheet is not None else 0
+        shown.insert(at, ErrorRow(issue=error, cell=error.ref))
+    return shown
+
+
+@dataclass
+class ErrorRow:
+    """A row of the file that could not be read, shown in the preview's table."""
+
+    issue: object
+    cell: str
+    status: str = ERROR
 
 
 def _apply(request, context):
     decisions = {}
     for key, value in request.POST.items():
         if key.startswith("decision:"):
-            decisions[key.removeprefix("decision:")] = CREATE if value == CREATE else value
+            decisions[key.removeprefix("decision:")] = value
     try:
         with uploads.claim(kind=StagedUpload.Kind.NOTICE, token=request.POST["token"], owner=request.user) as claim:
             staged = claim.upload
-            jurisdiction = get_object_or_404(Jurisdiction, pk=staged.meta["jurisdiction"])
+            if staged.meta.get("new_jurisdiction"):
+                parent = get_object_or_404(Jurisdiction, pk=staged.meta["parent"])
+                name = staged.meta["new_jurisdiction"]
+                jurisdiction = jurisdiction_get_or_create(name=name, parent=parent, level=child_level(parent, name))
+            else:
+                jurisdiction = get_object_or_404(Jurisdiction, pk=staged.meta["jurisdiction"])
             report = plan_import(
                 data=claim.data,
                 filename=staged.filename,
@@ -132,8 +204,12 @@ def _apply(request, context):
     counts = report.counts()
     messages.success(
         request,
-        _("已导入 %(rows)d 条任务：新增 %(new)d，修改 %(changed)d，删除 %(removed)d；新建单位 %(units)d。")
+        _(
+            "已导入 %(rows)d 条任务：新增 %(new)d，修改 %(changed)d，删除 %(removed)d；"
+            "新建单位 %(units)d，新建下级行政区划 %(jurisdictions)d。"
+        )
         % {
+            "jurisdictions": report.created_jurisdictions,
             "rows": len(report.rows),
             "new": counts.get("new", 0),
             "changed": counts.get("changed", 0),

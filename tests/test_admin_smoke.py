@@ -126,7 +126,7 @@ def test_staff_add_a_unit_through_the_admin(admin_client, jurisdiction):
     assert response.status_code == 302
     from units.models import Unit
 
-    unit = Unit.objects.get(name="新 华书店")
+    unit = Unit.objects.get(name="新华书店")  # stored without the typed alignment space (clean_name)
     assert unit.normalized_name == "新华书店" and unit.aliases.get().normalized_name == "书店"
 
 

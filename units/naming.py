@@ -32,6 +32,37 @@ def clean_text(value: object) -> str:
     return text.replace("\u3000", " ").replace("\xa0", " ").strip()
 
 
+# Full-width letters and digits (Ａ-Ｚ, ａ-ｚ, ０-９) and the ideographic space fold to half-width;
+# parentheses of either width become the full-width pair Chinese names are written with.
+_NAME_FOLD = {
+    0x3000: " ",
+    0xA0: " ",
+    **{code: chr(code - 0xFEE0) for code in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B))},
+    ord("("): "（",
+    ord(")"): "）",
+}
+# Characters around which the print's alignment spaces and line breaks are dropped: CJK
+# ideographs, CJK punctuation and full-width forms (brackets, 、；：).
+_WIDE = r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]"
+_GAP_BETWEEN_WIDE = re.compile(rf"(?<={_WIDE})\s+(?={_WIDE})")
+_GAP_NEXT_TO_WIDE = re.compile(rf"(?<={_WIDE})\n\s*|\s*\n(?={_WIDE})")
+
+
+def clean_name(printed: str) -> str:
+    """A unit's name as it is stored and shown: the name as printed without the print's layout.
+
+    Spaces that aligned the characters ("人  武  部", "邮 政") and line breaks inside a cell
+    ("镇机关\n(含便民中心)") are removed between Chinese characters; other white space becomes
+    one space ("94987 部队" keeps it). Full-width letters, digits and spaces become half-width,
+    parentheses of either width the full-width pair: "教育局(含直属学校)" → "教育局（含直属学校）".
+    `normalize_name(clean_name(x)) == normalize_name(x)`: cleaning never changes what a name matches.
+    """
+    text = unicodedata.normalize("NFC", printed or "").translate(_NAME_FOLD)
+    text = _GAP_NEXT_TO_WIDE.sub("", text)
+    text = _GAP_BETWEEN_WIDE.sub("", text)
+    return _WS.sub(" ", text).strip()
+
+
 @lru_cache(maxsize=65536)
 def normalize_name(name: str) -> str:
     """The form two names are compared in: no white space, half-width, ASCII brackets, lower case.

@@ -23,6 +23,30 @@ CANDIDATES = 15
 _SUBORDINATES = re.compile(r"(?:及其?(?:下属|所属|直属)单位|及下属|(?:（|\()含下属单位(?:）|\)))$")
 
 
+# A printed name that reads as a jurisdiction: 慈利县, 如皋市, 城北街道, 经济开发区. Longest suffix
+# first; names that end like one but are not (超市, 社区, 校区) are left out.
+_JURISDICTION_NAME = re.compile(
+    r"^[\u4e00-\u9fff]{1,10}?(?P<suffix>自治县|县级市|开发区|管理区|街道办事处|街道|园区|新区|县|区|市|旗|镇|乡)$"
+)
+_NOT_JURISDICTIONS = ("超市", "门市", "社区", "小区", "校区", "院区", "景区", "片区", "营业区", "城区", "辖区", "市区")
+_TOWN_SUFFIXES = {"开发区", "管理区", "街道办事处", "街道", "园区", "镇", "乡"}
+
+
+def jurisdiction_level_of(name: str) -> int | None:
+    """The level a printed name reads as (慈利县 → county, 城北街道 → town), or None."""
+    key = normalize_name(name)
+    match = _JURISDICTION_NAME.match(key)
+    if match is None or key.endswith(_NOT_JURISDICTIONS):
+        return None
+    return Jurisdiction.Level.TOWN if match["suffix"] in _TOWN_SUFFIXES else Jurisdiction.Level.COUNTY
+
+
+def child_level(parent: Jurisdiction, name: str) -> int:
+    """The level of a new jurisdiction named `name` under `parent`: what the name reads as,
+    at least one below the parent, at most a town."""
+    return min(max(jurisdiction_level_of(name) or 0, parent.level + 1), Jurisdiction.Level.TOWN)
+
+
 def unit_name_of(printed: str) -> str:
     """The unit a printed name stands for: "区人社局及下属单位" → "区人社局"."""
     return _SUBORDINATES.sub("", printed.strip()).strip() or printed.strip()
@@ -46,6 +70,10 @@ class NameMatch:
     via_alias: bool = False
     sub_jurisdiction_id: int | None = None
     suggestions: list[Suggestion] = field(default_factory=list)
+    # Unmatched and read as a jurisdiction below the importing one: offered as a sub-jurisdiction
+    # (a quota allocated to it, Quota.sub_jurisdiction), preselected for a city's counties.
+    jurisdiction_level: int | None = None
+    prefer_jurisdiction: bool = False
 
     @property
     def matched(self) -> bool:
@@ -63,10 +91,13 @@ class UnitMatcher:
         self.by_key: dict[str, tuple[int, str]] = {}
         self.alias_keys: set[str] = set()
         self.children: dict[str, int] = {}
+        self.child_names: dict[int, str] = {}
+        self.level: int | None = None
         self.names: dict[int, str] = {}
         self._profiles: dict[int, NameProfile] = {}
         self._postings: dict[str, list[int]] = defaultdict(list)
         self._suggested: dict[str, list[Suggestion]] = {}
+        self.level = jurisdiction.level if jurisdiction is not None else None
         if jurisdiction is None or jurisdiction.pk is None:
             return
         for pk, name, key in Unit.objects.in_subtree(jurisdiction).values_list("pk", "name", "normalized_name"):
@@ -78,6 +109,7 @@ class UnitMatcher:
             self.alias_keys.add(key)
         for pk, name in Jurisdiction.objects.filter(parent=jurisdiction).values_list("pk", "name"):
             self.children[normalize_name(name)] = pk
+            self.child_names[pk] = name
 
     def add_unit(self, pk: int, name: str, key: str | None = None) -> None:
         key = key or normalize_name(name)
@@ -101,6 +133,10 @@ class UnitMatcher:
         if key in self.children:
             result.sub_jurisdiction_id = self.children[key]
             return result
+        level = jurisdiction_level_of(key)
+        if level is not None and self.level is not None and level > self.level:
+            result.jurisdiction_level = level
+            result.prefer_jurisdiction = level == Jurisdiction.Level.COUNTY
         if suggest:
             result.suggestions = self.suggest(key)
         return result

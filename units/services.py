@@ -8,7 +8,7 @@ from django.db import transaction
 
 from .categories import guess_category
 from .models import Jurisdiction, Unit, UnitAlias
-from .naming import normalize_name
+from .naming import clean_name, normalize_name
 
 
 @transaction.atomic
@@ -57,6 +57,7 @@ def jurisdiction_find(name: str) -> Jurisdiction | None:
 
 
 def unit_save(*, unit: Unit) -> Unit:
+    unit.name = clean_name(unit.name)
     unit.normalized_name = normalize_name(unit.name)
     unit.full_clean()
     unit.save()
@@ -65,7 +66,7 @@ def unit_save(*, unit: Unit) -> Unit:
 
 def unit_create(*, name: str, jurisdiction: Jurisdiction, category: str | None = None, **fields) -> Unit:
     """Create a unit; its category is guessed from the name unless given."""
-    unit = Unit(name=name.strip(), jurisdiction=jurisdiction, category=category or guess_category(name), **fields)
+    unit = Unit(name=clean_name(name), jurisdiction=jurisdiction, category=category or guess_category(name), **fields)
     return unit_save(unit=unit)
 
 
@@ -75,7 +76,7 @@ def alias_create(*, unit: Unit, name: str) -> UnitAlias | None:
     if key == unit.normalized_name:
         return None
     alias, _ = UnitAlias.objects.get_or_create(
-        jurisdiction=unit.jurisdiction, normalized_name=key, defaults={"unit": unit, "name": name.strip()}
+        jurisdiction=unit.jurisdiction, normalized_name=key, defaults={"unit": unit, "name": clean_name(name)}
     )
     return alias
 
@@ -105,9 +106,10 @@ def units_create_bulk(*, names: list[str], jurisdiction: Jurisdiction) -> list[N
     """
     from core.bulk import copy_rows
 
+    names = [clean_name(name) for name in names]  # stored without the print's alignment spaces
     rows = [
         {
-            "name": name.strip(),
+            "name": name,
             "normalized_name": normalize_name(name),
             "category": guess_category(name),
             "jurisdiction_id": jurisdiction.pk,
@@ -145,7 +147,7 @@ def aliases_create_bulk(*, pairs: list[tuple[Unit, str]]) -> list[UnitAlias]:
             continue
         seen.add((unit.jurisdiction_id, key))
         aliases.append(
-            UnitAlias(unit=unit, jurisdiction_id=unit.jurisdiction_id, name=name.strip(), normalized_name=key)
+            UnitAlias(unit=unit, jurisdiction_id=unit.jurisdiction_id, name=clean_name(name), normalized_name=key)
         )
     return UnitAlias.objects.bulk_create(aliases, batch_size=2000, ignore_conflicts=True)
 

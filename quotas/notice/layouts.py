@@ -203,6 +203,10 @@ class Issue:
     message: str
     ref: str = ""
     text: str = ""
+    # Not in the reading's JSON: KIND_YEAR for a year that differs from the import's, and for a
+    # row's error the unit as printed in that row, so the preview shows the row where it stands.
+    kind: str = ""
+    unit: str = ""
 
     def as_dict(self) -> dict:
         return {"level": self.level, "ref": self.ref, "text": self.text, "message": self.message}
@@ -303,10 +307,31 @@ def read_sheet(sheet: Sheet, year: int) -> SheetReading:
     reading.found_table = True
     blocks = find_blocks(sheet.rows[header_index])
     default_period, default_place = _defaults_above(sheet, header_index)
+    _check_title_year(sheet, header_index, year, reading)
     for block in blocks:
         _read_block(sheet, block, header_index, year, default_period, default_place, reading)
     _check_total_rows(reading)
     return reading
+
+
+KIND_YEAR = "year"
+WARN_TITLE_YEAR = "{ref} 的标题写的是 {found} 年，而导入的年度是 {year} 年：请确认年度，否则所有日期都会错一年。"
+# "2012年无偿献血任务分配表", "2012年度…"; not a date such as "2022年12月20日" (a table issued
+# in December for the next year).
+_TITLE_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年(?!\s*\d{1,2}\s*月)")
+
+
+def _check_title_year(sheet: Sheet, header_index: int, year: int, reading: SheetReading) -> None:
+    """A year in the title rows above the header that is not the import's year: a loud warning
+    (importing a 2012 table into 2013 would silently move every period by a year)."""
+    for r, row in enumerate(sheet.rows[:header_index]):
+        for c, value in enumerate(row):
+            found = {int(y) for y in _TITLE_YEAR.findall(_text(value))}
+            if found and year not in found:
+                ref = sheet.ref(r, c)
+                message = WARN_TITLE_YEAR.format(ref=ref, found="、".join(map(str, sorted(found))), year=year)
+                reading.issues.append(Issue("warning", message, ref, _text(value)[:80], kind=KIND_YEAR))
+                return
 
 
 def _defaults_above(sheet: Sheet, header_index: int) -> tuple[str | None, str | None]:
@@ -424,7 +449,10 @@ class _RowContext:
 
     def error(self, col: int, message: str) -> None:
         ref = self.sheet.ref(self.r, col)
-        self.reading.issues.append(Issue("error", f"{ref}：{message}", ref, _text(self.sheet.value(self.r, col))[:200]))
+        unit_col = self.cols.get(COMPOUND, self.cols.get(UNIT))
+        unit = _text(self.sheet.value(self.r, unit_col))[:200] if unit_col is not None else ""
+        text = _text(self.sheet.value(self.r, col))[:200]
+        self.reading.issues.append(Issue("error", f"{ref}：{message}", ref, text, unit=unit))
 
     def common(self) -> dict | None:
         """Period, place, headcount and 序号 of this row, or None after recording an error."""

@@ -111,6 +111,28 @@ def split_annual(name: str) -> tuple[str, bool]:
     return name, False
 
 
+_OPEN, _CLOSE = "(（[［【〔", ")）]］】〕"
+_INCLUDING = ("含", "包括")
+
+
+def _top_level_parts(name: str) -> list[str]:
+    """`name` split at 、 and / outside brackets and before any 含/包括: "市教育局(含市一中、市实验
+    小学)" and "教育局含一中、二中" are one unit with its list, not a group."""
+    parts, current, depth, including = [], "", 0, False
+    for char in name:
+        if char in _OPEN:
+            depth += 1
+        elif char in _CLOSE:
+            depth = max(depth - 1, 0)
+        elif depth == 0 and not including and _GROUP_SEPARATORS.fullmatch(char):
+            parts.append(current)
+            current = ""
+            continue
+        current += char
+        including = including or (depth == 0 and current.endswith(_INCLUDING))
+    return [*parts, current]
+
+
 def split_members(name: str) -> list[str] | None:
     """The unit names of a group sharing one number, or None for a single unit.
 
@@ -118,7 +140,7 @@ def split_members(name: str) -> list[str] | None:
     "94987 部队" and "12345 公共服务中心" are one name with a space in it.
     """
     if _GROUP_SEPARATORS.search(name):
-        parts = [p.strip() for p in _GROUP_SEPARATORS.split(name) if p.strip()]
+        parts = [p.strip() for p in _top_level_parts(name) if p.strip()]
         return parts if len(parts) > 1 else None
     parts = name.replace("\u3000", " ").split()
     if len(parts) > 1 and all(cjk_count(p) >= 2 and p.endswith(ORG_SUFFIXES) for p in parts):
