@@ -11,15 +11,20 @@ from import_export.forms import ImportForm
 
 from units.models import Jurisdiction
 
-ALLOWED_SUFFIXES = {".xlsx", ".xls", ".csv", ".docx", ".txt"}
+ALLOWED_SUFFIXES = {".xlsx", ".xls", ".csv", ".docx", ".pdf", ".txt"}
 ERROR_TOO_LARGE = _("文件过大（%(size)s MB），上限为 %(limit)s MB。")
-ERROR_SUFFIX = _("只能上传 .xlsx、.xls、.csv 或 .docx 文件。")
+ERROR_SUFFIX = _("只能上传 .xlsx、.xls、.csv、.docx 或 .pdf 文件。")
 
 
 class NoticeUploadForm(forms.Form):
     jurisdiction = forms.ModelChoiceField(Jurisdiction.objects.all(), label=_("行政区划"))
     year = forms.IntegerField(label=_("年度"), min_value=2000, max_value=2100)
-    file = forms.FileField(label=_("通知附件"), help_text=_("原样上传收到的 Excel、CSV 或 Word 文件，无需整理。"))
+    file = forms.FileField(
+        label=_("通知附件"),
+        help_text=_(
+            "原样上传收到的 Excel、CSV、Word 或 PDF 文件（整份通知的 PDF 也可以），无需整理。扫描件和照片无法读取。"
+        ),
+    )
     notice_text = forms.FileField(
         label=_("通知正文（可选）"), required=False, help_text=_("纯文本，用于读取文号、标题和发文日期。")
     )

@@ -22,7 +22,7 @@ from units.services import aliases_create_bulk, units_create_bulk
 from .bulk import copy_rows
 from .models import AnnualPlan, PlanSource, Quota
 from .notice.layouts import Issue, ParsedRow
-from .notice.reader import NoticeReading, parse_notice_text, read_notice
+from .notice.reader import NoticeReading, check_notice_text, read_notice
 
 NEW, CHANGED, UNCHANGED, REMOVED, ERROR = "new", "changed", "unchanged", "removed", "error"
 CREATE = "create"
@@ -151,7 +151,7 @@ def preview_import(
         data, filename, year=year, jurisdiction=jurisdiction.full_name if jurisdiction else ""
     )
     if notice_text:
-        reading.facts.update(parse_notice_text(notice_text))
+        check_notice_text(reading, notice_text, override=True)
     if plan is None and jurisdiction is not None and jurisdiction.pk:
         plan = AnnualPlan.objects.filter(jurisdiction=jurisdiction, year=year).first()
     if plan is not None and plan.status == AnnualPlan.Status.CLOSED:

@@ -22,7 +22,7 @@ import io
 import re
 import zipfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from openpyxl.utils.cell import get_column_letter, range_boundaries
@@ -76,6 +76,9 @@ ERROR_MOJIBAKE = (
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
+PDF_MAGIC = b"%PDF-"
+# Formats only the notice reader takes (`read_document`): rosters and headcounts are tables.
+DOCUMENT_FORMATS = {"pdf"}
 
 
 class GridError(ValueError):
@@ -252,7 +255,7 @@ def check_cells(values, sheet: str) -> None:
 
 
 def sniff_format(head: bytes, filename: str) -> str:
-    """The reader to use: 'xlsx', 'xls', 'docx' or 'csv', from the bytes first, then the name."""
+    """The reader to use: 'xlsx', 'xls', 'docx', 'pdf' or 'csv', from the bytes first, then the name."""
     suffix = Path(filename).suffix.lower()
     if head.startswith(ZIP_MAGIC):
         if suffix == ".docx":
@@ -260,6 +263,8 @@ def sniff_format(head: bytes, filename: str) -> str:
         return "xlsx"
     if head.startswith(OLE_MAGIC):
         return "xls"
+    if PDF_MAGIC in head[:1024]:  # the header may follow some bytes of junk
+        return "pdf"
     if not head:
         raise GridError(ERROR_EMPTY_FILE)
     if _HTML_RE.match(head[:1024]):
@@ -271,16 +276,37 @@ def sniff_format(head: bytes, filename: str) -> str:
     raise GridError(ERROR_NOT_SPREADSHEET)
 
 
+@dataclass
+class Document:
+    """What a notice file holds: its tables as grids, its text outside them, and warnings."""
+
+    sheets: list[Sheet]
+    text: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
 def read_grids(data: bytes, filename: str) -> list[Sheet]:
-    """Every sheet of a file as a grid. Raises GridError with a message for staff."""
+    """Every sheet of a spreadsheet or Word file as a grid. Raises GridError with a message for staff."""
+    kind = sniff_format(data[:8192], filename)
+    if kind in DOCUMENT_FORMATS:
+        raise GridError(ERROR_NOT_SPREADSHEET)
+    return read_document(data, filename).sheets
+
+
+def read_document(data: bytes, filename: str) -> Document:
+    """Every table of a notice file (spreadsheet, Word or PDF) as a grid, with the file's text."""
     kind = sniff_format(data[:8192], filename)
     if kind == "xlsx":
-        return _read_xlsx(data)
+        return Document(_read_xlsx(data))
     if kind == "xls":
-        return _read_xls(data)
+        return Document(_read_xls(data))
     if kind == "docx":
-        return _read_docx(data)
-    return [_read_csv(data, Path(filename).stem or "CSV")]
+        return Document(*_read_docx(data))
+    if kind == "pdf":
+        from .pdf import read_pdf
+
+        return Document(*read_pdf(data))
+    return Document([_read_csv(data, Path(filename).stem or "CSV")])
 
 
 def table_check(data: bytes, filename: str, *, formats: tuple[str, ...]) -> tuple[str, int]:
@@ -567,7 +593,8 @@ def _read_csv(data: bytes, name: str) -> Sheet:
 # -- docx ---------------------------------------------------------------------------------
 
 
-def _read_docx(data: bytes) -> list[Sheet]:
+def _read_docx(data: bytes) -> tuple[list[Sheet], str]:
+    """The tables of a Word file, and its paragraphs' text (the notice's own words)."""
     import docx
 
     try:
@@ -592,7 +619,11 @@ def _read_docx(data: bytes) -> list[Sheet]:
             sheets.append(Sheet(name, [], problem=WARN_TABLE_UNREADABLE.format(sheet=name, detail=type(exc).__name__)))
             continue
         sheets.append(Sheet(name, _trim(rows)))
-    return sheets
+    try:
+        text = "\n".join(p.text for p in document.paragraphs)[: MAX_CELL_CHARS * 10]
+    except Exception:  # noqa: BLE001 - the tables are what counts; the text only adds checks
+        text = ""
+    return sheets, text
 
 
 def _docx_rows(table, name: str, budget: _Budget) -> list[list[object]]:
