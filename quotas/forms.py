@@ -11,9 +11,9 @@ from import_export.forms import ImportForm
 
 from units.models import Jurisdiction
 
-ALLOWED_SUFFIXES = {".xlsx", ".xls", ".csv", ".docx", ".pdf", ".txt"}
+ALLOWED_SUFFIXES = {".xlsx", ".xls", ".et", ".csv", ".docx", ".doc", ".wps", ".pdf", ".txt"}
 ERROR_TOO_LARGE = _("文件过大（%(size)s MB），上限为 %(limit)s MB。")
-ERROR_SUFFIX = _("只能上传 .xlsx、.xls、.csv、.docx 或 .pdf 文件。")
+ERROR_SUFFIX = _("只能上传 .xlsx、.xls、.et、.csv、.docx、.doc、.wps 或 .pdf 文件。")
 
 
 class NoticeUploadForm(forms.Form):
