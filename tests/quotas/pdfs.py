@@ -213,8 +213,10 @@ def notice_pdf(
     max_rows_per_page: int | None = None,
     repeat_merged_text: bool = True,
     attachments_on_new_page: bool = True,
+    picture_pages: int = 0,
 ) -> bytes:
-    """A whole notice as a text PDF: title and body, then each attachment table."""
+    """A whole notice as a text PDF: title and body, then each attachment table, then
+    `picture_pages` pages that are only a picture (a scanned page added to the file)."""
     writer = _Writer()
     writer.text(title, size=16, centre=True)
     for line in body:
@@ -231,7 +233,21 @@ def notice_pdf(
             max_rows_per_page=max_rows_per_page,
             repeat_merged_text=repeat_merged_text,
         )
+    for _ in range(picture_pages):
+        writer.new_page()
+        writer.canvas.drawImage(_picture(), 50, 300, width=500, height=330)
     return writer.bytes()
+
+
+def _picture():
+    from PIL import Image, ImageDraw
+    from reportlab.lib.utils import ImageReader
+
+    image = Image.new("L", (600, 400), 255)
+    draw = ImageDraw.Draw(image)
+    for y in range(50, 350, 30):
+        draw.line((50, y, 550, y), fill=0)
+    return ImageReader(image)
 
 
 def text_pdf(lines: list[str]) -> bytes:
@@ -244,16 +260,9 @@ def text_pdf(lines: list[str]) -> bytes:
 
 def image_pdf() -> bytes:
     """A PDF whose page is only a picture, as a scanner makes: no text at all."""
-    from PIL import Image, ImageDraw
-    from reportlab.lib.utils import ImageReader
-
-    image = Image.new("L", (600, 400), 255)
-    draw = ImageDraw.Draw(image)
-    for y in range(50, 350, 30):
-        draw.line((50, y, 550, y), fill=0)
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A4)
-    pdf.drawImage(ImageReader(image), 50, 300, width=500, height=330)
+    pdf.drawImage(_picture(), 50, 300, width=500, height=330)
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()

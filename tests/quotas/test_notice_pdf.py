@@ -21,6 +21,8 @@ from quotas.notice.pdf import (
     ERROR_PDF_DAMAGED,
     ERROR_PDF_ENCRYPTED,
     ERROR_PDF_NO_TABLE,
+    ERROR_PDF_TOO_MANY_PAGES,
+    WARN_PDF_IMAGE_PAGES,
     read_pdf,
 )
 from quotas.notice.reader import read_notice
@@ -152,6 +154,20 @@ def test_a_scanned_pdf_is_refused_saying_so():
     assert len(reading.errors) == 1 and SCANNED in reading.errors[0].message
 
 
+def test_picture_pages_beside_the_tables_are_named():
+    """A text notice (4 pages) with a scanned page added: the tables are read, page 5 named."""
+    data = notice_pdf(_tables("yizheng-2024"), picture_pages=1)
+    reading = read_notice(data, "n.pdf", year=2024)
+    assert reading.errors == [] and len(reading.rows) == 123
+    assert [w.message for w in reading.warnings] == [WARN_PDF_IMAGE_PAGES.format(pages="第 5 页")]
+
+
+def test_a_pdf_with_too_many_pages_is_refused(monkeypatch):
+    monkeypatch.setattr("quotas.notice.pdf.MAX_PAGES", 3)
+    reading = read_notice(notice_pdf(_tables("yizheng-2024")), "n.pdf", year=2024)
+    assert [e.message for e in reading.errors] == [ERROR_PDF_TOO_MANY_PAGES.format(pages=4, limit=3)]
+
+
 def test_a_pdf_without_a_table_is_refused_saying_so():
     reading = read_notice(text_pdf(["关于做好无偿献血工作的通知", "全年160人次。"]), "n.pdf", year=2024)
     assert reading.rows == [] and [e.message for e in reading.errors] == [ERROR_PDF_NO_TABLE]
@@ -210,3 +226,29 @@ def test_import_notice_command_refuses_a_scan(tmp_path):
         call_command(
             "import_notice", str(path), "--jurisdiction", "仪征市", "--year", "2024", "--json", stdout=io.StringIO()
         )
+
+
+@pytest.mark.django_db
+def test_admin_imports_the_whole_notice_pdf(staff_client, jurisdiction, settings, tmp_path):
+    """Upload the notice's PDF as published: the preview, then the plan with its 文号 and the
+    total the text states; the file kept is the PDF as uploaded."""
+    import hashlib
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from quotas.models import AnnualPlan, PlanSource
+
+    settings.MEDIA_ROOT = tmp_path
+    body = ["仪政办发〔2024〕6号", "全市献血总量确定为12500人份。"]
+    data = notice_pdf(_tables("yizheng-2024"), body=body, max_rows_per_page=20)
+    url = "/admin/quotas/annualplan/import/"
+    preview = staff_client.post(
+        url, {"jurisdiction": jurisdiction.pk, "year": 2024, "file": SimpleUploadedFile("通知.pdf", data)}
+    )
+    page = preview.content.decode()
+    assert preview.status_code == 200 and "新增 123" in page and "通知正文写明总数为 12500" in page
+    staff_client.post(url, {"token": preview.context["token"]})
+    plan = AnnualPlan.objects.get()
+    assert (plan.quotas.count(), plan.document_number, plan.declared_total) == (123, "仪政办发〔2024〕6号", 12500)
+    source = PlanSource.objects.get()
+    assert source.original_name == "通知.pdf" and source.sha256 == hashlib.sha256(data).hexdigest()
