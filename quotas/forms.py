@@ -21,8 +21,10 @@ class NoticeUploadForm(forms.Form):
     year = forms.IntegerField(label=_("年度"), min_value=2000, max_value=2100)
     file = forms.FileField(
         label=_("通知附件"),
+        widget=forms.ClearableFileInput(attrs={"accept": ",".join(sorted(ALLOWED_SUFFIXES))}),
         help_text=_(
-            "原样上传收到的 Excel、CSV、Word 或 PDF 文件（整份通知的 PDF 也可以），无需整理。扫描件和照片无法读取。"
+            "原样上传收到的文件，无需整理：Excel（.xlsx/.xls）、WPS 表格（.et）、CSV、Word（.docx/.doc）、"
+            "WPS 文字（.wps）或文字版 PDF（整份通知的 PDF 也可以）。扫描件和照片无法读取。"
         ),
     )
     notice_text = forms.FileField(

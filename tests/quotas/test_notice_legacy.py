@@ -199,3 +199,22 @@ def test_a_converter_that_hangs_is_stopped(monkeypatch, tmp_path):
 def test_rosters_stay_spreadsheets():
     reading = read_roster(SMALL_DOC.read_bytes(), "名单.doc", today=dt.date(2024, 6, 1))
     assert reading.errors == [ERROR_NOT_SPREADSHEET]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "accepted"),
+    [("通知.pdf", True), ("通知.doc", True), ("通知.wps", True), ("附件.et", True), ("照片.jpg", False)],
+)
+def test_the_upload_form_takes_the_new_formats(jurisdiction, name, accepted):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from quotas.forms import ERROR_SUFFIX, NoticeUploadForm
+
+    form = NoticeUploadForm(
+        {"jurisdiction": jurisdiction.pk, "year": 2024}, {"file": SimpleUploadedFile(name, b"%PDF-1.4 x")}
+    )
+    assert form.is_valid() is accepted
+    if not accepted:
+        assert form.errors["file"] == [str(ERROR_SUFFIX)]
+    assert ".wps" in form.fields["file"].widget.attrs["accept"].split(",")
