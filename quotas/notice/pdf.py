@@ -110,7 +110,10 @@ def read_pdf(data: bytes) -> tuple[list[Sheet], str, list[str]]:
     warnings (pages that are pictures)."""
     try:
         pdf = pdfplumber.open(io.BytesIO(data))
+        _count_pages(pdf)
         pages = pdf.pages
+    except GridError:
+        raise
     except (PdfminerException, PDFPasswordIncorrect) as exc:
         if _is_password(exc):
             raise GridError(ERROR_PDF_ENCRYPTED) from exc
@@ -148,6 +151,29 @@ def read_pdf(data: bytes) -> tuple[list[Sheet], str, list[str]]:
         raise GridError(ERROR_PDF_NO_TABLE)
     warnings = [WARN_PDF_IMAGE_PAGES.format(pages=_pages_text(image_pages))] if image_pages else []
     return sheets, text, warnings
+
+
+def _count_pages(pdf) -> None:
+    """Refuse a PDF of more than MAX_PAGES pages before pdfplumber builds an object per page:
+    the page tree is walked lazily and the walk stops at the limit."""
+    from pdfminer.pdfpage import PDFPage
+
+    declared = _declared_pages(pdf)
+    if declared:  # the page tree's own count, read before the tree is walked
+        raise GridError(ERROR_PDF_TOO_MANY_PAGES.format(pages=declared, limit=MAX_PAGES))
+    for count, _ in enumerate(PDFPage.create_pages(pdf.doc), start=1):
+        if count > MAX_PAGES:  # a tree that understates its count
+            raise GridError(ERROR_PDF_TOO_MANY_PAGES.format(pages=f"{MAX_PAGES}+", limit=MAX_PAGES))
+
+
+def _declared_pages(pdf) -> int | None:
+    from pdfminer.pdftypes import resolve1
+
+    try:
+        count = resolve1(resolve1(pdf.doc.catalog["Pages"])["Count"])
+        return count if isinstance(count, int) and count > MAX_PAGES else None
+    except Exception:  # noqa: BLE001 - only for the message
+        return None
 
 
 def _is_password(exc: Exception) -> bool:

@@ -252,3 +252,33 @@ def test_admin_imports_the_whole_notice_pdf(staff_client, jurisdiction, settings
     assert (plan.quotas.count(), plan.document_number, plan.declared_total) == (123, "仪政办发〔2024〕6号", 12500)
     source = PlanSource.objects.get()
     assert source.original_name == "通知.pdf" and source.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def _page_bomb(pages: int) -> bytes:
+    """A valid PDF of `pages` empty pages, written by hand (each page its own object)."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>"]
+    kids = b" ".join(f"{3 + i} 0 R".encode() for i in range(pages))
+    objects.append(b"<< /Type /Pages /Kids [" + kids + b"] /Count " + str(pages).encode() + b" >>")
+    objects += [b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>"] * pages
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def test_a_page_bomb_is_refused_quickly():
+    """100,000 pages: refused from the page tree's count before any page is read (parsing the
+    10 MB page tree itself takes seconds: pdfminer's parser; the upload sandbox bounds the rest)."""
+    import time
+
+    data = _page_bomb(100_000)
+    started = time.monotonic()
+    reading = read_notice(data, "n.pdf", year=2024)
+    assert time.monotonic() - started < 30
+    assert [e.message for e in reading.errors] == [ERROR_PDF_TOO_MANY_PAGES.format(pages=100_000, limit=300)]
