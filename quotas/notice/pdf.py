@@ -215,14 +215,20 @@ def _read_page(page, number: int) -> tuple[list, bool, bool]:
     return elements, has_text, has_images
 
 
+def _row_edges(table) -> list[float]:
+    return _snap([b[1] for b in table.cells] + [b[3] for b in table.cells])
+
+
 def _side_by_side(tables) -> list[list]:
-    """Tables whose heights overlap stand side by side: one grid, left to right."""
+    """Tables side by side with the same rows (two blocks printed apart): one grid, left to
+    right. Tables whose rows do not line up stay apart: joining them would split a row of one
+    over two rows of the grid, and a unit would be read twice."""
     groups: list[list] = []
-    for table in sorted(tables, key=lambda t: t.bbox[1]):
+    for table in sorted(tables, key=lambda t: (t.bbox[1], t.bbox[0])):
+        edges = _row_edges(table)
         for group in groups:
-            top, bottom = min(t.bbox[1] for t in group), max(t.bbox[3] for t in group)
-            overlap = min(bottom, table.bbox[3]) - max(top, table.bbox[1])
-            if overlap > 0.5 * min(bottom - top, table.bbox[3] - table.bbox[1]):
+            first = _row_edges(group[0])
+            if len(first) == len(edges) and all(abs(a - b) <= SNAP for a, b in zip(first, edges, strict=True)):
                 group.append(table)
                 break
         else:
@@ -393,8 +399,10 @@ def _assemble(elements) -> tuple[list[Sheet], str]:
             continue
         table = element
         labels = [i for i, line in enumerate(pending) if _label(line.text)]
-        current = sheets[-1] if sheets else None
-        if current is not None and not labels and _continues(current, table):
+        # The sheet this table continues: the latest with the same columns (with tables apart
+        # side by side, the left one continues the sheet before the last).
+        current = next((s for s in reversed(sheets) if _continues(s, table)), None) if not labels else None
+        if current is not None:
             _append(current, table, budget)
         else:
             if labels:

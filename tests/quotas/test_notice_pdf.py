@@ -282,3 +282,39 @@ def test_a_page_bomb_is_refused_quickly():
     reading = read_notice(data, "n.pdf", year=2024)
     assert time.monotonic() - started < 30
     assert [e.message for e in reading.errors] == [ERROR_PDF_TOO_MANY_PAGES.format(pages=100_000, limit=300)]
+
+
+def _two_tables_apart(left_row_height: float, right_row_height: float) -> bytes:
+    """附件1 with two tables printed apart side by side, each of its own row height."""
+    from reportlab.pdfgen import canvas
+
+    from .pdfs import FONT
+
+    blocks = [
+        (50, left_row_height, [["月份", "单位", "任务数"], ["一月", "甲局", "10"], ["二月", "乙局", "20"]]),
+        (320, right_row_height, [["月份", "单位", "任务数"], ["七月", "丙局", "30"], ["八月", "丁局", "40"]]),
+    ]
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer)
+    pdf.setFont(FONT, 10)
+    pdf.drawString(50, 800, "附件1")
+    for x, height, rows in blocks:
+        for r, row in enumerate(rows):
+            y = 760 - (r + 1) * height
+            for c, text in enumerate(row):
+                pdf.rect(x + c * 70, y, 70, height)
+                pdf.drawString(x + c * 70 + 4, y + height / 2 - 4, text)
+    pdf.save()
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("left", "right"), [(20, 20), (20, 31)])
+def test_tables_apart_side_by_side_read_each_row_once(left, right):
+    reading = read_notice(_two_tables_apart(left, right), "n.pdf", year=2024)
+    assert reading.errors == []
+    assert [(r.unit, r.target, r.period_label) for r in reading.rows] == [
+        ("甲局", 10, "一月"),
+        ("乙局", 20, "二月"),
+        ("丙局", 30, "七月"),
+        ("丁局", 40, "八月"),
+    ]
