@@ -13,9 +13,9 @@ from units.models import Jurisdiction
 from units.naming import clean_name
 from units.selectors import child_level
 
-ALLOWED_SUFFIXES = {".xlsx", ".xls", ".csv", ".docx", ".txt"}
+ALLOWED_SUFFIXES = {".xlsx", ".xls", ".et", ".csv", ".docx", ".doc", ".wps", ".pdf", ".txt"}
 ERROR_TOO_LARGE = _("文件过大（%(size)s MB），上限为 %(limit)s MB。")
-ERROR_SUFFIX = _("只能上传 .xlsx、.xls、.csv 或 .docx 文件。")
+ERROR_SUFFIX = _("只能上传 .xlsx、.xls、.et、.csv、.docx、.doc、.wps 或 .pdf 文件。")
 
 
 ERROR_NEW_JURISDICTION_LEVEL = _("乡镇/街道/园区之下不能再新建行政区划。")
@@ -40,7 +40,14 @@ class NoticeUploadForm(forms.Form):
         help_text=_("新设的办公室：填写名称（如 慈利县），将在上面所选行政区划之下新建它，并导入到它的计划。"),
     )
     year = forms.IntegerField(label=_("年度"), min_value=2000, max_value=2100)
-    file = forms.FileField(label=_("通知附件"), help_text=_("原样上传收到的 Excel、CSV 或 Word 文件，无需整理。"))
+    file = forms.FileField(
+        label=_("通知附件"),
+        widget=forms.ClearableFileInput(attrs={"accept": ",".join(sorted(ALLOWED_SUFFIXES))}),
+        help_text=_(
+            "原样上传收到的文件，无需整理：Excel（.xlsx/.xls）、WPS 表格（.et）、CSV、Word（.docx/.doc）、"
+            "WPS 文字（.wps）或文字版 PDF（整份通知的 PDF 也可以）。扫描件和照片无法读取。"
+        ),
+    )
     notice_text = forms.FileField(
         label=_("通知正文（可选）"), required=False, help_text=_("纯文本，用于读取文号、标题和发文日期。")
     )

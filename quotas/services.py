@@ -24,7 +24,7 @@ from units.services import aliases_create_bulk, jurisdiction_get_or_create, unit
 
 from .models import AnnualPlan, PlanSource, Quota
 from .notice.layouts import KIND_YEAR, Issue, ParsedRow
-from .notice.reader import NoticeReading, parse_notice_text, read_notice
+from .notice.reader import NoticeReading, check_notice_text, read_notice
 
 NEW, CHANGED, UNCHANGED, REMOVED, ERROR = "new", "changed", "unchanged", "removed", "error"
 CREATE = "create"
@@ -168,7 +168,7 @@ def preview_import(
         data, filename, year=year, jurisdiction=jurisdiction.full_name if jurisdiction else ""
     )
     if notice_text:
-        reading.facts.update(parse_notice_text(notice_text))
+        check_notice_text(reading, notice_text, override=True)
     found = {int(y) for y in _FILENAME_YEAR.findall(filename)}
     if found and year not in found:
         message = WARN_FILENAME_YEAR.format(name=filename, found="、".join(map(str, sorted(found))), year=year)

@@ -37,7 +37,7 @@ EXPECTED = {
     "empty.xlsx": ("文件是空的", "文件是空的"),
     "photo-renamed.xlsx": (UNREADABLE, UNREADABLE),
     "program-renamed.csv": (UNREADABLE, UNREADABLE),
-    "pdf-renamed.xls": (UNREADABLE, UNREADABLE),
+    "pdf-renamed.xls": ("PDF 文件已损坏", UNREADABLE),  # a PDF, whatever its name: read as one
     "webpage-renamed.xls": ("网页文件", "网页文件"),
     "encrypted.xlsx": ("打开密码", "打开密码"),
     "truncated.xlsx": (DAMAGED, DAMAGED),
@@ -184,6 +184,7 @@ FLAT_SAYS = FORM_SAYS | {
     # readable Word tables, but the flat import takes spreadsheets only
     "vmerge-1500-rows.docx": "这里只能导入 .xlsx、.xls、.csv 文件",
     "vmerge-first-row.docx": "这里只能导入 .xlsx、.xls、.csv 文件",
+    "pdf-renamed.xls": UNREADABLE,  # the flat import takes spreadsheets only
 }
 FLAT_FORMATS = {"csv": "0", "xls": "1"}  # the import form's format choices; anything else as xlsx
 

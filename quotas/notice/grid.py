@@ -22,7 +22,7 @@ import io
 import re
 import zipfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from openpyxl.utils.cell import get_column_letter, range_boundaries
@@ -76,6 +76,9 @@ ERROR_MOJIBAKE = (
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
+PDF_MAGIC = b"%PDF-"
+# Formats only the notice reader takes (`read_document`): rosters and headcounts are tables.
+DOCUMENT_FORMATS = {"pdf", "doc"}
 
 
 class GridError(ValueError):
@@ -252,7 +255,7 @@ def check_cells(values, sheet: str) -> None:
 
 
 def sniff_format(head: bytes, filename: str) -> str:
-    """The reader to use: 'xlsx', 'xls', 'docx' or 'csv', from the bytes first, then the name."""
+    """The reader to use: 'xlsx', 'xls', 'docx', 'pdf' or 'csv', from the bytes first, then the name."""
     suffix = Path(filename).suffix.lower()
     if head.startswith(ZIP_MAGIC):
         if suffix == ".docx":
@@ -260,6 +263,8 @@ def sniff_format(head: bytes, filename: str) -> str:
         return "xlsx"
     if head.startswith(OLE_MAGIC):
         return "xls"
+    if PDF_MAGIC in head[:1024]:  # the header may follow some bytes of junk
+        return "pdf"
     if not head:
         raise GridError(ERROR_EMPTY_FILE)
     if _HTML_RE.match(head[:1024]):
@@ -271,16 +276,79 @@ def sniff_format(head: bytes, filename: str) -> str:
     raise GridError(ERROR_NOT_SPREADSHEET)
 
 
-def read_grids(data: bytes, filename: str) -> list[Sheet]:
-    """Every sheet of a file as a grid. Raises GridError with a message for staff."""
+@dataclass
+class Document:
+    """What a notice file holds: its tables as grids, its text outside them, and warnings."""
+
+    sheets: list[Sheet]
+    text: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+def detect_format(data: bytes, filename: str) -> str:
+    """`sniff_format`, and inside an OLE container a Word-binary document ('doc': .doc/.wps)
+    told from a workbook ('xls': .xls/.et) by its streams."""
     kind = sniff_format(data[:8192], filename)
-    if kind == "xlsx":
-        return _read_xlsx(data)
     if kind == "xls":
-        return _read_xls(data)
+        from .legacy import WORD, ole_kind
+
+        if ole_kind(data) == WORD:
+            return "doc"
+    return kind
+
+
+def read_grids(data: bytes, filename: str) -> list[Sheet]:
+    """Every sheet of a spreadsheet or Word file as a grid. Raises GridError with a message for staff."""
+    if detect_format(data, filename) in DOCUMENT_FORMATS:
+        raise GridError(ERROR_NOT_SPREADSHEET)
+    return read_document(data, filename).sheets
+
+
+def read_document(data: bytes, filename: str) -> Document:
+    """Every table of a notice file (spreadsheet, Word, WPS or PDF) as a grid, with the file's text."""
+    kind = detect_format(data, filename)
+    if kind == "xlsx":
+        return Document(_read_xlsx(data))
+    if kind == "xls":
+        return Document(_read_legacy_workbook(data, filename))
     if kind == "docx":
-        return _read_docx(data)
-    return [_read_csv(data, Path(filename).stem or "CSV")]
+        return Document(*_read_docx(data))
+    if kind == "doc":
+        return Document(*_read_docx(_convert(data, "doc")))
+    if kind == "pdf":
+        from .pdf import read_pdf
+
+        return Document(*read_pdf(data))
+    return Document([_read_csv(data, Path(filename).stem or "CSV")])
+
+
+def _convert(data: bytes, kind: str) -> bytes:
+    from .legacy import ConvertError, convert
+
+    try:
+        return convert(data, kind)
+    except ConvertError as exc:
+        raise GridError(str(exc)) from exc
+
+
+def _read_legacy_workbook(data: bytes, filename: str) -> list[Sheet]:
+    """An .xls or WPS .et: xlrd first; a workbook it cannot read goes through LibreOffice."""
+    from .legacy import ERROR_NO_LIBREOFFICE, WORKBOOK, ConvertError, convert, soffice_path
+
+    try:
+        return _read_xls(data)
+    except GridError as exc:
+        if str(exc) == ERROR_ENCRYPTED or not str(exc).startswith(ERROR_CORRUPT.split("（")[0]):
+            raise
+        if soffice_path() is None:
+            if Path(filename).suffix.lower() == ".et":
+                raise GridError(ERROR_NO_LIBREOFFICE.format(what=".et")) from exc
+            raise
+        try:
+            converted = convert(data, WORKBOOK)
+        except ConvertError:
+            raise exc from None
+        return _read_xlsx(converted)
 
 
 def table_check(data: bytes, filename: str, *, formats: tuple[str, ...]) -> tuple[str, int]:
@@ -567,7 +635,8 @@ def _read_csv(data: bytes, name: str) -> Sheet:
 # -- docx ---------------------------------------------------------------------------------
 
 
-def _read_docx(data: bytes) -> list[Sheet]:
+def _read_docx(data: bytes) -> tuple[list[Sheet], str]:
+    """The tables of a Word file, and its paragraphs' text (the notice's own words)."""
     import docx
 
     try:
@@ -580,19 +649,52 @@ def _read_docx(data: bytes) -> list[Sheet]:
     except Exception as exc:
         raise GridError(ERROR_CORRUPT.format(detail=type(exc).__name__)) from exc
     _check_sheet_count(len(tables))
+    above = _docx_labels(document, tables)
     budget = _Budget()
     sheets = []
     for number, table in enumerate(tables, start=1):
-        name = f"表{number}"
+        label, lines = above.get(number - 1, ("", []))
+        name = label if label and label not in {s.name for s in sheets} else f"表{number}"
         try:
-            rows = _docx_rows(table, name, budget)
+            rows = [[line] for line in lines] + _docx_rows(table, name, budget)
         except GridError:
             raise
         except Exception as exc:  # one broken table must not hide the others
             sheets.append(Sheet(name, [], problem=WARN_TABLE_UNREADABLE.format(sheet=name, detail=type(exc).__name__)))
             continue
         sheets.append(Sheet(name, _trim(rows)))
-    return sheets
+    try:
+        text = "\n".join(p.text for p in document.paragraphs)[: MAX_CELL_CHARS * 10]
+    except Exception:  # noqa: BLE001 - the tables are what counts; the text only adds checks
+        text = ""
+    return sheets, text
+
+
+_LABEL_RE = re.compile(r"^附\s*件\s*[0-9０-９一二三四五六七八九十]{0,3}\s*[:：]?$")
+
+
+def _docx_labels(document, tables) -> dict[int, tuple[str, list[str]]]:
+    """For each table after an "附件N" paragraph: the label ("附件1") and the lines between it
+    and the table (its title, "献血时间：…"), which become rows above the table as in a workbook."""
+    index = {id(table._tbl): i for i, table in enumerate(tables)}
+    found: dict[int, tuple[str, list[str]]] = {}
+    label, lines = "", []
+    try:
+        for child in document.element.body.iterchildren():
+            tag = child.tag.rsplit("}", 1)[-1]
+            if tag == "p":
+                text = "".join(t.text or "" for t in child.iter() if t.tag.endswith("}t")).strip()
+                if _LABEL_RE.match(text):
+                    label, lines = re.sub(r"\s+", "", text).rstrip(":："), [text]
+                elif label and text and len(lines) < 6:
+                    lines.append(text)
+            elif tag == "tbl" and id(child) in index:
+                if label:
+                    found[index[id(child)]] = (label, lines)
+                label, lines = "", []
+    except Exception:  # noqa: BLE001 - labels only name the tables; the tables are read anyway
+        return {}
+    return found
 
 
 def _docx_rows(table, name: str, budget: _Budget) -> list[list[object]]:

@@ -65,3 +65,33 @@ def docx(rows: list[list], *, merge_down: tuple[int, int, int] | None = None) ->
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
+
+
+def docx_notice(sheets, *, body: list[str] = ()) -> bytes:
+    """A Word notice: body paragraphs, then each sheet as "附件" label, title and table, merged
+    cells merged in Word (`sheets` are `quotas.notice.grid.Sheet`s read from a workbook)."""
+    import docx as python_docx
+
+    from quotas.notice.layouts import is_header_row
+
+    document = python_docx.Document()
+    for line in body:
+        document.add_paragraph(line)
+    for sheet in sheets:
+        header = next(i for i, row in enumerate(sheet.rows) if is_header_row(row))
+        for row in sheet.cells[:header]:
+            document.add_paragraph(" ".join(str(v) for v in row if v is not None))
+        rows = sheet.cells[header:]
+        width = max(len(r) for r in rows)
+        table = document.add_table(rows=len(rows), cols=width)
+        table.style = "Table Grid"
+        for merge in sheet.merges:
+            if merge.top >= header:
+                table.cell(merge.top - header, merge.left).merge(table.cell(merge.bottom - header, merge.right))
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if value is not None:
+                    table.cell(r, c).text = str(value)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()

@@ -21,7 +21,9 @@ from units.services import jurisdiction_find, jurisdiction_get_or_create
 
 
 class Command(BaseCommand):
-    help = "Read a notice attachment (.xlsx/.xls/.csv/.docx) and import its quotas into a plan."
+    help = (
+        "Read a notice attachment (.xlsx/.xls/.csv/.docx, or the notice's text PDF) and import its quotas into a plan."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("file")
