@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ImportExportModelAdmin
 
+from units.admin_scope import ScopedAdmin, ScopedChoices
 from units.audit import AuditedAdmin, register_histories
 
 from .formats import IMPORT_FORMATS
@@ -38,7 +39,7 @@ class MonthFilter(admin.SimpleListFilter):
         return queryset  # a value no link offers (typed into the address bar) filters nothing
 
 
-class QuotaInline(admin.TabularInline):
+class QuotaInline(ScopedChoices, admin.TabularInline):
     model = Quota
     fields = [
         "seq",
@@ -73,7 +74,7 @@ class PlanSourceInline(admin.TabularInline):
 
 
 @admin.register(AnnualPlan)
-class AnnualPlanAdmin(AuditedAdmin):
+class AnnualPlanAdmin(ScopedAdmin, AuditedAdmin):
     list_display = [
         "__str__",
         "document_number",
@@ -162,7 +163,8 @@ class AnnualPlanAdmin(AuditedAdmin):
 
 
 @admin.register(Quota)
-class QuotaAdmin(AuditedAdmin, ImportExportModelAdmin):
+class QuotaAdmin(ScopedAdmin, AuditedAdmin, ImportExportModelAdmin):
+    scope_to = "plan__jurisdiction"
     resource_classes = [QuotaResource]
     import_form_class = LimitedImportForm
     import_formats = IMPORT_FORMATS  # read in the bounded child process
@@ -200,7 +202,8 @@ class QuotaAdmin(AuditedAdmin, ImportExportModelAdmin):
 
 
 @admin.register(PlanSource)
-class PlanSourceAdmin(admin.ModelAdmin):
+class PlanSourceAdmin(ScopedAdmin, admin.ModelAdmin):
+    scope_to = "plan__jurisdiction"
     list_display = ["original_name", "plan", "uploaded_by", "uploaded_at", "size"]
     list_filter = ["plan__year"]
     search_fields = ["original_name", "plan__jurisdiction__name"]
