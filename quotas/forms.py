@@ -24,8 +24,12 @@ class NoticeUploadForm(forms.Form):
         label=_("通知正文（可选）"), required=False, help_text=_("纯文本，用于读取文号、标题和发文日期。")
     )
 
-    def __init__(self, *args, plan=None, **kwargs):
+    def __init__(self, *args, plan=None, jurisdictions=None, **kwargs):
+        """`jurisdictions`: those the user may import into (`units.scope`); a posted id outside
+        them is "not one of the available choices"."""
         super().__init__(*args, **kwargs)
+        if jurisdictions is not None:
+            self.fields["jurisdiction"].queryset = jurisdictions
         if plan is not None:
             self.fields["jurisdiction"].initial = plan.jurisdiction_id
             self.fields["year"].initial = plan.year

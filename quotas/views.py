@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from core import uploads
 from core.models import StagedUpload
-from units.models import Jurisdiction
+from units.scope import scope_for
 
 from .forms import NoticeUploadForm
 from .models import AnnualPlan
@@ -36,7 +36,8 @@ def import_notice_view(request, plan_id=None, *, model_admin):
     """GET: the upload form. POST with a file: the preview. POST with a token: apply."""
     if not (model_admin.has_add_permission(request) and model_admin.has_change_permission(request)):
         raise PermissionDenied
-    plan = get_object_or_404(AnnualPlan, pk=plan_id) if plan_id else None
+    scope = scope_for(request.user)  # another office's plan is a 404, its jurisdiction no choice
+    plan = get_object_or_404(scope.filter(AnnualPlan.objects.all()), pk=plan_id) if plan_id else None
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.model._meta,
@@ -45,7 +46,7 @@ def import_notice_view(request, plan_id=None, *, model_admin):
     }
     if request.method == "POST" and "token" in request.POST:
         return _apply(request, context)
-    form = NoticeUploadForm(request.POST or None, request.FILES or None, plan=plan)
+    form = NoticeUploadForm(request.POST or None, request.FILES or None, plan=plan, jurisdictions=scope.jurisdictions())
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data["file"].read()
         text_file = form.cleaned_data.get("notice_text")
@@ -101,7 +102,7 @@ def _apply(request, context):
     try:
         with uploads.claim(kind=StagedUpload.Kind.NOTICE, token=request.POST["token"], owner=request.user) as claim:
             staged = claim.upload
-            jurisdiction = get_object_or_404(Jurisdiction, pk=staged.meta["jurisdiction"])
+            jurisdiction = get_object_or_404(scope_for(request.user).jurisdictions(), pk=staged.meta["jurisdiction"])
             report = plan_import(
                 data=claim.data,
                 filename=staged.filename,
