@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.crypto import decrypt
+from units.admin_scope import ScopedAdmin
 from units.audit import AuditedAdmin, ReadOnlyAdmin, register_histories
 
 from .models import AccessEvent, Bulletin, Donation, DonationDrive
@@ -20,7 +21,8 @@ from .services import donation_prepare, donation_save, donations_review, record_
 
 
 @admin.register(DonationDrive)
-class DonationDriveAdmin(admin.ModelAdmin):
+class DonationDriveAdmin(ScopedAdmin, admin.ModelAdmin):
+    scope_to = "plan__jurisdiction"
     list_display = ["__str__", "plan", "start_date", "end_date", "place", "station", "expected", "logged"]
 
     def get_queryset(self, request):
@@ -95,7 +97,8 @@ class ReviewForm(ActionForm):
 
 
 @admin.register(Donation)
-class DonationAdmin(AuditedAdmin):
+class DonationAdmin(ScopedAdmin, AuditedAdmin):
+    scope_to = "unit__jurisdiction"
     action_form = ReviewForm
     actions = ["verify", "reject", "export_roster"]
     list_display = [
@@ -226,7 +229,7 @@ class DonationAdmin(AuditedAdmin):
         """Show one full ID number to staff, and record that they saw it."""
         if not self.has_change_permission(request):
             raise PermissionDenied
-        donation = get_object_or_404(Donation, pk=pk)
+        donation = get_object_or_404(self.get_queryset(request), pk=pk)  # another office's: 404
         if request.method != "POST":
             return redirect("admin:campaigns_donation_change", pk)
         number = decrypt(donation.id_number_encrypted)
@@ -238,7 +241,8 @@ class DonationAdmin(AuditedAdmin):
 
 
 @admin.register(AccessEvent)
-class AccessEventAdmin(ReadOnlyAdmin):
+class AccessEventAdmin(ScopedAdmin, ReadOnlyAdmin):
+    scope_to = "donation__unit__jurisdiction"  # an event without a donation: superusers only
     list_display = ["at", "user", "action", "donation", "detail"]
     list_filter = ["action", "at"]
     search_fields = ["user__username", "detail"]
@@ -246,11 +250,11 @@ class AccessEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Bulletin)
-class BulletinAdmin(admin.ModelAdmin):
+class BulletinAdmin(ScopedAdmin, admin.ModelAdmin):
     """Bulletins are made from the dashboard; here staff find, open or delete a mistaken one."""
 
     list_display = ["title", "jurisdiction", "year", "as_of", "created_by", "open_link"]
-    list_filter = ["year", "jurisdiction"]
+    list_filter = ["year", ("jurisdiction", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["title", "note"]
     date_hierarchy = "as_of"
     readonly_fields = ["jurisdiction", "year", "title", "as_of", "created_by", "created_at", "note", "open_link"]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import F, Sum
@@ -53,18 +52,6 @@ _MEMBERS_SQL = """
     SELECT qu.quota_id, u.name, u.category FROM quotas_quota_units qu JOIN units_unit u ON u.id = qu.unit_id
     WHERE {where}
 """
-
-
-@dataclass
-class Scope:
-    """Who may see what: a jurisdiction subtree, or everything (None)."""
-
-    root: Jurisdiction | None
-
-    def allows(self, jurisdiction: Jurisdiction | None) -> bool:
-        if self.root is None:
-            return True
-        return jurisdiction is not None and jurisdiction.path.startswith(self.root.path)
 
 
 def _line(line: Line, status_labels: dict[str, str]) -> dict:

@@ -18,8 +18,9 @@ from django.views.decorators.http import require_POST, require_safe
 
 from units.models import Jurisdiction, Unit
 from units.roles import BLOOD_OFFICE, LEADERSHIP, LIAISON, role_of
+from units.scope import Scope, scope_for
 
-from .dashboard import STATUS_ORDER, Scope, dashboard_figures, filter_and_sort_units
+from .dashboard import STATUS_ORDER, dashboard_figures, filter_and_sort_units
 from .exports import dashboard_workbook
 from .models import Bulletin
 from .selectors import STATUS_LABELS, liaison_progress
@@ -27,9 +28,6 @@ from .selectors import STATUS_LABELS, liaison_progress
 # The dashboard's per-request lookups are raw queries (RawQuerySet, so Django's converters still
 # apply): compiled by the ORM they cost 0.5-0.9 ms each, more than running them
 # (docs/performance.md, "The page's own lookups in SQL").
-_STAFF_JURISDICTION_SQL = """
-    SELECT j.* FROM units_staffprofile s JOIN units_jurisdiction j ON j.id = s.jurisdiction_id WHERE s.user_id = %s
-"""
 # A jurisdiction and its ancestors, nearest first (at most four levels).
 _WITH_ANCESTORS_SQL = """
     WITH RECURSIVE up (id, depth) AS (
@@ -45,9 +43,21 @@ _BULLETINS_SQL = """
 """
 
 
+class NoJurisdiction(Exception):
+    """A staff or leadership account without a jurisdiction: it sees nothing (closed by default)."""
+
+
 def _scope(user) -> Scope:
-    """Leadership and staff see their own jurisdiction's subtree; without one, everything."""
-    return Scope(root=next(iter(Jurisdiction.objects.raw(_STAFF_JURISDICTION_SQL, [user.pk])), None))
+    """Leadership and staff see their own jurisdiction's subtree, superusers everything
+    (`units.scope`); an account with no jurisdiction sees nothing, and is told why."""
+    scope = scope_for(user)
+    if scope.empty:
+        raise NoJurisdiction
+    return scope
+
+
+def _no_jurisdiction(request):
+    return render(request, "no_jurisdiction.html", status=403)
 
 
 def _year(params, today: dt.date) -> int:
@@ -74,10 +84,10 @@ def _jurisdiction_and_lineage(params, scope: Scope) -> tuple[Jurisdiction | None
     """The jurisdiction asked for (default: the user's own; None: everything) and its lineage."""
     raw = params.get("j")
     if raw in (None, ""):
-        if scope.root is None:
+        if scope.everything:
             return None, []
         pk = scope.root.pk
-    elif raw == "all" and scope.root is None:
+    elif raw == "all" and scope.everything:
         return None, []
     elif str(raw).isascii() and str(raw).isdigit() and len(raw) <= 18:  # not "²", nor beyond a bigint
         pk = int(raw)
@@ -156,7 +166,7 @@ def _context(request, figures: dict, *, jurisdiction, trail, scope: Scope, today
         "statuses": [(s, STATUS_LABELS[s]) for s in STATUS_ORDER],
         "status_cards": [(s, STATUS_LABELS[s], figures["headline"]["status_counts"][s]) for s in STATUS_ORDER],
         "chart": chart_data(figures, today),
-        "scope_all": scope.root is None,
+        "scope_all": scope.everything,
     }
 
 
@@ -169,7 +179,10 @@ def dashboard(request):
     if role not in (LEADERSHIP, BLOOD_OFFICE):
         raise PermissionDenied
     today = timezone.localdate()
-    scope = _scope(request.user)
+    try:
+        scope = _scope(request.user)
+    except NoJurisdiction:
+        return _no_jurisdiction(request)
     year = _year(request.GET, today)
     jurisdiction, lineage = _jurisdiction_and_lineage(request.GET, scope)
     budget = settings.DASHBOARD_RECOMPUTE_QUOTAS  # beyond it: last kept figures, refreshed in the background
@@ -191,7 +204,10 @@ def _leadership_or_staff(request) -> tuple[str, Scope]:
     role = role_of(request.user)
     if role not in (LEADERSHIP, BLOOD_OFFICE):
         raise PermissionDenied
-    return role, _scope(request.user)
+    try:
+        return role, _scope(request.user)
+    except NoJurisdiction:
+        raise PermissionDenied from None
 
 
 def _xlsx(figures: dict, title: str, filename: str) -> HttpResponse:

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ImportExportModelAdmin
 
+from units.admin_scope import ScopedAdmin
 from units.audit import AuditedAdmin, register_histories
 
 from .formats import IMPORT_FORMATS
@@ -77,7 +78,7 @@ class PlanSourceInline(admin.TabularInline):
 
 
 @admin.register(AnnualPlan)
-class AnnualPlanAdmin(AuditedAdmin):
+class AnnualPlanAdmin(ScopedAdmin, AuditedAdmin):
     list_display = [
         "__str__",
         "document_number",
@@ -186,7 +187,8 @@ class AnnualPlanAdmin(AuditedAdmin):
 
 
 @admin.register(Quota)
-class QuotaAdmin(AuditedAdmin, ImportExportModelAdmin):
+class QuotaAdmin(ScopedAdmin, AuditedAdmin, ImportExportModelAdmin):
+    scope_to = "plan__jurisdiction"
     resource_classes = [QuotaResource]
     import_form_class = LimitedImportForm
     import_formats = IMPORT_FORMATS  # read in the bounded child process
@@ -254,7 +256,8 @@ class QuotaAdmin(AuditedAdmin, ImportExportModelAdmin):
 
 
 @admin.register(PlanSource)
-class PlanSourceAdmin(admin.ModelAdmin):
+class PlanSourceAdmin(ScopedAdmin, admin.ModelAdmin):
+    scope_to = "plan__jurisdiction"
     list_display = ["original_name", "plan", "uploaded_by", "uploaded_at", "size"]
     list_filter = ["plan__year"]
     search_fields = ["original_name", "plan__jurisdiction__name"]

@@ -19,14 +19,6 @@ ERROR_SUFFIX = _("只能上传 .xlsx、.xls、.et、.csv、.docx、.doc、.wps �
 
 
 ERROR_NEW_JURISDICTION_LEVEL = _("乡镇/街道/园区之下不能再新建行政区划。")
-ERROR_NEW_JURISDICTION_SCOPE = _("只能在 %(scope)s 或其下级之下新建行政区划。")
-
-
-def _has_scope(user) -> bool:
-    """Staff with a jurisdiction of their own (StaffProfile); a superuser has none."""
-    from units.models import StaffProfile
-
-    return not user.is_superuser and StaffProfile.objects.filter(user=user).exists()
 
 
 class NoticeUploadForm(forms.Form):
@@ -52,20 +44,19 @@ class NoticeUploadForm(forms.Form):
         label=_("通知正文（可选）"), required=False, help_text=_("纯文本，用于读取文号、标题和发文日期。")
     )
 
-    def __init__(self, *args, plan=None, user=None, admin_site=None, **kwargs):
+    def __init__(self, *args, plan=None, jurisdictions=None, admin_site=None, **kwargs):
+        """`jurisdictions`: those the user may import into (`units.scope`); a posted id outside
+        them is "not one of the available choices", and a new jurisdiction goes under one of them."""
         super().__init__(*args, **kwargs)
         field = self.fields["jurisdiction"]
-        if admin_site is not None:  # a search box (the admin's autocomplete) instead of a flat list
+        if admin_site is not None:  # a search box (the admin's autocomplete, scoped) instead of a flat list
             from django.contrib.admin.widgets import AutocompleteSelect
 
             from .models import AnnualPlan
 
             field.widget = AutocompleteSelect(AnnualPlan._meta.get_field("jurisdiction"), admin_site)
-        field.queryset = Jurisdiction.objects.all()  # also gives the widget its choices
-        # A new jurisdiction goes under the user's own jurisdiction or one below it.
-        self.scope = None
-        if user is not None and _has_scope(user):
-            self.scope = user.staff_profile.jurisdiction
+        if jurisdictions is not None:
+            field.queryset = jurisdictions
         if plan is not None:
             field.initial = plan.jurisdiction_id
             self.fields["year"].initial = plan.year
@@ -81,9 +72,6 @@ class NoticeUploadForm(forms.Form):
         if parent is not None and name:
             if parent.level >= Jurisdiction.Level.TOWN:
                 self.add_error("new_jurisdiction", ERROR_NEW_JURISDICTION_LEVEL)
-                return data
-            if self.scope is not None and not parent.path.startswith(self.scope.path):
-                self.add_error("new_jurisdiction", ERROR_NEW_JURISDICTION_SCOPE % {"scope": self.scope})
                 return data
             data["parent"] = parent
             data["jurisdiction"] = Jurisdiction.objects.filter(parent=parent, name=name).first() or Jurisdiction(

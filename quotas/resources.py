@@ -16,6 +16,7 @@ from import_export import fields, resources, widgets
 
 from core.xlsx import escape_formula, unescape_formula
 from units.naming import clean_text
+from units.scope import EVERYTHING
 from units.selectors import UnitMatcher
 
 from .models import AnnualPlan, Quota
@@ -23,6 +24,15 @@ from .notice.values import split_members
 
 ERROR_UNKNOWN_UNIT = "未知单位“{name}”：请先在单位中新建，或用通知导入。"
 ERROR_NO_PLAN = "没有编号为 {plan} 的年度计划。"
+
+
+class _ScopedPlanWidget(widgets.ForeignKeyWidget):
+    def __init__(self, model, *, scope, **kwargs):
+        super().__init__(model, **kwargs)
+        self.scope = scope
+
+    def get_queryset(self, value, row, *args, **kwargs):
+        return self.scope.filter(super().get_queryset(value, row, *args, **kwargs))
 
 
 class QuotaResource(resources.ModelResource):
@@ -53,9 +63,16 @@ class QuotaResource(resources.ModelResource):
         report_skipped = True
         use_transactions = True
 
-    def __init__(self, **kwargs):
+    def __init__(self, *, scope=EVERYTHING, **kwargs):
+        """`scope`: the importing user's (the admin passes `units.scope.scope_for(user)`): rows
+        name and update only plans and quotas inside it; another office's plan is "not found"."""
         super().__init__(**kwargs)
         self._matchers: dict[int, UnitMatcher] = {}
+        self.scope = scope
+        self.fields["plan"].widget = _ScopedPlanWidget(AnnualPlan, scope=scope)
+
+    def get_queryset(self):
+        return self.scope.filter(super().get_queryset(), "plan__jurisdiction")
 
     def export_field(self, field, instance, **kwargs):
         return escape_formula(super().export_field(field, instance, **kwargs))

@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 
 from core import uploads
 from core.models import StagedUpload
-from units.models import Jurisdiction
 from units.naming import clean_name
+from units.scope import scope_for
 from units.selectors import child_level, unit_name_of
 from units.services import jurisdiction_get_or_create
 
@@ -42,7 +42,8 @@ def import_notice_view(request, plan_id=None, *, model_admin):
     """GET: the upload form. POST with a file: the preview. POST with a token: apply."""
     if not (model_admin.has_add_permission(request) and model_admin.has_change_permission(request)):
         raise PermissionDenied
-    plan = get_object_or_404(AnnualPlan, pk=plan_id) if plan_id else None
+    scope = scope_for(request.user)  # another office's plan is a 404, its jurisdiction no choice
+    plan = get_object_or_404(scope.filter(AnnualPlan.objects.all()), pk=plan_id) if plan_id else None
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.model._meta,
@@ -55,7 +56,11 @@ def import_notice_view(request, plan_id=None, *, model_admin):
             return redirect(request.get_full_path())
         return _apply(request, context)
     form = NoticeUploadForm(
-        request.POST or None, request.FILES or None, plan=plan, user=request.user, admin_site=model_admin.admin_site
+        request.POST or None,
+        request.FILES or None,
+        plan=plan,
+        jurisdictions=scope.jurisdictions(),
+        admin_site=model_admin.admin_site,
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data["file"].read()
@@ -168,12 +173,13 @@ def _apply(request, context):
     try:
         with uploads.claim(kind=StagedUpload.Kind.NOTICE, token=request.POST["token"], owner=request.user) as claim:
             staged = claim.upload
+            allowed = scope_for(request.user).jurisdictions()
             if staged.meta.get("new_jurisdiction"):
-                parent = get_object_or_404(Jurisdiction, pk=staged.meta["parent"])
+                parent = get_object_or_404(allowed, pk=staged.meta["parent"])
                 name = staged.meta["new_jurisdiction"]
                 jurisdiction = jurisdiction_get_or_create(name=name, parent=parent, level=child_level(parent, name))
             else:
-                jurisdiction = get_object_or_404(Jurisdiction, pk=staged.meta["jurisdiction"])
+                jurisdiction = get_object_or_404(allowed, pk=staged.meta["jurisdiction"])
             report = plan_import(
                 data=claim.data,
                 filename=staged.filename,

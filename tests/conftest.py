@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 
 from tests.factories import JurisdictionFactory, PlanFactory, UnitFactory, UserFactory, make_liaison
+from units.models import StaffProfile
 
 LIAISON, LEADERSHIP, BLOOD_OFFICE = "联络员", "领导", "献血办"
 
@@ -42,13 +43,18 @@ def plan(jurisdiction):
 
 
 @pytest.fixture
-def staff_user(db):
-    return UserFactory(username="office", role=BLOOD_OFFICE)
+def staff_user(jurisdiction):
+    """Blood-office staff of the jurisdiction (without one, an account sees nothing: units.scope)."""
+    user = UserFactory(username="office", role=BLOOD_OFFICE)
+    StaffProfile.objects.create(user=user, jurisdiction=jurisdiction)
+    return user
 
 
 @pytest.fixture
-def leader_user(db):
-    return UserFactory(username="leader", role=LEADERSHIP)
+def leader_user(jurisdiction):
+    user = UserFactory(username="leader", role=LEADERSHIP)
+    StaffProfile.objects.create(user=user, jurisdiction=jurisdiction)
+    return user
 
 
 @pytest.fixture

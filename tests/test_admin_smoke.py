@@ -25,7 +25,7 @@ def objects(plan, unit_a, unit_b, staff_user):
     )
     donation = make_donation(unit_a, donated_on=dt.date(2026, 3, 3))
     liaison = make_liaison(UserFactory(username="lia"), unit_a)
-    profile = StaffProfile.objects.create(user=staff_user, jurisdiction=plan.jurisdiction)
+    profile = StaffProfile.objects.get(user=staff_user, jurisdiction=plan.jurisdiction)  # the fixture's
     from quotas.models import PlanSource
 
     source = PlanSource.objects.create(plan=plan, original_name="a.xlsx", sha256="0" * 64, file="notices/a.xlsx")

@@ -24,7 +24,7 @@ from django.urls import URLResolver, get_resolver, reverse
 from campaigns.dashboard import dashboard_figures
 from campaigns.models import AccessEvent, Bulletin, DonationDrive
 from quotas.models import PlanSource
-from tests.factories import QuotaFactory, UnitFactory, UserFactory, make_donation, make_liaison
+from tests.factories import JurisdictionFactory, QuotaFactory, UnitFactory, UserFactory, make_donation, make_liaison
 from units.models import StaffProfile, UnitAlias
 
 OK, LOGIN, DENIED, MISSING, METHOD = "ok", "login", "denied", "missing", "method"
@@ -192,13 +192,15 @@ def world(db, jurisdiction, unit_a, unit_b, plan):
     quota = QuotaFactory(plan=plan, label=unit_a.name, units=[unit_a])
     donation = make_donation(unit_a, donated_on=dt.date(2026, 3, 3), logged_by=users["liaison_a"])
     objects = {
-        "units.jurisdiction": jurisdiction,
+        # a town of the staff's jurisdiction: their own jurisdiction is read-only for them (test_scope)
+        "units.jurisdiction": JurisdictionFactory(name="真州镇", parent=jurisdiction, level=4),
         "units.unit": unit_a,
         "units.unitalias": UnitAlias.objects.create(
             unit=unit_a, jurisdiction=jurisdiction, name="仪化", normalized_name="仪化"
         ),
         "units.liaison": users["liaison_a"].liaison,
         "units.staffprofile": StaffProfile.objects.create(user=users["staff"], jurisdiction=jurisdiction),
+        "leader's profile": StaffProfile.objects.create(user=users["leader"], jurisdiction=jurisdiction),
         "quotas.annualplan": plan,
         "quotas.quota": quota,
         "quotas.plansource": PlanSource.objects.create(

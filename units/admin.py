@@ -1,16 +1,20 @@
 """Admin for jurisdictions, units, aliases, liaisons and staff profiles (blood-office staff)."""
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
+from django.contrib.auth.models import Group, User
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
+from .admin_scope import ScopedAdmin, make_superuser_only
 from .audit import AuditedAdmin, register_histories
 from .models import Jurisdiction, Liaison, StaffProfile, Unit, UnitAlias
 from .services import alias_save, jurisdiction_save, unit_save
 
 
 @admin.register(Jurisdiction)
-class JurisdictionAdmin(admin.ModelAdmin):
+class JurisdictionAdmin(ScopedAdmin, admin.ModelAdmin):
+    scope_to = ""  # the jurisdiction itself
     list_display = ["name", "level", "parent", "code", "unit_count"]
     list_filter = ["level"]
     search_fields = ["name", "code"]
@@ -50,7 +54,7 @@ class SubordinateInline(admin.TabularInline):
 
 
 @admin.register(Unit)
-class UnitAdmin(AuditedAdmin):
+class UnitAdmin(ScopedAdmin, AuditedAdmin):
     list_display = ["name", "category", "jurisdiction", "parent", "headcount", "contact_name", "active"]
     # Headcounts are what drafting's rate rules read (总人数 / 适龄员工数): typed in the list, or
     # imported from a sheet (计划草稿 → 导入单位总人数); either way each change is in the history.
@@ -77,7 +81,7 @@ class UnitAdmin(AuditedAdmin):
 
 
 @admin.register(UnitAlias)
-class UnitAliasAdmin(AuditedAdmin):
+class UnitAliasAdmin(ScopedAdmin, AuditedAdmin):
     list_display = ["name", "unit", "jurisdiction", "created_at"]
     search_fields = ["name", "normalized_name", "unit__name"]
     list_filter = [("jurisdiction", admin.RelatedOnlyFieldListFilter)]
@@ -90,7 +94,8 @@ class UnitAliasAdmin(AuditedAdmin):
 
 
 @admin.register(Liaison)
-class LiaisonAdmin(admin.ModelAdmin):
+class LiaisonAdmin(ScopedAdmin, admin.ModelAdmin):
+    scope_to, scope_many = "units__jurisdiction", True  # seen through any unit, changed only if all are in scope
     list_display = ["__str__", "user", "phone", "unit_names"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "phone", "units__name"]
     autocomplete_fields = ["user", "units"]
@@ -105,7 +110,7 @@ class LiaisonAdmin(admin.ModelAdmin):
 
 
 @admin.register(StaffProfile)
-class StaffProfileAdmin(admin.ModelAdmin):
+class StaffProfileAdmin(ScopedAdmin, admin.ModelAdmin):
     list_display = ["user", "jurisdiction"]
     search_fields = ["user__username", "jurisdiction__name"]
     autocomplete_fields = ["user", "jurisdiction"]
@@ -113,3 +118,8 @@ class StaffProfileAdmin(admin.ModelAdmin):
 
 
 register_histories(Unit, UnitAlias)
+
+# Accounts, groups and lockouts span every office: superusers only, whatever a group grants
+# (a scoped account list would still let a staff member hand out permissions). The admins of
+# django.contrib.auth and django-axes are registered before this module is imported.
+make_superuser_only(admin.site, User, Group, AccessAttempt, AccessLog, AccessFailureLog)

@@ -103,8 +103,19 @@ class HistoryListAdmin(ReadOnlyAdmin):
 
 
 def register_histories(*models, related: dict | None = None) -> None:
-    """Register each model's history list; `related` names the foreign keys its __str__ reads."""
+    """Register each model's history list; `related` names the foreign keys its __str__ reads.
+
+    Each list is scoped as the tracked model's own admin is (registered before it): a past
+    version is seen by whoever may see the record's jurisdiction now.
+    """
+    from .admin_scope import ScopedAdmin
+
     for model in models:
         names = tuple((related or {}).get(model, ()))
-        options = {"record_related": names, "list_select_related": ["history_user", *names]}
-        admin.site.register(model.history.model, type(f"{model.__name__}HistoryAdmin", (HistoryListAdmin,), options))
+        options = {
+            "record_related": names,
+            "list_select_related": ["history_user", *names],
+            "scope_to": admin.site._registry[model].scope_to,
+        }
+        bases = (ScopedAdmin, HistoryListAdmin)
+        admin.site.register(model.history.model, type(f"{model.__name__}HistoryAdmin", bases, options))

@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
+from units.admin_scope import ScopedAdmin
 from units.audit import AuditedAdmin
 
 from ..models import PlanDraft
@@ -17,7 +18,7 @@ from .selectors import allocations_waiting, drafting_scope, drafts_for
 
 
 @admin.register(PlanDraft)
-class PlanDraftAdmin(AuditedAdmin):
+class PlanDraftAdmin(ScopedAdmin, AuditedAdmin):
     list_display = ["jurisdiction", "year", "status", "total", "drafted", "largest_gap", "plan", "updated_at"]
     list_display_links = ["jurisdiction", "year"]
     list_filter = ["year", "status"]

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 from django.db.models import QuerySet, Sum
 
-from units.models import Jurisdiction, StaffProfile
+from units.models import Jurisdiction
+from units.scope import Scope, scope_for
 
 from ..models import AnnualPlan, PlanDraft, Quota
 
@@ -18,45 +19,14 @@ SUB_JURISDICTION = "jurisdiction"  # the rule category of lines that allocate to
 # -- Scope ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Scope:
-    """The jurisdictions a user drafts for: a subtree (`root`), everything, or nothing."""
-
-    root: Jurisdiction | None = None
-    everything: bool = False
-
-    @property
-    def empty(self) -> bool:
-        return self.root is None and not self.everything
-
-    def allows(self, jurisdiction: Jurisdiction | None) -> bool:
-        if self.everything:
-            return True
-        return self.root is not None and jurisdiction is not None and jurisdiction.path.startswith(self.root.path)
-
-    def limit(self, queryset: QuerySet, path: str = "jurisdiction__path") -> QuerySet:
-        """`queryset` cut to the scope (closed by default: nothing for an empty scope)."""
-        if self.everything:
-            return queryset
-        if self.root is None:
-            return queryset.none()
-        return queryset.filter(**{f"{path}__startswith": self.root.path})
-
-
 def drafting_scope(user) -> Scope:
-    """The one place that decides whose drafts a user may see and change.
+    """Whose drafts a user may see and change: the portal's one scope (`units.scope.scope_for`).
 
     Superusers: every jurisdiction. Anyone else: the subtree of their staff profile's
-    jurisdiction (units.StaffProfile), or nothing without one. Only blood-office staff reach the
-    drafting pages at all (the views check the drafts' permissions first). To be replaced by the
-    admin's single scope helper once it lands.
+    jurisdiction, or nothing without one. Only blood-office staff reach the drafting pages at
+    all (the views check the drafts' permissions first).
     """
-    if not user.is_authenticated:
-        return Scope()
-    if user.is_superuser:
-        return Scope(everything=True)
-    profile = StaffProfile.objects.select_related("jurisdiction").filter(user=user).first()
-    return Scope(root=profile.jurisdiction) if profile else Scope()
+    return scope_for(user)
 
 
 def drafts_for(scope: Scope) -> QuerySet:

@@ -21,9 +21,13 @@ SIZE = 3000
 
 
 @pytest.fixture
-def big_plan():
-    """A 3,000-quota plan (2,999 units and one county allocation), written in bulk."""
+def big_plan(staff_user):
+    """A 3,000-quota plan (2,999 units and one county allocation), written in bulk, in the
+    staff member's jurisdiction."""
+    from units.models import StaffProfile
+
     city = JurisdictionFactory(name="张家界市", level=2)
+    StaffProfile.objects.update_or_create(user=staff_user, defaults={"jurisdiction": city})
     county = JurisdictionFactory(name="慈利县", parent=city)
     plan = PlanFactory(jurisdiction=city, year=2026, declared_total=99999)
     Unit.objects.bulk_create(
@@ -100,11 +104,11 @@ def test_quota_list_of_a_plan_is_paged_with_a_fixed_number_of_queries(
     staff_client, big_plan, django_assert_num_queries
 ):
     url = reverse("admin:quotas_quota_changelist") + f"?plan={big_plan.pk}"
-    # 1 session, 2 user, 3 role, 4 plan summary, 5 plan filter's choices (with their jurisdictions),
+    # 1 session, 2 user, 3 role, the user's scope (staff profile), 4 plan summary, 5 plan filter's choices (with their jurisdictions),
     # 6 the years filter, 7 the jurisdictions filter, 8 count, 9 the page's quotas (with plan,
     # jurisdiction and sub-jurisdiction), 10 their units (prefetched), 11 the page's year filter
     # values; never one per row.
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         response = staff_client.get(url)
     assert response.status_code == 200
     html = response.content.decode()

@@ -24,7 +24,7 @@ STATION_SAYS = {
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_station_import_says_what_is_wrong_and_writes_nothing(name, staff_client, staff_user, jurisdiction):
-    StaffProfile.objects.create(user=staff_user, jurisdiction=jurisdiction)
+    StaffProfile.objects.update_or_create(user=staff_user, defaults={"jurisdiction": jurisdiction})
     response = staff_client.post(reverse("stations:upload"), {"file": SimpleUploadedFile(name, CORPUS[name])})
     assert response.status_code == 200
     page = response.content.decode()

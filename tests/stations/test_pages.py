@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def office(staff_user, jurisdiction):
-    StaffProfile.objects.create(user=staff_user, jurisdiction=jurisdiction)
+    StaffProfile.objects.update_or_create(user=staff_user, defaults={"jurisdiction": jurisdiction})
     return staff_user
 
 
@@ -78,7 +78,8 @@ def test_overview_lists_units_and_pins_queries(staff_client, office, unit_a, uni
     assert (line.unit, line.reported, line.verified, line.unseen) == (unit_a, 2, 1, 0)  # 3-9 not covered
 
 
-def test_staff_without_jurisdiction_sees_nothing(staff_client, unit_a):
+def test_staff_without_jurisdiction_sees_nothing(staff_client, staff_user, unit_a):
+    StaffProfile.objects.filter(user=staff_user).delete()
     make_donation(unit_a, donated_on=dt.date(2026, 3, 3), seq=11)
     response = staff_client.get(reverse("stations:overview"), {"year": 2026})
     assert response.context["result"] is None
