@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from quotas.forms import check_upload_size
 
+from . import crypto
 from .models import Donation
 
 AMOUNT_CHOICES = [
@@ -79,10 +80,23 @@ class DonationForm(forms.Form):
     donated_on = forms.DateField(label=_("献血日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     amount = forms.ChoiceField(label=_("献血类型和量"), choices=AMOUNT_CHOICES)
     drive = ObjectChoiceField(label=_("献血活动（可选）"), required=False)
+    declared_history = forms.BooleanField(
+        label=_("曾献血（本系统外）"),
+        required=False,
+        help_text=_("此人以前献过血但不在本系统中（55–60 周岁的既往献血者须勾选）。"),
+    )
 
-    def __init__(self, *args, units: list, drives, **kwargs):
-        """`units`: the liaison's units, fetched; `drives`: a callable returning their drives."""
+    def __init__(self, *args, units: list, drives, editing: Donation | None = None, **kwargs):
+        """`units`: the liaison's units, fetched; `drives`: a callable returning their drives;
+        `editing`: the donation being changed — its ID number is kept unless a new one is typed."""
         super().__init__(*args, **kwargs)
+        if editing is not None:
+            field = self.fields["id_number"]
+            field.required = False
+            field.label = _("身份证号（不改请留空）")
+            field.help_text = _("现为 %(masked)s；留空则保留原号码，只有改号码时才需输入完整的 18 位。") % {
+                "masked": editing.id_number_masked
+            }
         self.fields["unit"].set_objects(units)
         self.fields["drive"].set_objects(drives)
         self.fields["donated_on"].initial = timezone.localdate()
@@ -102,17 +116,21 @@ class DonationForm(forms.Form):
             "kind": kind,
             "amount": int(amount),
             "drive": data.get("drive"),
+            "declared_history": data.get("declared_history", False),
         }
 
     @staticmethod
     def initial_for(donation: Donation) -> dict:
+        """Every stored field but the ID number (kept unless retyped), the phone decrypted."""
         amount = f"{donation.kind}:{donation.doses if donation.kind == 'platelets' else donation.volume_ml}"
         return {
             "unit": donation.unit_id,
             "donor_name": donation.donor_name,
+            "phone": crypto.decrypt(donation.phone_encrypted) if donation.phone_encrypted else "",
             "donated_on": donation.donated_on,
             "amount": amount,
             "drive": donation.drive_id,
+            "declared_history": donation.declared_history,
         }
 
 

@@ -86,10 +86,7 @@ def edit_donation(request, pk: int):
         return redirect("campaigns:liaison_home")
     units = liaison_units(request.user)
     initial = DonationForm.initial_for(donation)
-    form = DonationForm(request.POST or None, initial=initial, units=units, drives=_drives_of(units))
-    form.fields["id_number"].help_text = _("原号码 %(masked)s：请重新输入完整号码。") % {
-        "masked": donation.id_number_masked
-    }
+    form = DonationForm(request.POST or None, initial=initial, units=units, drives=_drives_of(units), editing=donation)
     if request.method == "POST" and form.is_valid():
         try:
             result = donation_update(donation=donation, **form.service_fields())[1]

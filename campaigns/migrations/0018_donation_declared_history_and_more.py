@@ -4,20 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('campaigns', '0017_blood_units_derived'),
+        ("campaigns", "0017_blood_units_derived"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='donation',
-            name='declared_history',
-            field=models.BooleanField(db_default=False, default=False, help_text='联络员声明此人曾在本系统外献过血。', verbose_name='曾献血（本系统外）'),
+            model_name="donation",
+            name="declared_history",
+            field=models.BooleanField(
+                db_default=False,
+                default=False,
+                help_text="联络员声明此人曾在本系统外献过血。",
+                verbose_name="曾献血（本系统外）",
+            ),
         ),
         migrations.AddField(
-            model_name='historicaldonation',
-            name='declared_history',
-            field=models.BooleanField(db_default=False, default=False, help_text='联络员声明此人曾在本系统外献过血。', verbose_name='曾献血（本系统外）'),
+            model_name="historicaldonation",
+            name="declared_history",
+            field=models.BooleanField(
+                db_default=False,
+                default=False,
+                help_text="联络员声明此人曾在本系统外献过血。",
+                verbose_name="曾献血（本系统外）",
+            ),
         ),
     ]
