@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -147,3 +149,41 @@ class RosterUploadForm(forms.Form):
 
     def clean_file(self):
         return check_upload_size(self.cleaned_data["file"])
+
+
+class DonorSearchForm(forms.Form):
+    """The liaison's donor list: a name, part of the masked ID (or the full number), dates, status."""
+
+    q = forms.CharField(
+        label=_("姓名或身份证号"),
+        required=False,
+        max_length=22,
+        help_text=_("可输入姓名、身份证号后四位或完整号码。"),
+    )
+    date_from = forms.DateField(
+        label=_("献血日期从"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    date_to = forms.DateField(
+        label=_("到"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    status = forms.ChoiceField(label=_("状态"), required=False, choices=[("", _("全部"))] + Donation.Status.choices)
+
+    def filter(self, donations):
+        """`donations` narrowed by what was asked; the full ID is matched through its keyed hash."""
+        from django.db.models import Q
+
+        from .identity import IdNumberError, check_id_number
+
+        data = self.cleaned_data
+        if text := data.get("q", "").strip():
+            match = Q(donor_name__icontains=text) | Q(id_number_masked__contains=text.upper())
+            with contextlib.suppress(IdNumberError):
+                match |= Q(id_number_hash=crypto.lookup_hash(check_id_number(text).number))
+            donations = donations.filter(match)
+        if data.get("date_from"):
+            donations = donations.filter(donated_on__gte=data["date_from"])
+        if data.get("date_to"):
+            donations = donations.filter(donated_on__lte=data["date_to"])
+        if data.get("status"):
+            donations = donations.filter(status=data["status"])
+        return donations

@@ -9,10 +9,11 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
 from core import uploads
 from core.models import StagedUpload
@@ -20,7 +21,7 @@ from core.xlsx import escape_formula, xlsx_response
 from units.models import Unit
 from units.roles import LIAISON, liaison_units, role_of
 
-from .forms import DonationForm, RosterUploadForm
+from .forms import DonationForm, DonorSearchForm, RosterUploadForm
 from .models import Donation, DonationDrive
 from .roster import TEMPLATE_HEADER
 from .services import donation_log, donation_update, donation_withdraw, roster_commit, roster_preview
@@ -96,21 +97,48 @@ def edit_donation(request, pk: int):
         else:
             messages.success(request, _("已修改。"))
             _show_rule_messages(request, result)
-            return redirect("campaigns:liaison_home")
+            return redirect("campaigns:donor_list")
     return render(request, "campaigns/edit_donation.html", {"form": form, "donation": donation})
 
 
+DONORS_PER_PAGE = 20
+
+
+@require_safe
 @liaison_required
-@require_POST
+def donor_list(request):
+    """Every donor of the liaison's units, newest first, a page at a time, searchable."""
+    form = DonorSearchForm(request.GET or None)
+    donations = Donation.objects.for_user(request.user).select_related("unit").order_by("-donated_on", "-id")
+    if form.is_valid():
+        donations = form.filter(donations)
+    page = Paginator(donations, DONORS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "campaigns/donor_list.html",
+        {"form": form, "page": page, "donations": page.object_list, "query": query.urlencode()},
+    )
+
+
+@liaison_required
+@require_http_methods(["GET", "POST"])
 def withdraw_donation(request, pk: int):
-    donation = get_object_or_404(Donation.objects.for_user(request.user), pk=pk)
+    """撤回 asks first: the GET shows the donation and a confirm button, the POST withdraws."""
+    donation = get_object_or_404(Donation.objects.for_user(request.user).select_related("unit"), pk=pk)
+    if request.method == "GET":
+        if donation.status != Donation.Status.LOGGED:
+            messages.error(request, _("已核实或已退回的记录不能再修改。"))
+            return redirect("campaigns:donor_list")
+        return render(request, "campaigns/withdraw_confirm.html", {"donation": donation})
     try:
         donation_withdraw(donation=donation)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, _("已撤回 %(name)s 的登记。") % {"name": donation.donor_name})
-    return redirect("campaigns:liaison_home")
+    return redirect("campaigns:donor_list")
 
 
 class _NotSaved(Exception):
