@@ -204,32 +204,48 @@ def upload_roster(request):
     return render(request, "campaigns/roster_upload.html", {"form": form})
 
 
+ROSTER_ROWS = 500  # rows of the template formatted for input (ID as text, date as a date)
+
+
 @require_safe
 @liaison_required
 def roster_template(request):
-    """An empty roster to fill in, with one example row."""
+    """An empty roster to fill in: the ID column formatted as text, so Excel keeps all 18
+    characters; the example row on a separate 说明和示例 sheet, which the reader skips, so an
+    unchanged template imports nobody."""
     import openpyxl
+    from openpyxl.styles import Font
 
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.title = "献血者名单"
     sheet.append(["无偿献血者人员名单"])
     sheet.append(TEMPLATE_HEADER)
-    unit = _units(request).first()
-    sheet.append(
-        [
-            1,
-            "张三",
-            "男",
-            "360426199101010071",
-            timezone.localdate().isoformat(),
-            400,
-            "全血",
-            escape_formula(unit.name) if unit else "",
-            "",
-        ]
-    )
-    sheet.append(["注：献血量填毫升数（200/300/400）；单采血小板填治疗量（1 或 2）并在献血类型填“单采血小板”。"])
-    for column, width in zip("ABCDEFGHI", [6, 10, 6, 22, 14, 10, 14, 24, 16], strict=True):
+    for cell in sheet[2]:
+        cell.font = Font(bold=True)
+    id_column, date_column = TEMPLATE_HEADER.index("身份证号") + 1, TEMPLATE_HEADER.index("献血日期") + 1
+    for row in range(1, ROSTER_ROWS + 3):
+        sheet.cell(row=row, column=id_column).number_format = "@"
+        if row > 2:
+            sheet.cell(row=row, column=date_column).number_format = "yyyy-mm-dd"
+    sheet.freeze_panes = "A3"
+    for column, width in zip("ABCDEFGHIJ", [6, 10, 6, 22, 14, 10, 14, 24, 16, 18], strict=True):
         sheet.column_dimensions[column].width = width
+
+    notes = workbook.create_sheet("说明和示例")
+    notes.append([_("本页只作说明，不会导入。请在“献血者名单”页从第 3 行起填写。")])
+    notes.append(
+        [_("身份证号列已设为文本：请直接输入 18 位号码，不要改成数字格式，否则 Excel 会把它变成 3.6E+17 之类。")]
+    )
+    notes.append([_("献血量填毫升数（200/300/400）；单采血小板填治疗量（1 或 2）并在献血类型填“单采血小板”。")])
+    notes.append([_("单位列可空：空时为上传时选择的单位。曾献血（本系统外）：此人在本系统外献过血的填“是”。")])
+    notes.append([])
+    notes.append([_("示例（本行不会导入）：")])
+    notes.append(TEMPLATE_HEADER)
+    unit = _units(request).first()
+    example = ["示例", "张三", "男", "360426199101010071", "2026-03-15", 400, "全血", "", "", ""]
+    example[7] = escape_formula(unit.name) if unit else ""
+    notes.append(example)
+    notes.column_dimensions["A"].width = 12
+    notes.column_dimensions["D"].width = 22
     return xlsx_response(workbook, "roster-template.xlsx")

@@ -468,6 +468,7 @@ def roster_preview(*, data: bytes, filename: str, units: list[Unit], default_uni
                     amount=row.amount,
                     phone=row.phone,
                     logged_by=logged_by,
+                    declared_history=row.declared_history,
                 )
             except ValidationError as exc:
                 check.errors.extend(m for ms in exc.message_dict.values() for m in ms)
