@@ -76,3 +76,14 @@ def test_withdraw_asks_first(liaison_client, unit_a, unit_b):
     assert "已撤回 孙七 的登记" in done.content.decode() and not Donation.objects.filter(pk=donation.pk).exists()
     other = make_donation(unit_b, donated_on=D(2026, 3, 1), seq=133)
     assert liaison_client.get(f"/liaison/donations/{other.pk}/withdraw/").status_code == 404
+
+
+def test_the_new_pages_speak_english(liaison_client, unit_a):
+    donation = make_donation(unit_a, donated_on=D(2026, 3, 1), seq=141, declared_history=True)
+    liaison_client.cookies["django_language"] = "en"
+    listing = liaison_client.get("/liaison/donations/").content.decode()
+    assert "1 donation" in listing and "Donated before (outside this portal)" in listing and "Search" in listing
+    confirm = liaison_client.get(f"/liaison/donations/{donation.pk}/withdraw/").content.decode()
+    assert "Withdraw this donation?" in confirm and "Cancel, keep it" in confirm
+    edit = liaison_client.get(f"/liaison/donations/{donation.pk}/edit/").content.decode()
+    assert "ID number (leave empty to keep it)" in edit and "leave empty to keep it" in edit
