@@ -51,7 +51,18 @@ class DonationAddForm(forms.ModelForm):
 
     class Meta:
         model = Donation
-        fields = ["donor_name", "id_number", "phone", "unit", "donated_on", "kind", "volume_ml", "doses", "drive"]
+        fields = [
+            "donor_name",
+            "id_number",
+            "phone",
+            "unit",
+            "donated_on",
+            "kind",
+            "volume_ml",
+            "doses",
+            "drive",
+            "declared_history",
+        ]
 
     def clean(self):
         data = super().clean()
@@ -69,6 +80,7 @@ class DonationAddForm(forms.ModelForm):
                 amount=data.get("doses") if kind == Donation.Kind.PLATELETS else data.get("volume_ml"),
                 drive=data.get("drive"),
                 phone=data.get("phone", ""),
+                declared_history=data.get("declared_history", False),
             )
         except ValidationError as exc:
             for messages in exc.message_dict.values():
@@ -112,6 +124,7 @@ class DonationAdmin(ScopedAdmin, AuditedAdmin):
         "doses",
         "status",
         "flag_summary",
+        "declared_history",
         "logged_by",
     ]
     change_form_template = "admin/campaigns/donation/change_form.html"
@@ -149,6 +162,7 @@ class DonationAdmin(ScopedAdmin, AuditedAdmin):
         "volume_ml",
         "blood_units",
         "drive",
+        "declared_history",
         "status",
         "flags",
         "flag_resolution",

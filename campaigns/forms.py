@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core import crypto
 from quotas.forms import check_upload_size
 
 from .models import Donation
@@ -79,10 +82,23 @@ class DonationForm(forms.Form):
     donated_on = forms.DateField(label=_("献血日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     amount = forms.ChoiceField(label=_("献血类型和量"), choices=AMOUNT_CHOICES)
     drive = ObjectChoiceField(label=_("献血活动（可选）"), required=False)
+    declared_history = forms.BooleanField(
+        label=_("曾献血（本系统外）"),
+        required=False,
+        help_text=_("此人以前献过血但不在本系统中（55–60 周岁的既往献血者须勾选）。"),
+    )
 
-    def __init__(self, *args, units: list, drives, **kwargs):
-        """`units`: the liaison's units, fetched; `drives`: a callable returning their drives."""
+    def __init__(self, *args, units: list, drives, editing: Donation | None = None, **kwargs):
+        """`units`: the liaison's units, fetched; `drives`: a callable returning their drives;
+        `editing`: the donation being changed — its ID number is kept unless a new one is typed."""
         super().__init__(*args, **kwargs)
+        if editing is not None:
+            field = self.fields["id_number"]
+            field.required = False
+            field.label = _("身份证号（不改请留空）")
+            field.help_text = _("现为 %(masked)s；留空则保留原号码，只有改号码时才需输入完整的 18 位。") % {
+                "masked": editing.id_number_masked
+            }
         self.fields["unit"].set_objects(units)
         self.fields["drive"].set_objects(drives)
         self.fields["donated_on"].initial = timezone.localdate()
@@ -102,17 +118,21 @@ class DonationForm(forms.Form):
             "kind": kind,
             "amount": int(amount),
             "drive": data.get("drive"),
+            "declared_history": data.get("declared_history", False),
         }
 
     @staticmethod
     def initial_for(donation: Donation) -> dict:
+        """Every stored field but the ID number (kept unless retyped), the phone decrypted."""
         amount = f"{donation.kind}:{donation.doses if donation.kind == 'platelets' else donation.volume_ml}"
         return {
             "unit": donation.unit_id,
             "donor_name": donation.donor_name,
+            "phone": crypto.decrypt(donation.phone_encrypted) if donation.phone_encrypted else "",
             "donated_on": donation.donated_on,
             "amount": amount,
             "drive": donation.drive_id,
+            "declared_history": donation.declared_history,
         }
 
 
@@ -129,3 +149,41 @@ class RosterUploadForm(forms.Form):
 
     def clean_file(self):
         return check_upload_size(self.cleaned_data["file"])
+
+
+class DonorSearchForm(forms.Form):
+    """The liaison's donor list: a name, part of the masked ID (or the full number), dates, status."""
+
+    q = forms.CharField(
+        label=_("姓名或身份证号"),
+        required=False,
+        max_length=22,
+        help_text=_("可输入姓名、身份证号后四位或完整号码。"),
+    )
+    date_from = forms.DateField(
+        label=_("献血日期从"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    date_to = forms.DateField(
+        label=_("到"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    status = forms.ChoiceField(label=_("状态"), required=False, choices=[("", _("全部"))] + Donation.Status.choices)
+
+    def filter(self, donations):
+        """`donations` narrowed by what was asked; the full ID is matched through its keyed hash."""
+        from django.db.models import Q
+
+        from .identity import IdNumberError, check_id_number
+
+        data = self.cleaned_data
+        if text := data.get("q", "").strip():
+            match = Q(donor_name__icontains=text) | Q(id_number_masked__contains=text.upper())
+            with contextlib.suppress(IdNumberError):
+                match |= Q(id_number_hash=crypto.lookup_hash(check_id_number(text).number))
+            donations = donations.filter(match)
+        if data.get("date_from"):
+            donations = donations.filter(donated_on__gte=data["date_from"])
+        if data.get("date_to"):
+            donations = donations.filter(donated_on__lte=data["date_to"])
+        if data.get("status"):
+            donations = donations.filter(status=data["status"])
+        return donations

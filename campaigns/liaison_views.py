@@ -9,10 +9,11 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
 from core import uploads
 from core.models import StagedUpload
@@ -20,7 +21,7 @@ from core.xlsx import escape_formula, xlsx_response
 from units.models import Unit
 from units.roles import LIAISON, liaison_units, role_of
 
-from .forms import DonationForm, RosterUploadForm
+from .forms import DonationForm, DonorSearchForm, RosterUploadForm
 from .models import Donation, DonationDrive
 from .roster import TEMPLATE_HEADER
 from .services import donation_log, donation_update, donation_withdraw, roster_commit, roster_preview
@@ -86,10 +87,7 @@ def edit_donation(request, pk: int):
         return redirect("campaigns:liaison_home")
     units = liaison_units(request.user)
     initial = DonationForm.initial_for(donation)
-    form = DonationForm(request.POST or None, initial=initial, units=units, drives=_drives_of(units))
-    form.fields["id_number"].help_text = _("原号码 %(masked)s：请重新输入完整号码。") % {
-        "masked": donation.id_number_masked
-    }
+    form = DonationForm(request.POST or None, initial=initial, units=units, drives=_drives_of(units), editing=donation)
     if request.method == "POST" and form.is_valid():
         try:
             result = donation_update(donation=donation, **form.service_fields())[1]
@@ -99,21 +97,48 @@ def edit_donation(request, pk: int):
         else:
             messages.success(request, _("已修改。"))
             _show_rule_messages(request, result)
-            return redirect("campaigns:liaison_home")
+            return redirect("campaigns:donor_list")
     return render(request, "campaigns/edit_donation.html", {"form": form, "donation": donation})
 
 
+DONORS_PER_PAGE = 20
+
+
+@require_safe
 @liaison_required
-@require_POST
+def donor_list(request):
+    """Every donor of the liaison's units, newest first, a page at a time, searchable."""
+    form = DonorSearchForm(request.GET or None)
+    donations = Donation.objects.for_user(request.user).select_related("unit").order_by("-donated_on", "-id")
+    if form.is_valid():
+        donations = form.filter(donations)
+    page = Paginator(donations, DONORS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "campaigns/donor_list.html",
+        {"form": form, "page": page, "donations": page.object_list, "query": query.urlencode()},
+    )
+
+
+@liaison_required
+@require_http_methods(["GET", "POST"])
 def withdraw_donation(request, pk: int):
-    donation = get_object_or_404(Donation.objects.for_user(request.user), pk=pk)
+    """撤回 asks first: the GET shows the donation and a confirm button, the POST withdraws."""
+    donation = get_object_or_404(Donation.objects.for_user(request.user).select_related("unit"), pk=pk)
+    if request.method == "GET":
+        if donation.status != Donation.Status.LOGGED:
+            messages.error(request, _("已核实或已退回的记录不能再修改。"))
+            return redirect("campaigns:donor_list")
+        return render(request, "campaigns/withdraw_confirm.html", {"donation": donation})
     try:
         donation_withdraw(donation=donation)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, _("已撤回 %(name)s 的登记。") % {"name": donation.donor_name})
-    return redirect("campaigns:liaison_home")
+    return redirect("campaigns:donor_list")
 
 
 class _NotSaved(Exception):
@@ -179,32 +204,48 @@ def upload_roster(request):
     return render(request, "campaigns/roster_upload.html", {"form": form})
 
 
+ROSTER_ROWS = 500  # rows of the template formatted for input (ID as text, date as a date)
+
+
 @require_safe
 @liaison_required
 def roster_template(request):
-    """An empty roster to fill in, with one example row."""
+    """An empty roster to fill in: the ID column formatted as text, so Excel keeps all 18
+    characters; the example row on a separate 说明和示例 sheet, which the reader skips, so an
+    unchanged template imports nobody."""
     import openpyxl
+    from openpyxl.styles import Font
 
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.title = "献血者名单"
     sheet.append(["无偿献血者人员名单"])
     sheet.append(TEMPLATE_HEADER)
-    unit = _units(request).first()
-    sheet.append(
-        [
-            1,
-            "张三",
-            "男",
-            "360426199101010071",
-            timezone.localdate().isoformat(),
-            400,
-            "全血",
-            escape_formula(unit.name) if unit else "",
-            "",
-        ]
-    )
-    sheet.append(["注：献血量填毫升数（200/300/400）；单采血小板填治疗量（1 或 2）并在献血类型填“单采血小板”。"])
-    for column, width in zip("ABCDEFGHI", [6, 10, 6, 22, 14, 10, 14, 24, 16], strict=True):
+    for cell in sheet[2]:
+        cell.font = Font(bold=True)
+    id_column, date_column = TEMPLATE_HEADER.index("身份证号") + 1, TEMPLATE_HEADER.index("献血日期") + 1
+    for row in range(1, ROSTER_ROWS + 3):
+        sheet.cell(row=row, column=id_column).number_format = "@"
+        if row > 2:
+            sheet.cell(row=row, column=date_column).number_format = "yyyy-mm-dd"
+    sheet.freeze_panes = "A3"
+    for column, width in zip("ABCDEFGHIJ", [6, 10, 6, 22, 14, 10, 14, 24, 16, 18], strict=True):
         sheet.column_dimensions[column].width = width
+
+    notes = workbook.create_sheet("说明和示例")
+    notes.append([_("本页只作说明，不会导入。请在“献血者名单”页从第 3 行起填写。")])
+    notes.append(
+        [_("身份证号列已设为文本：请直接输入 18 位号码，不要改成数字格式，否则 Excel 会把它变成 3.6E+17 之类。")]
+    )
+    notes.append([_("献血量填毫升数（200/300/400）；单采血小板填治疗量（1 或 2）并在献血类型填“单采血小板”。")])
+    notes.append([_("单位列可空：空时为上传时选择的单位。曾献血（本系统外）：此人在本系统外献过血的填“是”。")])
+    notes.append([])
+    notes.append([_("示例（本行不会导入）：")])
+    notes.append(TEMPLATE_HEADER)
+    unit = _units(request).first()
+    example = ["示例", "张三", "男", "360426199101010071", "2026-03-15", 400, "全血", "", "", ""]
+    example[7] = escape_formula(unit.name) if unit else ""
+    notes.append(example)
+    notes.column_dimensions["A"].width = 12
+    notes.column_dimensions["D"].width = 22
     return xlsx_response(workbook, "roster-template.xlsx")

@@ -92,6 +92,11 @@ class Donation(models.Model):
     )
     logged_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.LOGGED)
+    # Declared by the liaison: the donor gave blood before, outside this portal. It lets a donor
+    # aged 55–60 be logged as a repeat donor (GB 18467-2011), with a warning, for staff to check.
+    declared_history = models.BooleanField(
+        _("曾献血（本系统外）"), default=False, db_default=False, help_text=_("联络员声明此人曾在本系统外献过血。")
+    )
     flags = models.JSONField(_("规则提示"), default=list, blank=True)
     flag_resolution = models.TextField(_("处理说明"), blank=True, default="")
     reviewed_by = models.ForeignKey(

@@ -19,9 +19,19 @@ ERROR_NO_ROWS = "名单表头下面没有献血者：表格是空的。"
 ERROR_DATE = "献血日期无法识别：“{text}”"
 ERROR_AMOUNT = "献血量无法识别：“{text}”（全血填 200/300/400，血小板填 1 或 2 个治疗量）"
 ERROR_MISSING = "缺少{what}。"
+ERROR_ID_AS_NUMBER = "Excel 把身份证号转成了数字，请把该列设为文本后重新填写（{cell}：{text}）。"
+ERROR_DECLARED = "“曾献血（本系统外）”列无法识别：“{text}”（填“是”或留空）"
+# A sheet of notes and the example row (the template's 说明和示例) is never read as donors, nor a
+# row whose 序号 says it is an example.
+NOTES_SHEET_WORDS = ("说明", "示例")
+EXAMPLE_MARKS = ("示例", "例")
+_YES = {"是", "有", "y", "yes", "true", "1", "√", "✓", "曾献血"}
+_NO = {"", "否", "无", "n", "no", "false", "0", "-", "—"}
+# A number Excel made of an ID: 3.60426E+17 as text (a CSV saved by Excel), or digits lost.
+_SCIENTIFIC = re.compile(r"\d(?:\.\d+)?e\+?\d+", re.IGNORECASE)
 
 NAME, ID, SEX, DATE, AMOUNT, KIND = "name", "id", "sex", "date", "amount", "kind"
-UNIT, PHONE, SEQ = "unit", "phone", "seq"
+UNIT, PHONE, SEQ, DECLARED = "unit", "phone", "seq", "declared"
 _ROLES = [
     (SEQ, ("序号", "编号")),
     (ID, ("身份证号", "身份证号码", "证件号码", "身份证", "公民身份号码")),
@@ -32,8 +42,20 @@ _ROLES = [
     (KIND, ("献血类型", "类型", "献血方式", "血液成分")),
     (UNIT, ("单位", "工作单位", "所在单位", "单位名称")),
     (PHONE, ("手机", "手机号", "联系电话", "电话", "手机号码")),
+    (DECLARED, ("曾献血(本系统外)", "曾献血", "有献血史", "既往献血", "既往献血史")),
 ]
-TEMPLATE_HEADER = ["序号", "姓名", "性别", "身份证号", "献血日期", "献血量", "献血类型", "单位", "手机"]
+TEMPLATE_HEADER = [
+    "序号",
+    "姓名",
+    "性别",
+    "身份证号",
+    "献血日期",
+    "献血量",
+    "献血类型",
+    "单位",
+    "手机",
+    "曾献血（本系统外）",
+]
 
 
 @dataclass
@@ -46,6 +68,7 @@ class RosterRow:
     amount: int | None
     unit: str
     phone: str
+    declared_history: bool = False
     errors: list[str] = field(default_factory=list)
 
 
@@ -70,6 +93,24 @@ def _text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return clean_text(value)
+
+
+def id_made_a_number(value: object) -> bool:
+    """Excel turned the ID into a number: a numeric cell, or its text in scientific notation."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    return isinstance(value, str) and bool(_SCIENTIFIC.fullmatch(to_halfwidth(value.strip())))
+
+
+def parse_declared(value: object) -> bool:
+    text = to_halfwidth(_text(value)).lower()
+    if value is True or text in _YES:
+        return True
+    if value is False or value is None or text in _NO:
+        return False
+    raise ValueError(ERROR_DECLARED.format(text=text))
 
 
 def parse_day(value: object, today: dt.date) -> dt.date:
@@ -113,6 +154,8 @@ def read_roster(data: bytes, filename: str, *, today: dt.date) -> RosterReading:
     found = False
     problems = [sheet.problem for sheet in grids if sheet.problem]
     for sheet in grids:
+        if any(word in sheet.name for word in NOTES_SHEET_WORDS):
+            continue
         header = None
         for r, row in enumerate(sheet.rows):
             roles = {}
@@ -134,6 +177,8 @@ def read_roster(data: bytes, filename: str, *, today: dt.date) -> RosterReading:
                 continue
             if _role(get(NAME)) == NAME:  # header repeated after a page break
                 continue
+            if SEQ in columns and _text(get(SEQ)).startswith(EXAMPLE_MARKS):
+                continue
             item = RosterRow(
                 ref=sheet.ref(r, columns[NAME]),
                 name=name,
@@ -148,6 +193,13 @@ def read_roster(data: bytes, filename: str, *, today: dt.date) -> RosterReading:
                 item.errors.append(ERROR_MISSING.format(what="姓名"))
             if not number:
                 item.errors.append(ERROR_MISSING.format(what="身份证号"))
+            elif id_made_a_number(get(ID)):
+                item.errors.append(ERROR_ID_AS_NUMBER.format(cell=sheet.ref(r, columns[ID]), text=number))
+            if DECLARED in columns:
+                try:
+                    item.declared_history = parse_declared(get(DECLARED))
+                except ValueError as exc:
+                    item.errors.append(str(exc))
             try:
                 item.donated_on = parse_day(get(DATE), today)
             except ValueError as exc:

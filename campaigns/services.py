@@ -7,6 +7,7 @@ import functools
 import hashlib
 import uuid
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -20,8 +21,8 @@ from units.naming import normalize_name
 
 from .identity import IdNumberError, check_id_number, mask_id_number
 from .models import AccessEvent, Donation, DonationDrive
-from .rules import RuleResult, check_donor
-from .sql import as_date
+from .rules import PLATELETS, RuleResult, check_donor, interval_flags, pair_breach, person_flags
+from .sql import as_date, as_json
 
 ERROR_FUTURE = "献血日期不能晚于今天。"
 ERROR_DUPLICATE = "此人当天已有献血记录，不能重复登记。"
@@ -35,6 +36,12 @@ ERROR_DOSES = "单采血小板为 1 或 2 个治疗量。"
 ERROR_LOCKED = "已核实或已退回的记录不能再修改。"
 CHANGE_REASON_REVIEW = "{action}（批次 {batch}，共 {count} 条）：{reason}"
 CHANGE_REASON_ROSTER = "名单导入 {name}（SHA-256 {sha}…，批次 {batch}，共 {count} 人）"
+CHANGE_REASON_REFLAG = "规则提示重新计算：{cause}"
+CAUSE_LOGGED = "同一献血者 {date} 的献血已登记"
+CAUSE_UPDATED = "同一献血者 {date} 的献血记录已修改"
+CAUSE_WITHDRAWN = "同一献血者 {date} 的献血记录已撤回"
+CAUSE_REVIEWED = "同一献血者的献血记录已{action}"
+CAUSE_ROSTER = "名单导入 {name}"
 
 
 def plan_years_for(unit: Unit) -> set[int]:
@@ -79,6 +86,7 @@ def build_donation(
     phone: str = "",
     logged_by=None,
     status: str = Donation.Status.LOGGED,
+    declared_history: bool = False,
 ) -> Donation:
     """An unsaved donation with its ID number checked, encrypted, hashed and masked.
 
@@ -107,15 +115,26 @@ def build_donation(
         drive=drive,
         logged_by=logged_by,
         status=status,
+        declared_history=declared_history,
     )
 
 
-def history_of(id_hashes: list[str], *, exclude_pk: int | None = None) -> dict[str, list[tuple[dt.date, str]]]:
-    """Earlier counted (not rejected) donations of these people anywhere, whatever unit logged them."""
-    history: dict[str, list[tuple[dt.date, str]]] = {h: [] for h in id_hashes}
+class Past(NamedTuple):
+    """One counted donation of a person as the rules see it, with the flags it carries now."""
+
+    pk: int
+    day: dt.date
+    kind: str
+    flags: object  # as read raw: decoded only when the donation may need new flags (`as_json`)
+
+
+def history_of(id_hashes: list[str], *, exclude_pk: int | None = None) -> dict[str, list[Past]]:
+    """Counted (not rejected) donations of these people anywhere, before and after any date,
+    whatever unit logged them: one query."""
+    history: dict[str, list[Past]] = {h: [] for h in id_hashes}
     if not id_hashes:
         return history
-    sql = f"""SELECT id_number_hash, donated_on, kind FROM {Donation._meta.db_table}
+    sql = f"""SELECT id_number_hash, id, donated_on, kind, flags FROM {Donation._meta.db_table}
               WHERE status <> %s AND id_number_hash IN ({", ".join(["%s"] * len(id_hashes))})"""  # noqa: S608
     params = [Donation.Status.REJECTED, *id_hashes]
     if exclude_pk:
@@ -123,13 +142,40 @@ def history_of(id_hashes: list[str], *, exclude_pk: int | None = None) -> dict[s
         params.append(exclude_pk)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for key, day, kind in cursor.fetchall():
-            history[key].append((as_date(day), kind))
+        for key, pk, day, kind, flags in cursor.fetchall():
+            history[key].append(Past(pk, as_date(day), kind, flags))
     return history
 
 
-def apply_rules(donation: Donation, history: list[tuple[dt.date, str]], *, plan_years: set[int] | None) -> RuleResult:
-    """Date, plan-year, age and interval rules; errors raise, flags are stored on the donation."""
+def neighbours_to_reflag(donation: Donation, history: list[Past]) -> list[int]:
+    """The stored donations whose flags change when `donation` joins `history` (the person's
+    other counted donations): those it now breaches an interval with, and, for platelets, the
+    later ones of its year whose yearly count it raises. Usually none, and then nothing is
+    decoded or written beyond the donation itself."""
+    rules = settings.DONOR_RULES
+    new = (donation.donated_on, donation.kind)
+    changed = []
+    for past in history:
+        other = (past.day, past.kind)
+        if past.day == new[0]:
+            continue
+        pair = pair_breach(*sorted([new, other]), rules)
+        raises_count = new[1] == PLATELETS == past.kind and past.day.year == new[0].year and past.day > new[0]
+        if not pair and not raises_count:
+            continue
+        others = [(p.day, p.kind) for p in history if p.pk != past.pk] + [new]
+        if interval_flags(past.day, past.kind, others, rules) != as_json(past.flags):
+            changed.append(past.pk)
+    return changed
+
+
+def apply_rules(
+    donation: Donation, history: list[Past] | list[tuple[dt.date, str]], *, plan_years: set[int] | None
+) -> RuleResult:
+    """Date, plan-year, age and interval rules (against the person's other donations, earlier
+    and later); errors raise, flags are stored on the donation. When `history` is read from the
+    database (`history_of`), the stored donations whose flags the new one changes are noted on it
+    as `donation.reflag` for `donation_save`."""
     if donation.donated_on > timezone.localdate():
         raise ValidationError({"donated_on": ERROR_FUTURE})
     if plan_years is not None:
@@ -138,18 +184,22 @@ def apply_rules(donation: Donation, history: list[tuple[dt.date, str]], *, plan_
         if donation.donated_on.year not in plan_years:
             years = "、".join(str(y) for y in sorted(plan_years))
             raise ValidationError({"donated_on": ERROR_OUTSIDE_PLAN_YEAR.format(date=donation.donated_on, years=years)})
-    if any(day == donation.donated_on for day, _ in history):
+    days = [(p.day, p.kind) if isinstance(p, Past) else tuple(p) for p in history]
+    if any(day == donation.donated_on for day, _ in days):
         raise ValidationError({"id_number": ERROR_DUPLICATE})
     result = check_donor(
         birth_date=donation.birth_date,
         day=donation.donated_on,
         kind=donation.kind,
-        history=history,
+        history=days,
         rules=settings.DONOR_RULES,
+        declared_history=donation.declared_history,
     )
     if result.errors:
         raise ValidationError({"id_number": result.errors})
     donation.flags = result.flags
+    stored = [p for p in history if isinstance(p, Past)]
+    donation.reflag = neighbours_to_reflag(donation, stored) if stored else []
     return result
 
 
@@ -204,7 +254,10 @@ def _insert_statements() -> tuple[list, str, str]:
 def donation_save(donation: Donation) -> Donation:
     """Insert a prepared donation and its history row (author: who logged it, "+" as
     simple-history writes it) in one transaction; a duplicate person-day is a ValidationError,
-    not a crash. Field values are prepared as `Model.save` prepares them (defaults, auto_now_add)."""
+    not a crash. Field values are prepared as `Model.save` prepares them (defaults, auto_now_add).
+
+    When the rules found stored donations of the person that the new one breaches (`apply_rules`
+    notes them), their flags are recomputed in the same transaction; otherwise nothing more runs."""
     fields, insert, copy = _insert_statements()
     values = [field.get_db_prep_save(field.pre_save(donation, True), connection) for field in fields]
     try:
@@ -212,6 +265,12 @@ def donation_save(donation: Donation) -> Donation:
             cursor.execute(insert, values)
             donation.pk = cursor.fetchone()[0]
             cursor.execute(copy, [donation.logged_by_id, donation.pk])
+            if getattr(donation, "reflag", None):  # a backdated or late entry breaches a stored one
+                reflag(
+                    [donation.id_number_hash],
+                    cause=CAUSE_LOGGED.format(date=donation.donated_on),
+                    user=donation.logged_by,
+                )
     except IntegrityError as exc:
         donation.pk = None
         raise ValidationError({"id_number": ERROR_DUPLICATE}) from exc
@@ -221,10 +280,19 @@ def donation_save(donation: Donation) -> Donation:
 
 @transaction.atomic
 def donation_update(*, donation: Donation, check_plan_year: bool = True, **fields) -> tuple[Donation, RuleResult]:
-    """Change a donation that is still only logged: re-run every check as for a new one."""
+    """Change a donation that is still only logged: re-run every check as for a new one.
+
+    The liaison sees the ID number only masked: an empty (or absent) `id_number` keeps the stored
+    one; an absent `phone` keeps the stored phone (an empty one clears it). The flags of the
+    person's other donations are recomputed: a moved date may add some and remove others.
+    """
     locked = Donation.objects.select_for_update().get(pk=donation.pk)
     if locked.status != Donation.Status.LOGGED:
         raise ValidationError(ERROR_LOCKED)
+    if not fields.get("id_number"):
+        fields["id_number"] = crypto.decrypt(locked.id_number_encrypted)
+    if fields.get("phone") is None:
+        fields["phone"] = crypto.decrypt(locked.phone_encrypted) if locked.phone_encrypted else ""
     fresh = build_donation(logged_by=locked.logged_by, **fields)
     fresh.pk, fresh.logged_at = locked.pk, locked.logged_at
     years = plan_years_for(fresh.unit) if check_plan_year else None
@@ -236,6 +304,14 @@ def donation_update(*, donation: Donation, check_plan_year: bool = True, **field
             fresh.save(force_update=True)
     except IntegrityError as exc:
         raise ValidationError({"id_number": ERROR_DUPLICATE}) from exc
+    # The move may add flags to the new neighbours and take them from the old ones.
+    reflag(
+        list({locked.id_number_hash, fresh.id_number_hash}),
+        cause=CAUSE_UPDATED.format(date=fresh.donated_on),
+        user=fresh.logged_by,
+    )
+    fresh.refresh_from_db(fields=["flags"])
+    result.flags = fresh.flags
     return fresh, result
 
 
@@ -245,6 +321,40 @@ def donation_withdraw(*, donation: Donation) -> None:
     deleted, _ = Donation.objects.filter(pk=donation.pk, status=Donation.Status.LOGGED).delete()
     if not deleted:
         raise ValidationError(ERROR_LOCKED)
+    reflag([donation.id_number_hash], cause=CAUSE_WITHDRAWN.format(date=donation.donated_on), user=donation.logged_by)
+
+
+def reflag(id_hashes: list[str], *, cause: str, user=None) -> int:
+    """Recompute the flags of every counted donation of these people from their whole history
+    (`rules.person_flags`) and store those that changed, with a history entry naming the cause.
+
+    Called inside the transaction of the change that caused it; the rows are locked, so two
+    changes to one person's donations recompute one after the other.
+    """
+    rows = list(
+        Donation.objects.select_for_update()
+        .filter(id_number_hash__in=id_hashes)
+        .exclude(status=Donation.Status.REJECTED)
+        .order_by("pk")
+    )
+    by_person: dict[str, dict[int, tuple[dt.date, str]]] = {}
+    for row in rows:
+        by_person.setdefault(row.id_number_hash, {})[row.pk] = (row.donated_on, row.kind)
+    expected = {}
+    for donations in by_person.values():
+        expected |= person_flags(donations, settings.DONOR_RULES)
+    changed = [row for row in rows if row.flags != expected[row.pk]]
+    for row in changed:
+        row.flags = expected[row.pk]
+    if changed:
+        bulk_update_with_history(
+            changed,
+            Donation,
+            ["flags"],
+            default_user=user,
+            default_change_reason=CHANGE_REASON_REFLAG.format(cause=cause),
+        )
+    return len(changed)
 
 
 def new_batch_id() -> str:
@@ -262,6 +372,9 @@ def donations_review(*, donations, status: str, reviewer, reason: str = "") -> i
     rows = list(Donation.objects.filter(pk__in=[d.pk for d in donations]).select_for_update())
     now = timezone.now()
     fields = ["status", "reviewed_by", "reviewed_at"]
+    rejected = Donation.Status.REJECTED
+    # A rejected donation no longer counts: its neighbours' flags change, and back if un-rejected.
+    recount = list({d.id_number_hash for d in rows if (d.status == rejected) != (status == rejected)})
     for donation in rows:
         donation.status, donation.reviewed_by, donation.reviewed_at = status, reviewer, now
         if reason:
@@ -274,6 +387,8 @@ def donations_review(*, donations, status: str, reviewer, reason: str = "") -> i
     bulk_update_with_history(
         rows, Donation, fields, batch_size=1000, default_user=reviewer, default_change_reason=change, default_date=now
     )
+    if recount:
+        reflag(recount, cause=CAUSE_REVIEWED.format(action=Donation.Status(status).label), user=reviewer)
     return len(rows)
 
 
@@ -296,6 +411,7 @@ class RosterCheck:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     flags: list[dict] = field(default_factory=list)
+    reflag: bool = False  # stored donations of this person get new flags when the row is saved
 
 
 @dataclass
@@ -352,6 +468,7 @@ def roster_preview(*, data: bytes, filename: str, units: list[Unit], default_uni
                     amount=row.amount,
                     phone=row.phone,
                     logged_by=logged_by,
+                    declared_history=row.declared_history,
                 )
             except ValidationError as exc:
                 check.errors.extend(m for ms in exc.message_dict.values() for m in ms)
@@ -360,22 +477,23 @@ def roster_preview(*, data: bytes, filename: str, units: list[Unit], default_uni
     history = history_of(list({c.donation.id_number_hash for c in ready}))
     seen: dict[tuple[str, dt.date], str] = {}
     for check in ready:
-        donation = check.donation
-        key = (donation.id_number_hash, donation.donated_on)
+        key = (check.donation.id_number_hash, check.donation.donated_on)
         if key in seen:
             check.errors.append(ERROR_DUPLICATE_IN_FILE.format(ref=seen[key]))
             check.donation = None
+        else:
+            seen[key] = check.row.ref
+    in_file: dict[str, list[Donation]] = {}
+    for check in ready:
+        if check.donation:
+            in_file.setdefault(check.donation.id_number_hash, []).append(check.donation)
+    for check in ready:
+        donation = check.donation
+        if donation is None:
             continue
-        seen[key] = check.row.ref
-        others = [(d, k) for d, k in history[donation.id_number_hash]]
-        # Earlier rows of the same file count as history for the interval rules.
-        others += [
-            (c.donation.donated_on, c.donation.kind)
-            for c in ready
-            if c is not check
-            and c.donation
-            and c.donation.id_number_hash == donation.id_number_hash
-            and c.donation.donated_on < donation.donated_on
+        # The other rows of the same person in the file count as history too, before and after.
+        others = history[donation.id_number_hash] + [
+            (d.donated_on, d.kind) for d in in_file[donation.id_number_hash] if d is not donation
         ]
         try:
             result = apply_rules(donation, others, plan_years=years[check.unit.pk])
@@ -384,6 +502,8 @@ def roster_preview(*, data: bytes, filename: str, units: list[Unit], default_uni
             check.donation = None
             continue
         check.warnings, check.flags = result.warnings, result.flags
+        if donation.reflag:
+            check.reflag = True
     return RosterPreview(rows=checks, errors=reading.errors, filename=filename, sha256=hashlib.sha256(data).hexdigest())
 
 
@@ -407,6 +527,9 @@ def roster_commit(*, preview: RosterPreview) -> int:
             )
     except IntegrityError as exc:
         raise ValidationError(ERROR_ROSTER_CONFLICT) from exc
+    people = list({c.donation.id_number_hash for c in preview.rows if c.reflag})
+    if people:  # rows entered after the fact that breach donations stored already
+        reflag(people, cause=CAUSE_ROSTER.format(name=preview.filename), user=donations[0].logged_by)
     return len(preview.rows)
 
 

@@ -7,6 +7,7 @@ app_name = "campaigns"
 urlpatterns = [
     path("liaison/", views.liaison_home, name="liaison_home"),
     path("liaison/log/", liaison_views.log_donation, name="log_donation"),
+    path("liaison/donations/", liaison_views.donor_list, name="donor_list"),
     path("liaison/donations/<int:pk>/edit/", liaison_views.edit_donation, name="edit_donation"),
     path("liaison/donations/<int:pk>/withdraw/", liaison_views.withdraw_donation, name="withdraw_donation"),
     path("liaison/roster/", liaison_views.upload_roster, name="upload_roster"),

@@ -33,9 +33,7 @@ def liaison_home(request):
     drives = list(
         DonationDrive.objects.filter(units__in=units, end_date__gte=today).distinct().order_by("start_date")[:10]
     )
-    donations = list(
-        Donation.objects.for_user(request.user).select_related("unit").order_by("-donated_on", "-id")[:100]
-    )
+    donations = list(Donation.objects.for_user(request.user).select_related("unit").order_by("-donated_on", "-id")[:10])
     return render(
         request,
         "campaigns/liaison_home.html",

@@ -125,7 +125,8 @@ TABLE: dict[str, tuple[dict, dict]] = {
     "campaigns:liaison_home": (LIAISONS, NOBODY),
     "campaigns:log_donation": (LIAISONS, LIAISONS),
     "campaigns:edit_donation": (OWN_UNIT, OWN_UNIT),
-    "campaigns:withdraw_donation": (_row(LOGIN, METHOD, METHOD, DENIED, DENIED), OWN_UNIT),
+    "campaigns:donor_list": (LIAISONS, NOBODY),
+    "campaigns:withdraw_donation": (OWN_UNIT, OWN_UNIT),  # GET: the confirmation page
     "campaigns:upload_roster": (LIAISONS, LIAISONS),
     "campaigns:roster_template": (LIAISONS, _row(METHOD, METHOD, METHOD, METHOD, METHOD)),
     # the dashboard: a liaison gets their own unit's card only

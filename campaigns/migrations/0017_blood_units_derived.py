@@ -36,10 +36,9 @@ def restore_sqlite_triggers(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('campaigns', '0016_lists_ordered_totally'),
-        ('units', '0002_history'),
+        ("campaigns", "0016_lists_ordered_totally"),
+        ("units", "0002_history"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -54,8 +53,26 @@ class Migration(migrations.Migration):
         ),
         migrations.RunPython(migrations.RunPython.noop, restore_sqlite_triggers),  # after a rebuild going back
         migrations.AddConstraint(
-            model_name='donation',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'whole'), ('volume_ml', models.ExpressionWrapper(django.db.models.expressions.CombinedExpression(models.F('blood_units'), '*', models.Value(200)), output_field=models.IntegerField()))), models.Q(('kind', 'platelets'), ('blood_units', models.F('doses'))), _connector='OR'), name='donation_blood_units_derived'),
+            model_name="donation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("kind", "whole"),
+                        (
+                            "volume_ml",
+                            models.ExpressionWrapper(
+                                django.db.models.expressions.CombinedExpression(
+                                    models.F("blood_units"), "*", models.Value(200)
+                                ),
+                                output_field=models.IntegerField(),
+                            ),
+                        ),
+                    ),
+                    models.Q(("kind", "platelets"), ("blood_units", models.F("doses"))),
+                    _connector="OR",
+                ),
+                name="donation_blood_units_derived",
+            ),
         ),
         migrations.RunPython(restore_sqlite_triggers, migrations.RunPython.noop),
     ]
