@@ -78,21 +78,32 @@ class RosterReading:
     errors: list[str] = field(default_factory=list)
 
 
-def _role(value: object) -> str | None:
+def header_role(value: object, roles) -> str | None:
+    """The role a header cell names in `roles` ((role, words) pairs), by its normalised text
+    with or without a parenthesised unit ("献血量(ml)"); None for anything else. The station
+    export's reader uses it with its own words."""
     if not isinstance(value, str):
         return None
-    key = re.sub(r"\(.*?\)", "", normalize_name(value))
     full = normalize_name(value)
-    for role, words in _ROLES:
+    key = re.sub(r"\(.*?\)", "", full)
+    for role, words in roles:
         if key in words or full in words:
             return role
     return None
 
 
-def _text(value: object) -> str:
+def _role(value: object) -> str | None:
+    return header_role(value, _ROLES)
+
+
+def cell_text(value: object) -> str:
+    """A cell as text: 12.0 read from a spreadsheet is "12", whitespace cleaned."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return clean_text(value)
+
+
+_text = cell_text
 
 
 def id_made_a_number(value: object) -> bool:

@@ -11,9 +11,9 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from campaigns.roster import parse_day
+from campaigns.roster import cell_text, header_role, parse_day
 from quotas.notice.grid import GridError, read_grids
-from units.naming import clean_text, normalize_name, to_halfwidth
+from units.naming import to_halfwidth
 
 ERROR_NO_HEADER = "没有找到血站采血记录的表头：需要“姓名”“证件号码”“献血日期”等列。"
 ERROR_NO_ROWS = "表头下面没有采血记录：表格是空的。"
@@ -68,20 +68,10 @@ class StationReading:
 
 
 def _role(value: object) -> str | None:
-    if not isinstance(value, str):
-        return None
-    full = normalize_name(value)
-    key = re.sub(r"\(.*?\)", "", full)
-    for role, words in _ROLES:
-        if key in words or full in words:
-            return role
-    return None
+    return header_role(value, _ROLES)
 
 
-def _text(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return clean_text(value)
+_text = cell_text
 
 
 def parse_kind_amount(kind_text: str, amount_value: object) -> tuple[str, int]:
