@@ -201,12 +201,12 @@ class Command(BaseCommand):
 
     def _activity(self, n: int, url: str, record, jurisdiction) -> None:
         self._log_donations(n)
-        record(f"after {n:,}", *self._page(url))
-        sid = transaction.savepoint()  # what an exact view would have cost the reader, undone after
+        sid = transaction.savepoint()  # what an exact view would cost the reader, undone before the page
         t = time.perf_counter()
         dashboard_figures(jurisdiction=jurisdiction, year=self.year, today=self.today)
         record(f"  exact after {n:,}", time.perf_counter() - t)
         transaction.savepoint_rollback(sid)
+        record(f"after {n:,}", *self._page(url))
         t = time.perf_counter()
         warm(today=self.today)
         record(f"  refresh after {n:,}", time.perf_counter() - t)
