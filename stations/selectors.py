@@ -80,6 +80,11 @@ class UnitLine:
     unseen: int = 0
     station_only: int = 0
 
+    @property
+    def verified_share(self) -> float | None:
+        """Reported donations the station's records confirm, as a share (None: nothing reported)."""
+        return self.verified / self.reported if self.reported else None
+
 
 @dataclass
 class Reconciliation:
@@ -90,9 +95,10 @@ class Reconciliation:
     exports: list[StationExport]
 
     @property
-    def totals(self) -> dict[str, int]:
+    def totals(self) -> dict:
         fields = ("reported", "verified", "volume_differs", "unseen", "station_only")
-        return {f: sum(getattr(line, f) for line in self.lines) for f in fields}
+        sums = {f: sum(getattr(line, f) for line in self.lines) for f in fields}
+        return sums | {"verified_share": sums["verified"] / sums["reported"] if sums["reported"] else None}
 
 
 def reconciliation(root: Jurisdiction, year: int) -> Reconciliation:

@@ -77,7 +77,7 @@ def export(request):
     sheet = workbook.active
     sheet.title = "血站核对"
     sheet.append([escape_formula(f"{root.full_name} {year} 年 献血上报与血站采血记录核对")])
-    sheet.append(["单位", "行政区划", "上报", "血站核实", "献血量不一致", "未见采血记录", "仅血站有记录"])
+    sheet.append(["单位", "行政区划", "上报", "血站核实", "核实率", "献血量不一致", "未见采血记录", "仅血站有记录"])
     for line in result.lines:
         sheet.append(
             [
@@ -85,16 +85,18 @@ def export(request):
                 escape_formula(line.unit.jurisdiction.name),
                 line.reported,
                 line.verified,
+                line.verified_share,
                 line.volume_differs,
                 line.unseen,
                 line.station_only,
             ]
         )
     totals = result.totals
-    sheet.append(
-        ["合计", "", *(totals[k] for k in ("reported", "verified", "volume_differs", "unseen", "station_only"))]
-    )
-    sheet.append(["未归属（工作单位与本辖区单位都不符）", "", "", "", "", "", result.unattributed])
+    columns = ("reported", "verified", "verified_share", "volume_differs", "unseen", "station_only")
+    sheet.append(["合计", "", *(totals[k] for k in columns)])
+    sheet.append(["未归属（工作单位与本辖区单位都不符）", "", "", "", "", "", "", result.unattributed])
+    for (cell,) in sheet.iter_rows(min_row=3, min_col=5, max_col=5):
+        cell.number_format = "0.0%"  # the share as the page shows it
     return xlsx_response(workbook, f"station-reconciliation-{year}.xlsx")
 
 

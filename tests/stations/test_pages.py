@@ -126,7 +126,8 @@ def test_export_escapes_formulas(staff_client, office, jurisdiction):
     staff_client.post(reverse("stations:upload"), {"token": token})
     response = staff_client.get(reverse("stations:export"), {"year": 2026})
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
-    assert sheet["A3"].value == '\'=HYPERLINK("x")' and sheet["G3"].value == 1
+    assert sheet["A3"].value == '\'=HYPERLINK("x")' and sheet["H3"].value == 1
+    assert sheet["E2"].value == "核实率" and sheet["E3"].value is None  # nothing reported: no share
 
 
 def test_liaison_and_leader_are_refused(liaison_client, leader_client):

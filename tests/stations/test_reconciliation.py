@@ -100,3 +100,10 @@ def test_another_jurisdiction_sees_none_of_it(jurisdiction, unit_a, staff_user):
     result = reconciliation(other, 2026)
     assert result.lines == [] and result.unattributed == 0 and result.exports == []
     assert list(reported_unseen(other, 2026)) == []
+
+
+def test_the_verified_share_is_of_what_was_reported():
+    from stations.selectors import UnitLine
+
+    assert UnitLine(unit=None, reported=4, verified=3).verified_share == 0.75
+    assert UnitLine(unit=None, verified=2).verified_share is None  # nothing reported: no share, not 0 %
