@@ -29,6 +29,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 NOTICE = Path(__file__).resolve().parents[2] / "fixtures" / "notices" / "yizheng-2024.xlsx"
 PASSWORD = "pw-for-tests-1"
 TODAY = timezone.localdate()
+# A day before today, in this year (on January 1 "yesterday" belongs to last year's plan).
+EARLIER = max(TODAY - dt.timedelta(days=1), dt.date(TODAY.year, 1, 1))
 
 
 @pytest.fixture
@@ -45,8 +47,8 @@ def world(roles):
     QuotaFactory(plan=plan, label="教育局", units=[theirs], target=10, **whole_year)
     from tests.factories import make_donation
 
-    other = make_donation(theirs, donated_on=TODAY - dt.timedelta(days=1), seq=501)
-    make_donation(ours, donated_on=TODAY - dt.timedelta(days=1), seq=503)
+    other = make_donation(theirs, donated_on=EARLIER, seq=501)
+    make_donation(ours, donated_on=EARLIER, seq=503)
     return {"city": city, "county": county, "plan": plan, "ours": ours, "theirs": theirs, "other_donation": other}
 
 
