@@ -31,7 +31,6 @@ class Command(BaseCommand):
     def handle(self, *args, every: float, **options):
         while True:
             started = time.perf_counter()
-            close_old_connections()
             years = warm(today=timezone.localdate())
             took = time.perf_counter() - started
             if options["verbosity"] > 1 or not every:
@@ -39,3 +38,4 @@ class Command(BaseCommand):
             if not every:
                 return
             time.sleep(max(0.0, every - took))
+            close_old_connections()  # a long-running service: a connection past its age or broken is renewed
