@@ -39,6 +39,7 @@ import json
 import multiprocessing
 import random
 import statistics
+import threading
 import time
 from unittest import mock
 
@@ -231,23 +232,33 @@ class Command(BaseCommand):
         due, results = fork.Value("d", 0.0), fork.Queue()
 
         def reader() -> None:
-            client = self._client()  # its own connection, opened after the fork
-            client.get(url)  # signed in, templates loaded
-            ready.wait()
-            go.wait()
-            response = client.get(url)
-            results.put((time.time() - due.value, "后台正在更新".encode() in response.content))
-            connections.close_all()
+            try:
+                client = self._client()  # its own connection, opened after the fork
+                client.get(url)  # signed in, templates loaded
+                ready.wait(timeout=120)
+                go.wait(timeout=120)
+                response = client.get(url)
+                results.put((time.time() - due.value, "后台正在更新".encode() in response.content))
+            except Exception as exc:  # reported, never a parent waiting forever
+                results.put(exc.__class__.__name__ + ": " + str(exc))
+                ready.abort()
+            finally:
+                connections.close_all()
 
         connections.close_all()  # no connection may be shared across the fork
         workers = [fork.Process(target=reader) for _ in range(n)]
         for worker in workers:
             worker.start()
-        ready.wait()
+        try:
+            ready.wait(timeout=300)
+        except threading.BrokenBarrierError as exc:
+            raise CommandError(f"a reader failed before the start: {results.get(timeout=10)}") from exc
         invalidate_all()
         due.value = time.time()
-        go.wait()
+        go.wait(timeout=300)
         answers = [results.get(timeout=600) for _ in workers]
+        if failed := [a for a in answers if isinstance(a, str)]:
+            raise CommandError(f"readers failed: {failed}")
         for worker in workers:
             worker.join()
         warm(today=self.today)
