@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
 import subprocess
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from campaigns.roster import read_roster
 from quotas.notice.grid import ERROR_NOT_SPREADSHEET, read_grids
 from quotas.notice.legacy import ERROR_CONVERT_TIMEOUT, ERROR_NO_LIBREOFFICE, soffice_path
 from quotas.notice.reader import read_notice
+from tests.quotas.test_notice_golden import assert_reads_as_expected
 
 from .workbooks import docx_notice
 
@@ -43,25 +43,7 @@ def _expected(name: str) -> dict:
     return json.loads((NOTICES / f"{name}.xlsx.expected.json").read_text(encoding="utf-8"))
 
 
-def _strip(value):
-    if isinstance(value, str):
-        return re.sub(r"\s+", "", value)
-    if isinstance(value, list):
-        return [_strip(v) for v in value]
-    return value
-
-
-def _assert_reads_as_expected(got: dict, expected: dict) -> None:
-    assert got["errors"] == []
-    assert list(got["sheets"]) == list(expected["sheets"])
-    for sheet, rows in expected["sheets"].items():
-        assert len(got["sheets"][sheet]) == len(rows), sheet
-        for index, (want, have) in enumerate(zip(rows, got["sheets"][sheet], strict=True)):
-            for key, value in want.items():
-                if key in ("unit", "members"):
-                    assert _strip(have[key]) == _strip(value), (sheet, index, key)
-                else:
-                    assert have[key] == value, (sheet, index, key)
+_assert_reads_as_expected = assert_reads_as_expected
 
 
 def _soffice(tmp: Path, target: str, *paths: Path) -> None:

@@ -26,6 +26,7 @@ from quotas.notice.pdf import (
     read_pdf,
 )
 from quotas.notice.reader import read_notice
+from tests.quotas.test_notice_golden import assert_reads_as_expected
 
 from .pdfs import Table, image_pdf, notice_pdf, table_from_sheet, text_pdf
 
@@ -33,14 +34,6 @@ NOTICES = Path(__file__).resolve().parents[2] / "fixtures" / "notices"
 CASES = ["rugao-2023", "yizheng-2024", "yuanzhou-2023"]
 SCANNED = "这是扫描件，无法读取文字"
 BODY = ["各镇人民政府，各园区，市各委、办、局：", "现将2024年无偿献血工作目标任务分解落实如下。"]
-
-
-def _strip(value):
-    if isinstance(value, str):
-        return re.sub(r"\s+", "", value)
-    if isinstance(value, list):
-        return [_strip(v) for v in value]
-    return value
 
 
 def _tables(name: str) -> list[Table]:
@@ -52,17 +45,7 @@ def _expected(name: str) -> dict:
     return json.loads((NOTICES / f"{name}.xlsx.expected.json").read_text(encoding="utf-8"))
 
 
-def _assert_reads_as_expected(got: dict, expected: dict) -> None:
-    assert got["errors"] == []
-    assert list(got["sheets"]) == list(expected["sheets"])
-    for sheet, rows in expected["sheets"].items():
-        assert len(got["sheets"][sheet]) == len(rows), sheet
-        for index, (want, have) in enumerate(zip(rows, got["sheets"][sheet], strict=True)):
-            for key, value in want.items():
-                if key in ("unit", "members"):
-                    assert _strip(have[key]) == _strip(value), (sheet, index, key)
-                else:
-                    assert have[key] == value, (sheet, index, key)
+_assert_reads_as_expected = assert_reads_as_expected
 
 
 @pytest.mark.parametrize("name", CASES)
