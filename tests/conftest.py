@@ -7,6 +7,7 @@ there): CI runs it on next January 1 and on a leap day, so no test depends on to
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 
 import pytest
 from django.test import Client
@@ -15,6 +16,40 @@ from tests.factories import JurisdictionFactory, PlanFactory, UnitFactory, UserF
 from units.models import StaffProfile
 
 LIAISON, LEADERSHIP, BLOOD_OFFICE = "联络员", "领导", "献血办"
+
+
+@pytest.fixture
+def roles(transactional_db):
+    """The role groups the data migrations create.
+
+    A transactional test flushes every table afterwards, groups included, and whichever
+    transactional test ran before this one may have done so; serialized rollback does not help
+    (the flush re-creates content types, which then clash with the serialized copy). So the
+    roles are re-created by running their data migrations again when the groups are gone; every
+    transactional test asks for them (`_roles_after_flush`).
+    """
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.auth.models import Group
+
+    if Group.objects.filter(name="献血办").exists():
+        return
+    for config in apps.get_app_configs():
+        create_permissions(config, verbosity=0)
+    for name in (
+        "campaigns.migrations.0002_roles",
+        "campaigns.migrations.0004_access_event_permissions",
+        "campaigns.migrations.0008_bulletin_permissions",
+        "quotas.migrations.0004_draft_permissions",
+    ):
+        importlib.import_module(name).forward(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _roles_after_flush(request):
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None and marker.kwargs.get("transaction"):
+        request.getfixturevalue("roles")
 
 
 @pytest.fixture(autouse=True)

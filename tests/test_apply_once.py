@@ -152,7 +152,7 @@ def two_clients(user) -> list[Client]:
 
 
 @needs_postgresql
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_confirmations_of_an_amended_notice_apply_it_once(staff_user, jurisdiction, monkeypatch):
     plan_import(data=notice(40, 10), filename="v1.xlsx", jurisdiction=jurisdiction, year=2026)  # 400
     clients = two_clients(staff_user)
@@ -167,7 +167,7 @@ def test_two_simultaneous_confirmations_of_an_amended_notice_apply_it_once(staff
 
 
 @needs_postgresql
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_confirmations_of_a_new_notice_create_one_plan(staff_user, jurisdiction, monkeypatch):
     clients = two_clients(staff_user)
     token = preview_notice(clients[0], jurisdiction, notice(50, 6))
@@ -179,7 +179,7 @@ def test_two_simultaneous_confirmations_of_a_new_notice_create_one_plan(staff_us
 
 
 @needs_postgresql
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_confirmations_of_a_roster_save_it_once(liaison_user, unit_a, unit_plan, monkeypatch):
     import campaigns.liaison_views
 

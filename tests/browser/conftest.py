@@ -7,7 +7,6 @@ they fail instead. SCREENSHOTS_DIR=docs/screenshots saves a picture of each main
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 from pathlib import Path
@@ -63,29 +62,3 @@ def shoot():
             page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=full_page)
 
     return take
-
-
-@pytest.fixture
-def roles(transactional_db):
-    """The role groups the data migrations create.
-
-    A transactional test flushes every table afterwards, groups included, and whichever
-    transactional test ran before this one may have done so; serialized rollback does not help
-    (the flush re-creates content types, which then clash with the serialized copy). So the
-    browser tests run the roles' data migrations again when the groups are gone.
-    """
-    from django.apps import apps
-    from django.contrib.auth.management import create_permissions
-    from django.contrib.auth.models import Group
-
-    if Group.objects.filter(name="献血办").exists():
-        return
-    for config in apps.get_app_configs():
-        create_permissions(config, verbosity=0)
-    for name in (
-        "campaigns.migrations.0002_roles",
-        "campaigns.migrations.0004_access_event_permissions",
-        "campaigns.migrations.0008_bulletin_permissions",
-        "quotas.migrations.0004_draft_permissions",
-    ):
-        importlib.import_module(name).forward(apps, None)
