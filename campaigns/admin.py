@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.crypto import decrypt
+from core.xlsx import xlsx_response
 from units.admin_scope import ScopedAdmin
 from units.audit import AuditedAdmin, ReadOnlyAdmin, register_histories
 
@@ -231,7 +232,8 @@ class DonationAdmin(ScopedAdmin, AuditedAdmin):
 
     @admin.action(description=_("导出献血者名单（含完整身份证号，将记录）"), permissions=["change"])
     def export_roster(self, request, queryset):
-        return roster_export(donations=queryset.select_related("unit"), user=request.user)
+        workbook = roster_export(donations=queryset.select_related("unit"), user=request.user)
+        return xlsx_response(workbook, "roster.xlsx")
 
     def get_urls(self):
         return [

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from core import crypto
@@ -538,21 +539,21 @@ ERROR_ROSTER_CONFLICT = "名单中有人已在同一天登记过（可能刚被�
 
 
 def roster_export(*, donations, user):
-    """An .xlsx roster with full ID numbers for the blood station; the export is recorded."""
-    import io
-
+    """A roster with full ID numbers for the blood station, as an openpyxl workbook; the export
+    is recorded in the access log. The caller makes the response (`core.xlsx.xlsx_response`)."""
     import openpyxl
-    from django.http import HttpResponse
 
     from core.xlsx import escape_formula
 
     workbook = openpyxl.Workbook()
     sheet = workbook.active
-    sheet.title = "献血者名单"
-    sheet.append(["序号", "姓名", "性别", "身份证号", "献血日期", "献血类型", "献血量", "单位", "状态"])
+    sheet.title = _("献血者名单")
+    sheet.append(
+        [_("序号"), _("姓名"), _("性别"), _("身份证号"), _("献血日期")]
+        + [_("献血类型"), _("献血量"), _("单位"), _("状态")]
+    )
     count = 0
     for count, d in enumerate(donations, start=1):
-        amount = f"{d.doses} 治疗量" if d.kind == Donation.Kind.PLATELETS else f"{d.volume_ml} ml"
         sheet.append(
             [
                 count,
@@ -561,16 +562,10 @@ def roster_export(*, donations, user):
                 crypto.decrypt(d.id_number_encrypted),
                 d.donated_on,
                 d.get_kind_display(),
-                amount,
+                _("%(n)d 个治疗量") % {"n": d.doses} if d.kind == Donation.Kind.PLATELETS else f"{d.volume_ml} ml",
                 escape_formula(d.unit.name),
                 d.get_status_display(),
             ]
         )
     record_access(user=user, action=AccessEvent.Action.EXPORT_ROSTER, detail=f"{count} 条")
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    response = HttpResponse(
-        buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = "attachment; filename*=UTF-8''roster.xlsx"
-    return response
+    return workbook
