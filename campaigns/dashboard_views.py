@@ -20,27 +20,11 @@ from units.models import Jurisdiction, Unit
 from units.roles import BLOOD_OFFICE, LEADERSHIP, LIAISON, role_of
 from units.scope import Scope, scope_for
 
+from . import dashboard_queries as queries
 from .dashboard import STATUS_ORDER, dashboard_figures, filter_and_sort_units
 from .exports import dashboard_workbook
 from .models import Bulletin
 from .selectors import STATUS_LABELS, liaison_progress
-
-# The dashboard's per-request lookups are raw queries (RawQuerySet, so Django's converters still
-# apply): compiled by the ORM they cost 0.5-0.9 ms each, more than running them
-# (docs/performance.md, "The page's own lookups in SQL").
-# A jurisdiction and its ancestors, nearest first (at most four levels).
-_WITH_ANCESTORS_SQL = """
-    WITH RECURSIVE up (id, depth) AS (
-        SELECT id, 0 FROM units_jurisdiction WHERE id = %s
-        UNION ALL
-        SELECT j.parent_id, up.depth + 1 FROM units_jurisdiction j JOIN up ON j.id = up.id WHERE j.parent_id IS NOT NULL
-    )
-    SELECT j.* FROM up JOIN units_jurisdiction j ON j.id = up.id ORDER BY up.depth
-"""
-_BULLETINS_SQL = """
-    SELECT * FROM campaigns_bulletin WHERE jurisdiction_id {jurisdiction} AND year = %s
-    ORDER BY created_at DESC, id DESC LIMIT 10  -- Bulletin.Meta.ordering
-"""
 
 
 class NoJurisdiction(Exception):
@@ -70,11 +54,6 @@ def _year(params, today: dt.date) -> int:
     return year
 
 
-def _lineage(pk: int) -> list[Jurisdiction]:
-    """A jurisdiction and its ancestors, nearest first: one query."""
-    return list(Jurisdiction.objects.raw(_WITH_ANCESTORS_SQL, [pk]))
-
-
 def _trail(lineage: list[Jurisdiction], scope: Scope) -> list[Jurisdiction]:
     """The breadcrumbs from the user's own jurisdiction down to this one."""
     return [j for j in reversed(lineage) if scope.allows(j)]
@@ -93,7 +72,7 @@ def _jurisdiction_and_lineage(params, scope: Scope) -> tuple[Jurisdiction | None
         pk = int(raw)
     else:
         raise Http404
-    lineage = _lineage(pk)
+    lineage = queries.lineage(pk)
     if not lineage or not scope.allows(lineage[0]):
         raise Http404  # another jurisdiction's page does not exist for this user
     return lineage[0], lineage
@@ -101,13 +80,6 @@ def _jurisdiction_and_lineage(params, scope: Scope) -> tuple[Jurisdiction | None
 
 def _jurisdiction(params, scope: Scope) -> Jurisdiction | None:
     return _jurisdiction_and_lineage(params, scope)[0]
-
-
-def _bulletins(jurisdiction: Jurisdiction | None, year: int) -> list[Bulletin]:
-    """The ten latest bulletins of this jurisdiction (None: everything) and year."""
-    if jurisdiction is None:
-        return list(Bulletin.objects.raw(_BULLETINS_SQL.format(jurisdiction="IS NULL"), [year]))
-    return list(Bulletin.objects.raw(_BULLETINS_SQL.format(jurisdiction="= %s"), [jurisdiction.pk, year]))
 
 
 def _title(figures: dict) -> str:
@@ -193,7 +165,7 @@ def dashboard(request):
     context.update(
         years=range(today.year + 1, today.year - 5, -1),
         year=year,
-        bulletins=_bulletins(jurisdiction, year),
+        bulletins=queries.latest_bulletins(jurisdiction, year),
         can_freeze=role == BLOOD_OFFICE,
         query=request.GET.urlencode(),
     )
@@ -271,7 +243,7 @@ def bulletin_detail(request, pk: int):
     bulletin, scope = _bulletin_for(request, pk)
     as_of = dt.date.fromisoformat(bulletin.figures["as_of"])
     jurisdiction = bulletin.jurisdiction
-    trail = _trail(_lineage(jurisdiction.pk), scope) if jurisdiction else []
+    trail = _trail(queries.lineage(jurisdiction.pk), scope) if jurisdiction else []
     context = _context(request, bulletin.figures, jurisdiction=jurisdiction, trail=trail, scope=scope, today=as_of)
     author = bulletin.created_by
     context.update(
