@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from units.models import Jurisdiction, Unit
-from units.roles import BLOOD_OFFICE, LEADERSHIP, LIAISON, role_of
+from units.roles import FREEZE_BULLETIN, LOG_DONATION, VIEW_DASHBOARD
 from units.scope import Scope, scope_for
 
 from . import dashboard_queries as queries
@@ -145,10 +145,9 @@ def _context(request, figures: dict, *, jurisdiction, trail, scope: Scope, today
 @require_safe
 @login_required
 def dashboard(request):
-    role = role_of(request.user)
-    if role == LIAISON:
-        return _liaison_cards(request)
-    if role not in (LEADERSHIP, BLOOD_OFFICE):
+    if not request.user.has_perm(VIEW_DASHBOARD):
+        if request.user.has_perm(LOG_DONATION):
+            return _liaison_cards(request)
         raise PermissionDenied
     today = timezone.localdate()
     try:
@@ -166,18 +165,18 @@ def dashboard(request):
         years=range(today.year + 1, today.year - 5, -1),
         year=year,
         bulletins=queries.latest_bulletins(jurisdiction, year),
-        can_freeze=role == BLOOD_OFFICE,
+        can_freeze=request.user.has_perm(FREEZE_BULLETIN),
         query=request.GET.urlencode(),
     )
     return render(request, "campaigns/dashboard.html", context)
 
 
-def _leadership_or_staff(request) -> tuple[str, Scope]:
-    role = role_of(request.user)
-    if role not in (LEADERSHIP, BLOOD_OFFICE):
+def _dashboard_scope(request) -> Scope:
+    """The reader's scope, if they may read the dashboard at all."""
+    if not request.user.has_perm(VIEW_DASHBOARD):
         raise PermissionDenied
     try:
-        return role, _scope(request.user)
+        return _scope(request.user)
     except NoJurisdiction:
         raise PermissionDenied from None
 
@@ -194,7 +193,7 @@ def _xlsx(figures: dict, title: str, filename: str) -> HttpResponse:
 @require_safe
 @login_required
 def dashboard_export(request):
-    _, scope = _leadership_or_staff(request)
+    scope = _dashboard_scope(request)
     today = timezone.localdate()
     year = _year(request.GET, today)
     jurisdiction = _jurisdiction(request.GET, scope)
@@ -205,8 +204,8 @@ def dashboard_export(request):
 @login_required
 @require_POST
 def bulletin_create(request):
-    role, scope = _leadership_or_staff(request)
-    if role != BLOOD_OFFICE or not request.user.has_perm("campaigns.add_bulletin"):
+    scope = _dashboard_scope(request)
+    if not request.user.has_perm(FREEZE_BULLETIN):
         raise PermissionDenied
     today = timezone.localdate()
     year = _year(request.POST, today)
@@ -230,7 +229,7 @@ def bulletin_create(request):
 
 
 def _bulletin_for(request, pk: int) -> tuple[Bulletin, Scope]:
-    _, scope = _leadership_or_staff(request)
+    scope = _dashboard_scope(request)
     bulletin = get_object_or_404(Bulletin.objects.select_related("jurisdiction", "created_by"), pk=pk)
     if not scope.allows(bulletin.jurisdiction):
         raise Http404

@@ -19,7 +19,7 @@ from core import uploads
 from core.models import StagedUpload
 from core.xlsx import escape_formula, xlsx_response
 from units.models import Unit
-from units.roles import LIAISON, liaison_units, role_of
+from units.roles import LOG_DONATION, liaison_units
 
 from .forms import DonationForm, DonorSearchForm, RosterUploadForm
 from .models import Donation, DonationDrive
@@ -30,7 +30,7 @@ from .services import donation_log, donation_update, donation_withdraw, roster_c
 def liaison_required(view):
     @login_required
     def wrapped(request, *args, **kwargs):
-        if role_of(request.user) != LIAISON:
+        if not request.user.has_perm(LOG_DONATION):
             raise PermissionDenied
         return view(request, *args, **kwargs)
 
