@@ -555,3 +555,38 @@ def _shift(day: dt.date | None, year: int) -> dt.date | None:
     if day.day == calendar.monthrange(day.year, day.month)[1]:
         return dt.date(year, day.month, last)
     return dt.date(year, day.month, min(day.day, last))
+
+
+ERROR_MERGE_QUOTAS = (
+    "{plan}：{period}已有“{first}”和“{second}”两条任务，合并后会落在同一单位上，请先修改或删除其中一条。"
+)
+
+
+def unit_merge_conflicts(target: Unit, sources: list[Unit]) -> list[str]:
+    """A unit merge's check (units.merge): refused where two quotas of one plan would then name
+    the same unit for the same period; each message names the plan, the period and both quotas.
+    A group quota naming several of the merged units is one quota: never a conflict."""
+    merged = {target.pk, *(u.pk for u in sources)}
+    links = (
+        Quota.units.through.objects.filter(unit_id__in=merged)
+        .select_related("quota__plan__jurisdiction")
+        .order_by("quota__plan_id", "quota__position", "quota_id")
+    )
+    quotas: dict[tuple, dict[int, Quota]] = defaultdict(dict)
+    members: dict[int, set[int]] = defaultdict(set)
+    for link in links:
+        quota = link.quota
+        quotas[(quota.plan_id, quota.period_start, quota.period_end)][quota.pk] = quota
+        members[quota.pk].add(link.unit_id)
+    messages = []
+    for found in quotas.values():
+        if len(found) < 2 or set.intersection(*(members[pk] for pk in found)):
+            continue  # one quota, or all already on one same unit: the merge changes nothing
+        first, second = list(found.values())[:2]
+        period = first.period_text or (
+            f"{first.period_start:%Y-%m-%d}–{first.period_end:%Y-%m-%d}" if first.period_start else "全年"
+        )
+        messages.append(
+            ERROR_MERGE_QUOTAS.format(plan=first.plan, period=period, first=first.label, second=second.label)
+        )
+    return messages
