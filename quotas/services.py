@@ -38,6 +38,8 @@ ERROR_OUTSIDE_YEAR = "{ref}：时间“{text}”不在计划年度 {year} 年内
 ERROR_PLAN_CLOSED = "{year} 年度计划已结束，不能再导入。"
 CHANGE_REASON_IMPORT = "导入通知附件 {name}（SHA-256 {sha}…）：新增 {new} 条、修改 {changed} 条、删除 {removed} 条任务"
 CHANGE_REASON_STATUS = "状态改为“{status}”"
+CHANGE_REASON_REOPEN = "重新开放：状态由“已结束”改为“{status}”，任务可以修改"
+ERROR_PLAN_LOCKED = "{plan} 已结束，任务只读：如需修改，请先重新开放计划。"
 CHANGE_REASON_DELETE = "删除年度计划 {plan}（共 {count} 条任务）"
 WARN_FILENAME_YEAR = "文件名“{name}”写的是 {found} 年，而导入的年度是 {year} 年：请确认年度，否则所有日期都会错一年。"
 _FILENAME_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
@@ -175,7 +177,7 @@ def preview_import(
         reading.warnings.insert(0, Issue("warning", message, "", filename, kind=KIND_YEAR))
     if plan is None and jurisdiction is not None and jurisdiction.pk:
         plan = AnnualPlan.objects.filter(jurisdiction=jurisdiction, year=year).first()
-    if plan is not None and plan.status == AnnualPlan.Status.CLOSED:
+    if plan is not None and plan_is_locked(plan):
         reading.errors.append(Issue("error", ERROR_PLAN_CLOSED.format(year=year)))
     matcher = UnitMatcher(jurisdiction)
     existing: dict[tuple, list[Quota]] = defaultdict(list)
@@ -461,10 +463,35 @@ def import_change_reason(filename: str, sha256: str, counts: dict[str, int]) -> 
 def plan_set_status(*, plans, status: str, user=None) -> int:
     """Publish or close plans, each an entry in its history; returns how many changed."""
     changed = 0
-    for plan in AnnualPlan.objects.filter(pk__in=[p.pk for p in plans]).exclude(status=status).select_for_update():
+    chosen = AnnualPlan.objects.filter(pk__in=[p.pk for p in plans]).exclude(status=status)
+    if status != AnnualPlan.Status.CLOSED:  # a closed plan opens only through plan_reopen, said so
+        chosen = chosen.exclude(status=AnnualPlan.Status.CLOSED)
+    for plan in chosen.select_for_update():
         plan.status = status
         plan._history_user = user
         plan._change_reason = CHANGE_REASON_STATUS.format(status=plan.get_status_display())
+        plan.save(update_fields=["status", "updated_at"])
+        changed += 1
+    return changed
+
+
+def plan_is_locked(plan: AnnualPlan) -> bool:
+    """A closed plan (已结束) is locked: its quotas are read only until the plan is reopened
+    (as DHIS2 locks approved data). The one home of the rule: the admin, the flat import and
+    the notice import ask it."""
+    return plan.status == AnnualPlan.Status.CLOSED
+
+
+@transaction.atomic
+def plan_reopen(*, plans, user=None) -> int:
+    """Reopen closed plans (back to published), each an entry in its history saying so; the only
+    way to unlock a closed plan's quotas. Plans not closed are left alone; returns how many."""
+    changed = 0
+    closed = AnnualPlan.objects.filter(pk__in=[p.pk for p in plans], status=AnnualPlan.Status.CLOSED)
+    for plan in closed.select_for_update():
+        plan.status = AnnualPlan.Status.PUBLISHED
+        plan._history_user = user
+        plan._change_reason = CHANGE_REASON_REOPEN.format(status=plan.get_status_display())
         plan.save(update_fields=["status", "updated_at"])
         changed += 1
     return changed
