@@ -264,7 +264,7 @@ def plan_import(
     source = PlanSource(plan=plan, original_name=filename, sha256=sha256, size=len(data), uploaded_by=user)
     source.save()
     resolved = _resolve_units(report, jurisdiction, decisions)
-    _write_quotas(report, plan, source, resolved)
+    _write_quotas(report, plan, source, resolved, user=user, reason=plan._change_reason)
     report.applied = True
     source.summary = report.as_json()["summary"] | {"warnings": len(report.warnings)}
     # The kept file is written last, when only the commit remains, and deleted at once if its
@@ -389,8 +389,17 @@ _QUOTA_FIELDS = [
 ]
 
 
-def _write_quotas(report: ImportReport, plan: AnnualPlan, source: PlanSource, resolved: dict[str, tuple]) -> None:
-    """Create, update and delete quotas to match the file, in bulk (rows validated in the preview)."""
+def _write_quotas(
+    report: ImportReport,
+    plan: AnnualPlan,
+    source: PlanSource,
+    resolved: dict[str, tuple],
+    *,
+    user=None,
+    reason: str = "",
+) -> None:
+    """Create, update and delete quotas to match the file, in bulk (rows validated in the preview);
+    each created or changed quota gets its history entry naming the file, in one bulk write."""
     existing = {q.pk: q for q in plan.quotas.all()} if any(p.existing_id for p in report.rows) else {}
     new_rows: list[dict] = []
     new_members: list[list[int]] = []
@@ -441,6 +450,24 @@ def _write_quotas(report: ImportReport, plan: AnnualPlan, source: PlanSource, re
     Through.objects.filter(quota_id__in=[pk for pk, _ in updated_members]).delete()
     links = [(pk, ids) for pk, ids in zip(new_pks, new_members, strict=True)] + updated_members
     copy_rows(Through, [{"quota_id": pk, "unit_id": u} for pk, ids in links for u in ids])
+    _write_history(new_pks, "+", user=user, reason=reason)
+    _write_history([q.pk for q in updated], "~", user=user, reason=reason)  # rewritten: source, position
+
+
+def _write_history(pks: list[int], kind: str, *, user=None, reason: str = "") -> None:
+    """One history entry per quota, copied from the stored rows in one bulk write (COPY on
+    PostgreSQL): the import's quotas have their first entry, so a later edit shows 5 → 7."""
+    if not pks:
+        return
+    fields = [f.attname for f in Quota._meta.concrete_fields]
+    trail = {
+        "history_type": kind,
+        "history_date": timezone.now(),
+        "history_user_id": user.pk if user else None,
+        "history_change_reason": reason,
+    }
+    rows = Quota.objects.filter(pk__in=pks).values_list(*fields).iterator(chunk_size=5000)
+    copy_rows(Quota.history.model, [dict(zip(fields, values, strict=True)) | trail for values in rows])
 
 
 def _as_columns(values: dict) -> dict:
