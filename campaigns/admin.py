@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -213,12 +214,15 @@ class DonationAdmin(ScopedAdmin, AuditedAdmin):
 
     def review_view(self, request, pk):
         """核实 / 退回 from the record page (POST: decision and reason); back to the page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
         donation = get_object_or_404(self.get_queryset(request), pk=pk)  # another office's: 404
-        if request.method != "POST" or not self.has_change_permission(request, donation):
+        if not self.has_change_permission(request, donation):
             raise PermissionDenied
         decision = request.POST.get("decision")
         if decision not in (Donation.Status.VERIFIED, Donation.Status.REJECTED):
-            raise PermissionDenied
+            self.message_user(request, _("请选择核实或退回。"), level=messages.ERROR)
+            return redirect("admin:campaigns_donation_change", pk)
         reason = request.POST.get("reason", "")
         try:
             donations_review(donations=[donation], status=decision, reviewer=request.user, reason=reason)
