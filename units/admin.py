@@ -111,6 +111,8 @@ class UnitAdmin(ScopedAdmin, AuditedAdmin):
                     self.message_user(request, _("未合并：%(why)s") % {"why": message}, level=messages.ERROR)
                 return None
             moved = "、".join(f"{name} {n}" for name, n in report.moved.items()) or "—"
+            if report.aliases_added:
+                moved += "；" + str(_("新增别名：%(names)s") % {"names": "、".join(report.aliases_added)})
             self.message_user(
                 request,
                 _("已将 %(sources)s 并入 %(target)s（移动：%(moved)s）。")
