@@ -176,6 +176,7 @@ def units_merge(*, target: Unit, sources: list[Unit], user=None, scope=None) -> 
     if target.parent_id in ids:
         parent = locked[target.parent_id].parent_id
         target.parent_id = parent if parent not in (target.pk, *ids) else None
+        Unit.objects.filter(pk=target.pk).update(parent_id=target.parent_id)  # before its old parent goes
 
     for relation in unit_relations():
         if _key(relation) in DERIVED or relation.related_model is UnitAlias:

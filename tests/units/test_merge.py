@@ -128,6 +128,18 @@ def test_a_merge_moves_everything_and_keeps_the_old_names_as_aliases(world, staf
         assert (entry.unit_id, entry.history_change_reason, entry.history_user) == (kept.pk, reason, staff_user)
 
 
+def test_a_unit_merged_into_its_own_subordinate_passes_its_place_on(world):
+    """The kept unit was filed under the duplicate: it takes the duplicate's parent."""
+    top = UnitFactory(name="市人武部", jurisdiction=world["jurisdiction"])
+    dup, kept = world["dup"], world["kept"]
+    Unit.objects.filter(pk=dup.pk).update(parent=top)
+    Unit.objects.filter(pk=kept.pk).update(parent=dup)
+    kept.refresh_from_db()
+    units_merge(target=kept, sources=[Unit.objects.get(pk=dup.pk)])
+    kept.refresh_from_db()
+    assert kept.parent == top and Unit.objects.get(pk=world["sub"].pk).parent == kept
+
+
 def test_a_merge_writes_donation_history_in_a_fixed_number_of_queries(world, django_assert_max_num_queries):
     for seq in range(101, 161, 2):
         make_donation(world["dup"], donated_on=dt.date(2026, 4, 1), seq=seq)
