@@ -455,19 +455,29 @@ def _write_quotas(
 
 
 def _write_history(pks: list[int], kind: str, *, user=None, reason: str = "") -> None:
-    """One history entry per quota, copied from the stored rows in one bulk write (COPY on
-    PostgreSQL): the import's quotas have their first entry, so a later edit shows 5 → 7."""
+    """One history entry per quota, copied from the stored rows by the database itself
+    (INSERT … SELECT: one statement on PostgreSQL, no row through Python), so the import's quotas
+    have their first entry and a later edit shows 5 → 7."""
     if not pks:
         return
-    fields = [f.attname for f in Quota._meta.concrete_fields]
-    trail = {
-        "history_type": kind,
-        "history_date": timezone.now(),
-        "history_user_id": user.pk if user else None,
-        "history_change_reason": reason,
-    }
-    rows = Quota.objects.filter(pk__in=pks).values_list(*fields).iterator(chunk_size=5000)
-    copy_rows(Quota.history.model, [dict(zip(fields, values, strict=True)) | trail for values in rows])
+    from django.db import connection
+
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in Quota._meta.concrete_fields)
+    history = Quota.history.model._meta.db_table
+    trail = "history_date, history_type, history_user_id, history_change_reason"
+    head = (
+        f"INSERT INTO {quote(history)} ({columns}, {trail}) "  # noqa: S608 - names from the models
+        f"SELECT {columns}, %s, %s, %s, %s FROM {quote(Quota._meta.db_table)} WHERE id "
+    )
+    values = [timezone.now(), kind, user.pk if user else None, reason]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(head + "= ANY(%s)", [*values, list(pks)])
+            return
+        for i in range(0, len(pks), 900):  # SQLite's bound-parameter limit
+            chunk = pks[i : i + 900]
+            cursor.execute(head + f"IN ({', '.join(['%s'] * len(chunk))})", [*values, *chunk])
 
 
 def _as_columns(values: dict) -> dict:

@@ -67,9 +67,9 @@ def test_the_imported_quotas_history_is_one_bulk_write_not_one_query_per_quota(j
     with CaptureQueriesContext(connection) as queries:
         plan_import(data=data, filename="yizheng-2024.xlsx", jurisdiction=jurisdiction, year=2024, user=staff_user)
     writes = [q for q in queries.captured_queries if table in q["sql"] and not q["sql"].startswith("SELECT")]
-    # SQLite: one INSERT per batch its 999-parameter limit allows (not 123); PostgreSQL: one COPY
-    # on the driver's cursor, which the captured queries do not show
-    assert len(writes) <= 5 and Quota.history.filter(history_type="+").count() == 123
+    # one INSERT … SELECT (SQLite: per 900 ids), not one per quota
+    assert len(writes) == 1 and writes[0]["sql"].startswith("INSERT INTO")
+    assert Quota.history.filter(history_type="+").count() == 123
 
 
 def test_editing_an_imported_quota_shows_the_old_and_new_number(jurisdiction, staff_user, staff_client):
