@@ -111,13 +111,9 @@ def merge_preview(*, target: Unit, sources: list[Unit]) -> dict[str, int]:
     for relation in unit_relations():
         if _key(relation) in DERIVED:
             continue
-        if relation.many_to_many:
-            n = relation.related_model._base_manager.filter(**{f"{relation.field.name}__in": sources}).count()
-            model = relation.related_model
-        else:
-            manager = relation.related_model._base_manager
-            n = manager.filter(**{f"{relation.field.name}__in": sources}).exclude(pk=target.pk).count()
-            model = relation.related_model
+        model = relation.related_model
+        rows = model._base_manager.filter(**{f"{relation.field.name}__in": sources})
+        n = (rows.distinct() if relation.many_to_many else rows.exclude(pk=target.pk)).count()
         if n:
             name = str(model._meta.verbose_name_plural)
             if relation.field.model is Unit:
@@ -183,8 +179,7 @@ def units_merge(*, target: Unit, sources: list[Unit], user=None, scope=None) -> 
             continue
         model, name = relation.related_model, relation.field.name
         if relation.many_to_many:
-            through = relation.through if hasattr(relation, "through") and relation.through else None
-            through = through or relation.field.remote_field.through
+            through = relation.field.remote_field.through
             unit_column = relation.field.m2m_reverse_field_name()  # the through's FK to Unit
             other_column = relation.field.m2m_field_name()  # the through's FK to `model`
             rows = through._base_manager.filter(**{f"{unit_column}__in": [target.pk, *ids]})
