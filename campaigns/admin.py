@@ -5,7 +5,9 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -17,8 +19,15 @@ from units.admin_scope import ScopedAdmin
 from units.audit import AuditedAdmin, ReadOnlyAdmin, register_histories
 
 from .models import AccessEvent, Bulletin, Donation, DonationDrive
-from .selectors import drives_with_figures
-from .services import donation_prepare, donation_save, donations_review, record_access, roster_export
+from .selectors import donor_history, drives_with_figures
+from .services import (
+    donation_prepare,
+    donation_save,
+    donations_review,
+    record_access,
+    review_problem,
+    roster_export,
+)
 
 
 @admin.register(DonationDrive)
@@ -109,6 +118,20 @@ class ReviewForm(ActionForm):
     reason = forms.CharField(label=_("处理说明"), required=False)
 
 
+class DonationReviewForm(forms.ModelForm):
+    """The change page's form: only the status and the reason are editable; the rule that a
+    rejection, and verifying a flagged donation, need a reason is the service's."""
+
+    def clean(self):
+        data = super().clean()
+        status = data.get("status", self.instance.status)
+        if "status" in self.changed_data and status != Donation.Status.LOGGED:
+            problem = review_problem(donations=[self.instance], status=status, reason=data.get("flag_resolution", ""))
+            if problem:
+                self.add_error("flag_resolution", problem)
+        return data
+
+
 @admin.register(Donation)
 class DonationAdmin(ScopedAdmin, AuditedAdmin):
     scope_to = "unit__jurisdiction"
@@ -148,7 +171,7 @@ class DonationAdmin(ScopedAdmin, AuditedAdmin):
         "blood_units",
         "logged_by",
         "logged_at",
-        "flags",
+        "flags_in_words",
         "reviewed_by",
         "reviewed_at",
     ]
@@ -165,7 +188,7 @@ class DonationAdmin(ScopedAdmin, AuditedAdmin):
         "drive",
         "declared_history",
         "status",
-        "flags",
+        "flags_in_words",
         "flag_resolution",
         "logged_by",
         "logged_at",
@@ -177,7 +200,40 @@ class DonationAdmin(ScopedAdmin, AuditedAdmin):
         if obj is None:
             kwargs["form"] = DonationAddForm
             kwargs["fields"] = DonationAddForm.Meta.fields
+        else:
+            kwargs["form"] = DonationReviewForm
         return super().get_form(request, obj, change, **kwargs)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The record page shows the donor's history (masked) and the 核实 / 退回 buttons."""
+        extra_context = extra_context or {}
+        donation = self.get_queryset(request).filter(pk=unquote(object_id)).first()
+        if donation is not None:
+            extra_context["donor_history"] = donor_history(donation, user=request.user)
+            extra_context["may_review"] = self.has_change_permission(request, donation)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def review_view(self, request, pk):
+        """核实 / 退回 from the record page (POST: decision and reason); back to the page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        donation = get_object_or_404(self.get_queryset(request), pk=pk)  # another office's: 404
+        if not self.has_change_permission(request, donation):
+            raise PermissionDenied
+        decision = request.POST.get("decision")
+        if decision not in (Donation.Status.VERIFIED, Donation.Status.REJECTED):
+            self.message_user(request, _("请选择核实或退回。"), level=messages.ERROR)
+            return redirect("admin:campaigns_donation_change", pk)
+        reason = request.POST.get("reason", "")
+        try:
+            donations_review(donations=[donation], status=decision, reviewer=request.user, reason=reason)
+        except ValidationError as exc:
+            for message in exc.messages:
+                self.message_user(request, message, level=messages.ERROR)
+            return redirect("admin:campaigns_donation_change", pk)
+        done = _("已核实：%(name)s") if decision == Donation.Status.VERIFIED else _("已退回：%(name)s")
+        self.message_user(request, done % {"name": donation.donor_name})
+        return redirect("admin:campaigns_donation_change", pk)
 
     def get_fields(self, request, obj=None):
         return DonationAddForm.Meta.fields if obj is None else self.fields
@@ -210,25 +266,31 @@ class DonationAdmin(ScopedAdmin, AuditedAdmin):
     def flag_summary(self, obj):
         return "；".join(f["message"] for f in obj.flags)
 
+    @admin.display(description=_("规则提示"))
+    def flags_in_words(self, obj):
+        return "；".join(f["message"] for f in obj.flags) or "—"
+
+    def _review(self, request, queryset, status):
+        try:
+            return donations_review(
+                donations=queryset, status=status, reviewer=request.user, reason=request.POST.get("reason", "")
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                self.message_user(request, message, level=messages.ERROR)
+            return None
+
     @admin.action(description=_("核实所选记录（处理说明填在上方）"), permissions=["change"])
     def verify(self, request, queryset):
-        count = donations_review(
-            donations=queryset,
-            status=Donation.Status.VERIFIED,
-            reviewer=request.user,
-            reason=request.POST.get("reason", ""),
-        )
-        self.message_user(request, _("已核实 %(n)d 条。") % {"n": count})
+        count = self._review(request, queryset, Donation.Status.VERIFIED)
+        if count is not None:
+            self.message_user(request, _("已核实 %(n)d 条。") % {"n": count})
 
-    @admin.action(description=_("退回所选记录"), permissions=["change"])
+    @admin.action(description=_("退回所选记录（须填写处理说明，联络员会看到）"), permissions=["change"])
     def reject(self, request, queryset):
-        count = donations_review(
-            donations=queryset,
-            status=Donation.Status.REJECTED,
-            reviewer=request.user,
-            reason=request.POST.get("reason", ""),
-        )
-        self.message_user(request, _("已退回 %(n)d 条。") % {"n": count})
+        count = self._review(request, queryset, Donation.Status.REJECTED)
+        if count is not None:
+            self.message_user(request, _("已退回 %(n)d 条。") % {"n": count})
 
     @admin.action(description=_("导出献血者名单（含完整身份证号，将记录）"), permissions=["change"])
     def export_roster(self, request, queryset):
@@ -238,6 +300,7 @@ class DonationAdmin(ScopedAdmin, AuditedAdmin):
     def get_urls(self):
         return [
             path("<int:pk>/show-id/", self.admin_site.admin_view(self.show_id), name="campaigns_donation_show_id"),
+            path("<int:pk>/review/", self.admin_site.admin_view(self.review_view), name="campaigns_donation_review"),
             *super().get_urls(),
         ]
 

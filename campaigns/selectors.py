@@ -242,3 +242,24 @@ def drives_with_figures(drives):
         expected=Coalesce(Subquery(due, output_field=IntegerField()), 0),
         logged=Count("donations", distinct=True),
     )
+
+
+@dataclass
+class DonorHistory:
+    """A donor's donations as the reviewing staff member may see them."""
+
+    donations: list  # Donation rows in the staff member's scope, newest first, the reviewed one included
+    elsewhere: int  # how many more are in other offices' units (counted by the rules, not shown)
+
+
+def donor_history(donation, *, user, limit: int = 50) -> DonorHistory:
+    """Every donation of the same person (by the ID number's keyed hash): dates, kinds,
+    amounts, units, statuses and flags, masked IDs only; another office's are only counted."""
+    from units.scope import scope_for
+
+    from .models import Donation
+
+    same = Donation.objects.filter(id_number_hash=donation.id_number_hash)
+    visible = scope_for(user).filter(same, "unit__jurisdiction")
+    rows = list(visible.select_related("unit").order_by("-donated_on", "-id")[:limit])
+    return DonorHistory(donations=rows, elsewhere=same.count() - visible.count())

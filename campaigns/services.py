@@ -36,6 +36,8 @@ ERROR_VOLUME = "全血献血量只能是 200、300 或 400 毫升。"
 ERROR_DOSES = "单采血小板为 1 或 2 个治疗量。"
 ERROR_LOCKED = "已核实或已退回的记录不能再修改。"
 CHANGE_REASON_REVIEW = "{action}（批次 {batch}，共 {count} 条）：{reason}"
+ERROR_REASON_REJECT = "退回须填写处理说明（联络员会看到）。"
+ERROR_REASON_FLAGGED = "{names}有规则提示：核实须填写处理说明。"
 CHANGE_REASON_ROSTER = "名单导入 {name}（SHA-256 {sha}…，批次 {batch}，共 {count} 人）"
 CHANGE_REASON_REFLAG = "规则提示重新计算：{cause}"
 CAUSE_LOGGED = "同一献血者 {date} 的献血已登记"
@@ -363,14 +365,34 @@ def new_batch_id() -> str:
     return uuid.uuid4().hex[:10]
 
 
+def review_problem(*, donations, status: str, reason: str) -> str | None:
+    """Why this review may not go through, or None: a rejection needs a reason (the liaison sees
+    it), and so does verifying a donation with a rule flag (the reason resolves the flag)."""
+    if (reason or "").strip():
+        return None
+    if status == Donation.Status.REJECTED:
+        return ERROR_REASON_REJECT
+    if status == Donation.Status.VERIFIED:
+        flagged = [d.donor_name for d in donations if d.flags]
+        if flagged:
+            names = "、".join(flagged[:3]) + ("等" if len(flagged) > 3 else "")
+            return ERROR_REASON_FLAGGED.format(names=names)
+    return None
+
+
 @transaction.atomic
 def donations_review(*, donations, status: str, reviewer, reason: str = "") -> int:
-    """Staff verify or reject donations, singly or in bulk; a reason resolves rule flags.
+    """Staff verify or reject donations, singly or in bulk; a reason resolves rule flags and is
+    required to reject and to verify a flagged donation (`review_problem`: ValidationError).
 
     Each donation gets one history entry naming the review batch, so a bulk verification can
     be found whole in the audit trail.
     """
     rows = list(Donation.objects.filter(pk__in=[d.pk for d in donations]).select_for_update())
+    reason = (reason or "").strip()
+    problem = review_problem(donations=rows, status=status, reason=reason)
+    if problem:
+        raise ValidationError(problem)
     now = timezone.now()
     fields = ["status", "reviewed_by", "reviewed_at"]
     rejected = Donation.Status.REJECTED

@@ -5,9 +5,13 @@ from __future__ import annotations
 from functools import partial
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, Sum
-from django.urls import path
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ImportExportModelAdmin
@@ -20,7 +24,14 @@ from .forms import LimitedImportForm
 from .models import AnnualPlan, PlanSource, Quota
 from .resources import QuotaResource
 from .selectors import plan_summary
-from .services import plan_copy_to_year, plan_delete, plan_set_status
+from .services import (
+    ERROR_PLAN_LOCKED,
+    plan_copy_to_year,
+    plan_delete,
+    plan_is_locked,
+    plan_reopen,
+    plan_set_status,
+)
 from .views import import_notice_view
 
 
@@ -95,7 +106,7 @@ class AnnualPlanAdmin(ScopedAdmin, AuditedAdmin):
     # A plan's quotas are edited in their own paged list (QuotaAdmin filtered by the plan), not
     # inline: an inline posts ~15 fields per quota and a real plan exceeds DATA_UPLOAD_MAX_NUMBER_FIELDS.
     inlines = [PlanSourceInline]
-    actions = ["publish", "close", "copy_to_next_year"]
+    actions = ["publish", "close", "reopen", "copy_to_next_year"]
     change_list_template = "admin/quotas/annualplan/change_list.html"
     change_form_template = "admin/quotas/annualplan/change_form.html"
 
@@ -108,6 +119,7 @@ class AnnualPlanAdmin(ScopedAdmin, AuditedAdmin):
                 wrap(partial(import_notice_view, model_admin=self)),
                 name="quotas_annualplan_import_into",
             ),
+            path("<path:object_id>/reopen/", wrap(self.reopen_view), name="quotas_annualplan_reopen"),
             *super().get_urls(),
         ]
 
@@ -127,12 +139,6 @@ class AnnualPlanAdmin(ScopedAdmin, AuditedAdmin):
             )
         )
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = extra_context or {}
-        if str(object_id).isdigit():
-            extra_context["plan_quotas"] = plan_summary(plan_id=int(object_id))
-        return super().change_view(request, object_id, form_url, extra_context)
-
     @admin.display(description=_("任务条数"), ordering="_quota_count")
     def quota_count(self, obj):
         return obj._quota_count
@@ -141,10 +147,76 @@ class AnnualPlanAdmin(ScopedAdmin, AuditedAdmin):
     def target_total(self, obj):
         return obj._target_total or 0
 
+    # A closed plan (已结束) is locked: its form, its quotas and its deletion are read only until
+    # staff reopen it (quotas.services.plan_is_locked; reopening is an entry in its history).
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and not (obj is not None and plan_is_locked(obj))
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not (obj is not None and plan_is_locked(obj))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        if str(object_id).isdigit():
+            extra_context["plan_quotas"] = plan_summary(plan_id=int(object_id))
+            plan = extra_context["plan_quotas"]
+            if plan is not None and plan_is_locked(plan) and super().has_change_permission(request, plan):
+                extra_context["may_reopen"] = True
+        return super().change_view(request, object_id, form_url, extra_context)
+
     @admin.action(description=_("发布所选计划"), permissions=["change"])
     def publish(self, request, queryset):
+        locked = queryset.filter(status=AnnualPlan.Status.CLOSED).count()
         changed = plan_set_status(plans=queryset, status=AnnualPlan.Status.PUBLISHED, user=request.user)
         self.message_user(request, ngettext("已发布 %d 个计划。", "已发布 %d 个计划。", changed) % changed)
+        if locked:
+            self.message_user(
+                request,
+                _("%(n)d 个已结束的计划未改动：请用“重新开放所选计划”。") % {"n": locked},
+                level=messages.WARNING,
+            )
+
+    @admin.action(description=_("重新开放所选计划（已结束 → 已发布）"), permissions=["change"])
+    def reopen(self, request, queryset):
+        """Asks first on a page listing the closed plans chosen; then reopens them, audited."""
+        plans = list(queryset.filter(status=AnnualPlan.Status.CLOSED).select_related("jurisdiction"))
+        if not plans:
+            self.message_user(request, _("所选计划都没有结束，无需重新开放。"), level=messages.WARNING)
+            return None
+        if request.POST.get("post") == "yes":
+            changed = plan_reopen(plans=plans, user=request.user)
+            for plan in plans:
+                self.log_change(request, plan, str(_("重新开放")))
+            self.message_user(request, ngettext("已重新开放 %d 个计划。", "已重新开放 %d 个计划。", changed) % changed)
+            return None
+        return self._reopen_confirmation(request, plans, action=True)
+
+    def reopen_view(self, request, object_id):
+        """The 重新开放 button of a closed plan's page: a confirmation page, then the reopening."""
+        plan = self.get_queryset(request).filter(pk=unquote(object_id)).select_related("jurisdiction").first()
+        if plan is None:
+            raise Http404
+        if not super().has_change_permission(request, plan):
+            raise PermissionDenied
+        change_url = reverse("admin:quotas_annualplan_change", args=[plan.pk])
+        if not plan_is_locked(plan):
+            return HttpResponseRedirect(change_url)
+        if request.method == "POST":
+            plan_reopen(plans=[plan], user=request.user)
+            self.log_change(request, plan, str(_("重新开放")))
+            self.message_user(request, _("已重新开放 %(plan)s，任务可以修改。") % {"plan": plan})
+            return HttpResponseRedirect(change_url)
+        return self._reopen_confirmation(request, [plan], action=False)
+
+    def _reopen_confirmation(self, request, plans, *, action: bool):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("重新开放计划"),
+            "opts": self.model._meta,
+            "plans": plans,
+            "action": action,
+        }
+        return TemplateResponse(request, "admin/quotas/annualplan/reopen.html", context)
 
     @admin.action(description=_("结束所选计划"), permissions=["change"])
     def close(self, request, queryset):
@@ -245,6 +317,28 @@ class QuotaAdmin(ScopedAdmin, AuditedAdmin, ImportExportModelAdmin):
         if names == [obj.label]:
             return "✓"  # the unit of the printed name itself
         return "、".join(names) or "—"
+
+    # A closed plan's quotas are read only (quotas.services.plan_is_locked): no change, no
+    # delete (delete_selected asks per quota), and a closed plan is not among a form's choices.
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and not (obj is not None and plan_is_locked(obj.plan))
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not (obj is not None and plan_is_locked(obj.plan))
+
+    def get_field_queryset(self, db, db_field, request):
+        queryset = super().get_field_queryset(db, db_field, request)
+        if db_field.name == "plan":
+            queryset = (queryset if queryset is not None else AnnualPlan.objects.all()).exclude(
+                status=AnnualPlan.Status.CLOSED
+            )
+        return queryset
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        quota = self.get_queryset(request).filter(pk=unquote(object_id)).select_related("plan").first()
+        if quota is not None and plan_is_locked(quota.plan) and request.method == "GET":
+            self.message_user(request, ERROR_PLAN_LOCKED.format(plan=quota.plan), level=messages.WARNING)
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
         obj.year = obj.plan.year

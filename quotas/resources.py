@@ -85,6 +85,11 @@ class QuotaResource(resources.ModelResource):
                 row[key] = ""
 
     def before_save_instance(self, instance, row, **kwargs):
+        from .services import ERROR_PLAN_LOCKED, plan_is_locked
+
+        was_locked = instance.pk and Quota.objects.filter(pk=instance.pk, plan__status=AnnualPlan.Status.CLOSED)
+        if plan_is_locked(instance.plan) or (was_locked and was_locked.exists()):
+            raise ValueError(ERROR_PLAN_LOCKED.format(plan=instance.plan))
         instance.year = instance.plan.year
         instance.label = clean_text(instance.label)
         instance.full_clean(exclude=["units", "sub_jurisdiction", "source"], validate_constraints=False)

@@ -38,6 +38,8 @@ ERROR_OUTSIDE_YEAR = "{ref}：时间“{text}”不在计划年度 {year} 年内
 ERROR_PLAN_CLOSED = "{year} 年度计划已结束，不能再导入。"
 CHANGE_REASON_IMPORT = "导入通知附件 {name}（SHA-256 {sha}…）：新增 {new} 条、修改 {changed} 条、删除 {removed} 条任务"
 CHANGE_REASON_STATUS = "状态改为“{status}”"
+CHANGE_REASON_REOPEN = "重新开放：状态由“已结束”改为“{status}”，任务可以修改"
+ERROR_PLAN_LOCKED = "{plan} 已结束，任务只读：如需修改，请先重新开放计划。"
 CHANGE_REASON_DELETE = "删除年度计划 {plan}（共 {count} 条任务）"
 WARN_FILENAME_YEAR = "文件名“{name}”写的是 {found} 年，而导入的年度是 {year} 年：请确认年度，否则所有日期都会错一年。"
 _FILENAME_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
@@ -175,7 +177,7 @@ def preview_import(
         reading.warnings.insert(0, Issue("warning", message, "", filename, kind=KIND_YEAR))
     if plan is None and jurisdiction is not None and jurisdiction.pk:
         plan = AnnualPlan.objects.filter(jurisdiction=jurisdiction, year=year).first()
-    if plan is not None and plan.status == AnnualPlan.Status.CLOSED:
+    if plan is not None and plan_is_locked(plan):
         reading.errors.append(Issue("error", ERROR_PLAN_CLOSED.format(year=year)))
     matcher = UnitMatcher(jurisdiction)
     existing: dict[tuple, list[Quota]] = defaultdict(list)
@@ -262,7 +264,7 @@ def plan_import(
     source = PlanSource(plan=plan, original_name=filename, sha256=sha256, size=len(data), uploaded_by=user)
     source.save()
     resolved = _resolve_units(report, jurisdiction, decisions)
-    _write_quotas(report, plan, source, resolved)
+    _write_quotas(report, plan, source, resolved, user=user, reason=plan._change_reason)
     report.applied = True
     source.summary = report.as_json()["summary"] | {"warnings": len(report.warnings)}
     # The kept file is written last, when only the commit remains, and deleted at once if its
@@ -387,8 +389,17 @@ _QUOTA_FIELDS = [
 ]
 
 
-def _write_quotas(report: ImportReport, plan: AnnualPlan, source: PlanSource, resolved: dict[str, tuple]) -> None:
-    """Create, update and delete quotas to match the file, in bulk (rows validated in the preview)."""
+def _write_quotas(
+    report: ImportReport,
+    plan: AnnualPlan,
+    source: PlanSource,
+    resolved: dict[str, tuple],
+    *,
+    user=None,
+    reason: str = "",
+) -> None:
+    """Create, update and delete quotas to match the file, in bulk (rows validated in the preview);
+    each created or changed quota gets its history entry naming the file, in one bulk write."""
     existing = {q.pk: q for q in plan.quotas.all()} if any(p.existing_id for p in report.rows) else {}
     new_rows: list[dict] = []
     new_members: list[list[int]] = []
@@ -439,6 +450,34 @@ def _write_quotas(report: ImportReport, plan: AnnualPlan, source: PlanSource, re
     Through.objects.filter(quota_id__in=[pk for pk, _ in updated_members]).delete()
     links = [(pk, ids) for pk, ids in zip(new_pks, new_members, strict=True)] + updated_members
     copy_rows(Through, [{"quota_id": pk, "unit_id": u} for pk, ids in links for u in ids])
+    _write_history(new_pks, "+", user=user, reason=reason)
+    _write_history([q.pk for q in updated], "~", user=user, reason=reason)  # rewritten: source, position
+
+
+def _write_history(pks: list[int], kind: str, *, user=None, reason: str = "") -> None:
+    """One history entry per quota, copied from the stored rows by the database itself
+    (INSERT … SELECT: one statement on PostgreSQL, no row through Python), so the import's quotas
+    have their first entry and a later edit shows 5 → 7."""
+    if not pks:
+        return
+    from django.db import connection
+
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in Quota._meta.concrete_fields)
+    history = Quota.history.model._meta.db_table
+    trail = "history_date, history_type, history_user_id, history_change_reason"
+    head = (
+        f"INSERT INTO {quote(history)} ({columns}, {trail}) "  # noqa: S608 - names from the models
+        f"SELECT {columns}, %s, %s, %s, %s FROM {quote(Quota._meta.db_table)} WHERE id "
+    )
+    values = [timezone.now(), kind, user.pk if user else None, reason]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(head + "= ANY(%s)", [*values, list(pks)])
+            return
+        for i in range(0, len(pks), 900):  # SQLite's bound-parameter limit
+            chunk = pks[i : i + 900]
+            cursor.execute(head + f"IN ({', '.join(['%s'] * len(chunk))})", [*values, *chunk])
 
 
 def _as_columns(values: dict) -> dict:
@@ -461,10 +500,35 @@ def import_change_reason(filename: str, sha256: str, counts: dict[str, int]) -> 
 def plan_set_status(*, plans, status: str, user=None) -> int:
     """Publish or close plans, each an entry in its history; returns how many changed."""
     changed = 0
-    for plan in AnnualPlan.objects.filter(pk__in=[p.pk for p in plans]).exclude(status=status).select_for_update():
+    chosen = AnnualPlan.objects.filter(pk__in=[p.pk for p in plans]).exclude(status=status)
+    if status != AnnualPlan.Status.CLOSED:  # a closed plan opens only through plan_reopen, said so
+        chosen = chosen.exclude(status=AnnualPlan.Status.CLOSED)
+    for plan in chosen.select_for_update():
         plan.status = status
         plan._history_user = user
         plan._change_reason = CHANGE_REASON_STATUS.format(status=plan.get_status_display())
+        plan.save(update_fields=["status", "updated_at"])
+        changed += 1
+    return changed
+
+
+def plan_is_locked(plan: AnnualPlan) -> bool:
+    """A closed plan (已结束) is locked: its quotas are read only until the plan is reopened
+    (as DHIS2 locks approved data). The one home of the rule: the admin, the flat import and
+    the notice import ask it."""
+    return plan.status == AnnualPlan.Status.CLOSED
+
+
+@transaction.atomic
+def plan_reopen(*, plans, user=None) -> int:
+    """Reopen closed plans (back to published), each an entry in its history saying so; the only
+    way to unlock a closed plan's quotas. Plans not closed are left alone; returns how many."""
+    changed = 0
+    closed = AnnualPlan.objects.filter(pk__in=[p.pk for p in plans], status=AnnualPlan.Status.CLOSED)
+    for plan in closed.select_for_update():
+        plan.status = AnnualPlan.Status.PUBLISHED
+        plan._history_user = user
+        plan._change_reason = CHANGE_REASON_REOPEN.format(status=plan.get_status_display())
         plan.save(update_fields=["status", "updated_at"])
         changed += 1
     return changed
@@ -555,3 +619,38 @@ def _shift(day: dt.date | None, year: int) -> dt.date | None:
     if day.day == calendar.monthrange(day.year, day.month)[1]:
         return dt.date(year, day.month, last)
     return dt.date(year, day.month, min(day.day, last))
+
+
+ERROR_MERGE_QUOTAS = (
+    "{plan}：{period}已有“{first}”和“{second}”两条任务，合并后会落在同一单位上，请先修改或删除其中一条。"
+)
+
+
+def unit_merge_conflicts(target: Unit, sources: list[Unit]) -> list[str]:
+    """A unit merge's check (units.merge): refused where two quotas of one plan would then name
+    the same unit for the same period; each message names the plan, the period and both quotas.
+    A group quota naming several of the merged units is one quota: never a conflict."""
+    merged = {target.pk, *(u.pk for u in sources)}
+    links = (
+        Quota.units.through.objects.filter(unit_id__in=merged)
+        .select_related("quota__plan__jurisdiction")
+        .order_by("quota__plan_id", "quota__position", "quota_id")
+    )
+    quotas: dict[tuple, dict[int, Quota]] = defaultdict(dict)
+    members: dict[int, set[int]] = defaultdict(set)
+    for link in links:
+        quota = link.quota
+        quotas[(quota.plan_id, quota.period_start, quota.period_end)][quota.pk] = quota
+        members[quota.pk].add(link.unit_id)
+    messages = []
+    for found in quotas.values():
+        if len(found) < 2 or set.intersection(*(members[pk] for pk in found)):
+            continue  # one quota, or all already on one same unit: the merge changes nothing
+        first, second = list(found.values())[:2]
+        period = first.period_text or (
+            f"{first.period_start:%Y-%m-%d}–{first.period_end:%Y-%m-%d}" if first.period_start else "全年"
+        )
+        messages.append(
+            ERROR_MERGE_QUOTAS.format(plan=first.plan, period=period, first=first.label, second=second.label)
+        )
+    return messages

@@ -50,8 +50,54 @@ def test_a_notice_import_is_one_entry_naming_the_file(jurisdiction, staff_user):
     assert entry.history_user == staff_user
     assert "yizheng-2024.xlsx" in entry.history_change_reason and "新增 123 条" in entry.history_change_reason
     assert plan.sources.get().sha256[:12] in entry.history_change_reason
-    # the 123 quotas it wrote carry the file as their source, not an entry each
-    assert Quota.history.count() == 0 and plan.quotas.filter(source=plan.sources.get()).count() == 123
+    # the 123 quotas it wrote carry the file as their source, and each its first entry naming it
+    assert plan.quotas.filter(source=plan.sources.get()).count() == 123
+    assert Quota.history.filter(history_type="+").count() == 123
+    assert set(Quota.history.values_list("history_user", "history_change_reason")) == {
+        (staff_user.pk, entry.history_change_reason)
+    }
+
+
+def test_the_imported_quotas_history_is_one_bulk_write_not_one_query_per_quota(jurisdiction, staff_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    data = (NOTICES / "yizheng-2024.xlsx").read_bytes()
+    table = Quota.history.model._meta.db_table
+    with CaptureQueriesContext(connection) as queries:
+        plan_import(data=data, filename="yizheng-2024.xlsx", jurisdiction=jurisdiction, year=2024, user=staff_user)
+    writes = [q for q in queries.captured_queries if table in q["sql"] and not q["sql"].startswith("SELECT")]
+    # one INSERT … SELECT (SQLite: per 900 ids), not one per quota
+    assert len(writes) == 1 and writes[0]["sql"].startswith("INSERT INTO")
+    assert Quota.history.filter(history_type="+").count() == 123
+
+
+def test_editing_an_imported_quota_shows_the_old_and_new_number(jurisdiction, staff_user, staff_client):
+    data = (NOTICES / "yizheng-2024.xlsx").read_bytes()
+    plan_import(data=data, filename="yizheng-2024.xlsx", jurisdiction=jurisdiction, year=2024, user=staff_user)
+    quota = Quota.objects.filter(plan__year=2024, units__isnull=False).order_by("pk").first()
+    old = quota.target
+    quota.target = old + 2
+    quota._history_user = staff_user
+    quota.save()
+    page = staff_client.get(reverse("admin:quotas_quota_history", args=[quota.pk])).content.decode()
+    assert re.search(rf"任务数:</strong>\s*{old}&nbsp;&rarr;&nbsp;&nbsp;{old + 2}", page)
+    assert "变更内容" in page and ">Changes<" not in page
+
+
+def test_the_plan_history_shows_choices_as_their_labels_under_translated_headers(staff_client, plan):
+    AnnualPlan.objects.filter(pk=plan.pk).update(status=AnnualPlan.Status.DRAFT)
+    plan.refresh_from_db()
+    plan.save()  # the first entry: as a draft
+    staff_client.post(
+        reverse("admin:quotas_annualplan_changelist"), {"action": "publish", "_selected_action": [plan.pk]}
+    )
+    page = staff_client.get(reverse("admin:quotas_annualplan_history", args=[plan.pk])).content.decode()
+    assert re.search(r"状态:</strong>\s*草稿&nbsp;&rarr;&nbsp;&nbsp;已发布", page)
+    assert "published" not in page and "Changes" not in page and "变更内容" in page
+    staff_client.cookies["django_language"] = "en"
+    english = staff_client.get(reverse("admin:quotas_annualplan_history", args=[plan.pk])).content.decode()
+    assert "Changes</th>" in english and "Draft" in english and "变更内容" not in english
 
 
 def test_publishing_a_plan_is_recorded(staff_client, staff_user, plan):

@@ -121,6 +121,10 @@ TABLE: dict[str, tuple[dict, dict]] = {
     "admin:quotas_plandraft_reopen": (admin_only(METHOD, METHOD), admin_only(DENIED)),
     # showing a full ID number is staff-only and recorded; GET only leads back to the record
     "admin:campaigns_donation_show_id": (admin_only(DENIED), admin_only(DENIED)),
+    # 核实 / 退回 from the record page (issue 17): POST only, staff only
+    "admin:campaigns_donation_review": (admin_only(METHOD, METHOD), admin_only(DENIED)),
+    # reopening a closed plan (issue 17): asks on GET, staff only (an open plan: back to its page)
+    "admin:quotas_annualplan_reopen": (admin_only(DENIED), admin_only(DENIED)),
     # liaison pages
     "campaigns:liaison_home": (LIAISONS, NOBODY),
     "campaigns:log_donation": (LIAISONS, LIAISONS),
@@ -259,7 +263,12 @@ def _concrete(route: str, name: str | None, key: str, objects: dict) -> str:
         return reverse(name, kwargs={"id": objects["auth.user"].pk})
     if key == "admin:app_list":
         return reverse(name, kwargs={"app_label": "campaigns"})
-    if key in ("campaigns:edit_donation", "campaigns:withdraw_donation", "admin:campaigns_donation_show_id"):
+    if key in (
+        "campaigns:edit_donation",
+        "campaigns:withdraw_donation",
+        "admin:campaigns_donation_show_id",
+        "admin:campaigns_donation_review",
+    ):
         return reverse(name, kwargs={"pk": donation.pk})
     if key in ("campaigns:bulletin", "campaigns:bulletin_export", "campaigns:bulletin_compare"):
         return reverse(name, kwargs={"pk": objects["campaigns.bulletin"].pk})
@@ -272,6 +281,8 @@ def _concrete(route: str, name: str | None, key: str, objects: dict) -> str:
         return reverse(name, kwargs={"object_id": line.draft_id, "line_id": line.pk})
     if key == "stations:unit":
         return reverse(name, kwargs={"pk": objects["units.unit"].pk})
+    if key == "admin:quotas_annualplan_reopen":
+        return reverse(name, kwargs={"object_id": objects["quotas.annualplan"].pk})
     if key == "admin:quotas_annualplan_import_into":
         return reverse(name, kwargs={"plan_id": objects["quotas.annualplan"].pk})
     short = name.removeprefix("admin:") if name else ""

@@ -1,14 +1,19 @@
 """Admin for jurisdictions, units, aliases, liaisons and staff profiles (blood-office staff)."""
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.models import Group, User
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from .admin_scope import ScopedAdmin, make_superuser_only
 from .audit import AuditedAdmin, register_histories
+from .merge import MergeRefused, merge_preview, units_merge
 from .models import Jurisdiction, Liaison, StaffProfile, Unit, UnitAlias
+from .scope import scope_for
 from .services import alias_save, jurisdiction_save, unit_save
 
 
@@ -65,6 +70,7 @@ class UnitAdmin(ScopedAdmin, AuditedAdmin):
     list_select_related = ["jurisdiction", "parent"]
     inlines = [UnitAliasInline, SubordinateInline]
     list_per_page = 50
+    actions = ["merge_units"]
 
     def save_model(self, request, obj, form, change):
         unit_save(unit=obj)
@@ -78,6 +84,54 @@ class UnitAdmin(ScopedAdmin, AuditedAdmin):
                 alias.delete()
         else:
             formset.save()
+
+    @admin.action(description=_("合并所选单位（同一单位的重复记录）"), permissions=["change", "delete"])
+    def merge_units(self, request, queryset):
+        """Pick the unit to keep among the selected (the queryset is the user's scope), confirm,
+        then units.merge.units_merge moves everything to it in one transaction."""
+        units = list(queryset.select_related("jurisdiction").order_by("jurisdiction__path", "name"))
+        if len(units) < 2:
+            self.message_user(request, _("请至少选择两个单位进行合并。"), level=messages.WARNING)
+            return None
+        if request.POST.get("post") == "yes" and request.POST.get("target", "").isdigit():
+            by_id = {unit.pk: unit for unit in units}
+            target = by_id.get(int(request.POST["target"]))
+            if target is None:  # not among the selected ones this user may see
+                raise PermissionDenied
+            sources = [unit for unit in units if unit.pk != target.pk]
+            try:
+                with transaction.atomic():  # the admin's log entries go with the merge, or neither
+                    self.log_deletions(request, queryset.exclude(pk=target.pk))
+                    report = units_merge(
+                        target=target, sources=sources, user=request.user, scope=scope_for(request.user)
+                    )
+                    self.log_change(request, report.target, report.reason)
+            except MergeRefused as refused:
+                for message in refused.messages:
+                    self.message_user(request, _("未合并：%(why)s") % {"why": message}, level=messages.ERROR)
+                return None
+            moved = "、".join(f"{name} {n}" for name, n in report.moved.items()) or "—"
+            if report.aliases_added:
+                moved += "；" + str(_("新增别名：%(names)s") % {"names": "、".join(report.aliases_added)})
+            self.message_user(
+                request,
+                _("已将 %(sources)s 并入 %(target)s（移动：%(moved)s）。")
+                % {
+                    "sources": "、".join(report.merged),
+                    "target": report.target.name,
+                    "moved": moved,
+                },
+            )
+            return None
+        for unit in units:
+            unit.moves = list(merge_preview(target=unit, sources=[unit]).items())
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("合并单位"),
+            "opts": self.model._meta,
+            "units": units,
+        }
+        return TemplateResponse(request, "admin/units/unit/merge.html", context)
 
 
 @admin.register(UnitAlias)

@@ -11,8 +11,27 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db.models import ManyToManyField
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.template_utils import HistoricalRecordContextHelper
+
+
+class PortalHistoryHelper(HistoricalRecordContextHelper):
+    """A history page's changes in words: a choice as its label ("草稿 → 已发布", not
+    "draft → published"), yes/no for booleans, "—" for nothing."""
+
+    def prepare_delta_change_value(self, change, value):
+        field = self.model._meta.get_field(change.field)
+        if isinstance(field, ManyToManyField):
+            return super().prepare_delta_change_value(change, value)
+        if field.choices:
+            return dict(field.flatchoices).get(value, value)
+        if isinstance(value, bool):
+            return _("是") if value else _("否")
+        if value is None or value == "":
+            return "—"
+        return super().prepare_delta_change_value(change, value)
 
 
 class AuditedAdmin(SimpleHistoryAdmin):
@@ -27,6 +46,9 @@ class AuditedAdmin(SimpleHistoryAdmin):
         if request.method != "GET":
             raise PermissionDenied
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return PortalHistoryHelper(self.model, historical_record)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

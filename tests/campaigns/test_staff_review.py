@@ -32,7 +32,8 @@ def test_bulk_verify_with_a_reason(staff_client, staff_user, unit_a):
     assert verified.count() == 2
     assert {(d.reviewed_by, d.flag_resolution) for d in verified} == {(staff_user, "间隔已核实：外地献血记录有误")}
     staff_client.post(
-        reverse("admin:campaigns_donation_changelist"), {"action": "reject", "_selected_action": [donations[2].pk]}
+        reverse("admin:campaigns_donation_changelist"),
+        {"action": "reject", "_selected_action": [donations[2].pk], "reason": "重复登记"},
     )
     assert Donation.objects.get(pk=donations[2].pk).status == "rejected"
 
