@@ -15,6 +15,7 @@ from core.crypto import decrypt
 from units.admin_scope import ScopedAdmin
 from units.audit import AuditedAdmin, ReadOnlyAdmin, register_histories
 
+from .messages import translate
 from .models import AccessEvent, Bulletin, Donation, DonationDrive
 from .selectors import drives_with_figures
 from .services import donation_prepare, donation_save, donations_review, record_access, roster_export
@@ -85,7 +86,7 @@ class DonationAddForm(forms.ModelForm):
         except ValidationError as exc:
             for messages in exc.message_dict.values():
                 for message in messages:
-                    self.add_error(None, message)
+                    self.add_error(None, translate(message))
         return data
 
 
@@ -207,7 +208,7 @@ class DonationAdmin(ScopedAdmin, AuditedAdmin):
 
     @admin.display(description=_("规则提示"))
     def flag_summary(self, obj):
-        return "；".join(f["message"] for f in obj.flags)
+        return "；".join(translate(f["message"]) for f in obj.flags)
 
     @admin.action(description=_("核实所选记录（处理说明填在上方）"), permissions=["change"])
     def verify(self, request, queryset):
