@@ -84,7 +84,8 @@ def _request(conn, method, path, jar, body=None, headers=None):
 def _client(args) -> tuple[list[float], list[str], int]:
     """One liaison: sign in, then log donors until the deadline. Returns latencies, ids saved, failures."""
     username, unit_id, offset, start_at, deadline, interval = args
-    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+    # Sign-ins are PBKDF2, deliberately slow: 50 at once on a busy machine take more than 30 s.
+    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=180)
     jar: dict[str, str] = {}
     _request(conn, "GET", "/accounts/login/", jar)
     body = urllib.parse.urlencode({"username": username, "password": PASSWORD, "csrfmiddlewaretoken": jar["csrftoken"]})
@@ -103,7 +104,7 @@ def _client(args) -> tuple[list[float], list[str], int]:
     conn.close()
     conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
     today = dt.date.today().isoformat()
-    latencies, saved, failures, unsent = [], [], 0, 0
+    latencies, saved, failures, unsent, unanswered = [], [], 0, 0, []
     counter = 0
     due = start_at
     while due < deadline:
@@ -132,23 +133,33 @@ def _client(args) -> tuple[list[float], list[str], int]:
             }
         )
         sent = time.time()
-        status, _ = _request(
-            conn,
-            "POST",
-            "/liaison/log/",
-            jar,
-            body,
-            {"Content-Type": "application/x-www-form-urlencoded", "Referer": f"http://127.0.0.1:{PORT}/liaison/log/"},
-        )
+        try:
+            status, _ = _request(
+                conn,
+                "POST",
+                "/liaison/log/",
+                jar,
+                body,
+                {
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Referer": f"http://127.0.0.1:{PORT}/liaison/log/",
+                },
+            )
+        except (OSError, http.client.HTTPException):  # no answer in 30 s: the donation may be saved
+            status = None
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
         done = time.time()
         latencies.append((done - due, done - sent, done))  # from the schedule, from the send, when
         if status == 302:
             saved.append(number)
+        elif status is None:
+            unanswered.append(number)
         else:
             failures += 1
         if interval:
             due += interval
-    return latencies, saved, failures, unsent
+    return latencies, saved, failures, unsent, unanswered
 
 
 def _cpu_seconds(pids) -> float:
@@ -321,11 +332,15 @@ class Command(BaseCommand):
         saved = [x for group in results for x in group[1]]
         failures = sum(group[2] for group in results)
         unsent = sum(group[3] for group in results)
+        unanswered = [x for group in results for x in group[4]]
         from core.crypto import lookup_hash
 
         stored = list(Donation.objects.filter(unit__jurisdiction__name=BENCH).values_list("id_number_hash", flat=True))
         expected = {lookup_hash(n) for n in saved}
-        exact = len(stored) == len(set(stored)) == len(saved) == len(expected) and set(stored) == expected
+        # A request left unanswered may have been saved: its row is not a doubled one.
+        maybe = {lookup_hash(n) for n in unanswered}
+        late = set(stored) - expected
+        exact = len(stored) == len(set(stored)) and expected <= set(stored) and late <= maybe
         # The window ends when the last answer came, if the server was still catching up then.
         window = max(seconds, max((t[2] for t in timings), default=start_at) - start_at)
         scheduled, sent = [t[0] for t in timings], [t[1] for t in timings]
@@ -340,7 +355,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"clients {clients}, {seconds} s, offered rate {options['rate'] or 'max (closed loop)'}/s, "
             f"gunicorn {options['workers']}×{options['threads']} gthread\n"
-            f"requests {len(timings)}, saved {len(saved)}, failed {failures}, not sent (behind schedule) {unsent}\n"
+            f"requests {len(timings)}, saved {len(saved)}, failed {failures}, "
+            f"unanswered in 30 s {len(unanswered)} (stored all the same: {len(late)}), "
+            f"not sent (behind schedule) {unsent}\n"
             f"throughput {len(saved) / window:.0f} donations/s (over {window:.1f} s)"
         )
         if timings:
@@ -349,7 +366,7 @@ class Command(BaseCommand):
             self.stdout.write(f"latency ms from the send: {line(sent)}")
         self.stdout.write(
             f"database: {len(stored)} rows, {len(set(stored))} people; "
-            f"none lost or doubled (rows = successes, by ID hash): {exact}"
+            f"none lost or doubled (every success stored once, nothing else but unanswered ones): {exact}"
         )
         cpu = meter.used
         if cpu and saved:
@@ -419,4 +436,5 @@ def _client_group(jobs):
         [x for p in parts for x in p[1]],
         sum(p[2] for p in parts),
         sum(p[3] for p in parts),
+        [x for p in parts for x in p[4]],
     )
