@@ -18,6 +18,7 @@ from core.xlsx import xlsx_response
 from units.admin_scope import ScopedAdmin
 from units.audit import AuditedAdmin, ReadOnlyAdmin, register_histories
 
+from .messages import translate
 from .models import AccessEvent, Bulletin, Donation, DonationDrive
 from .selectors import donor_history, drives_with_figures
 from .services import (
@@ -95,7 +96,7 @@ class DonationAddForm(forms.ModelForm):
         except ValidationError as exc:
             for messages in exc.message_dict.values():
                 for message in messages:
-                    self.add_error(None, message)
+                    self.add_error(None, translate(message))
         return data
 
 
@@ -264,7 +265,7 @@ class DonationAdmin(ScopedAdmin, AuditedAdmin):
 
     @admin.display(description=_("规则提示"))
     def flag_summary(self, obj):
-        return "；".join(f["message"] for f in obj.flags)
+        return "；".join(translate(f["message"]) for f in obj.flags)
 
     @admin.display(description=_("规则提示"))
     def flags_in_words(self, obj):
