@@ -1,14 +1,18 @@
 # Two commands do everything on a fresh machine:
 #   make run   - virtualenv, requirements, SQLite database, demo data, server on 127.0.0.1:8000
 #                (another port: make run PORT=8001)
-#   make test  - virtualenv, requirements, the whole test suite (PostgreSQL when DATABASE_URL is set)
+#   make test  - virtualenv, requirements, the test suite in JOBS processes (PostgreSQL when
+#                DATABASE_URL is set); the browser journeys and the whole-demo backup round trip
+#                are `make test-e2e` (CI runs both)
 PYTHON ?= python3
 PORT ?= 8000
+# Test processes (pytest-xdist): one per core.
+JOBS ?= auto
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-clock lint install messages ci
+.PHONY: run test test-e2e test-clock lint install messages ci
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,12 +28,16 @@ run: $(STAMP)
 	DJANGO_DEBUG=true $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(JOBS) -m "not slow and not browser"
+
+# The end-to-end tests: browser journeys in Chromium and the backup round trip of the whole demo.
+test-e2e: $(STAMP)
+	$(PY) -m pytest -n $(JOBS) -m "slow or browser"
 
 # The suite as if today were CLOCK (YYYY-MM-DD): no test may depend on today's date.
 # The property tests run fewer cases here: the full run already tries 500 of them.
 test-clock: $(STAMP)
-	PROPERTY_EXAMPLES=100 $(PY) -m pytest -q -m "not slow" --clock $(CLOCK)
+	PROPERTY_EXAMPLES=100 $(PY) -m pytest -n $(JOBS) -q -m "not slow" --clock $(CLOCK)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -14,9 +14,11 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.crypto import decrypt
+from core.xlsx import xlsx_response
 from units.admin_scope import ScopedAdmin
 from units.audit import AuditedAdmin, ReadOnlyAdmin, register_histories
 
+from .messages import translate
 from .models import AccessEvent, Bulletin, Donation, DonationDrive
 from .selectors import donor_history, drives_with_figures
 from .services import (
@@ -94,7 +96,7 @@ class DonationAddForm(forms.ModelForm):
         except ValidationError as exc:
             for messages in exc.message_dict.values():
                 for message in messages:
-                    self.add_error(None, message)
+                    self.add_error(None, translate(message))
         return data
 
 
@@ -263,7 +265,7 @@ class DonationAdmin(ScopedAdmin, AuditedAdmin):
 
     @admin.display(description=_("规则提示"))
     def flag_summary(self, obj):
-        return "；".join(f["message"] for f in obj.flags)
+        return "；".join(translate(f["message"]) for f in obj.flags)
 
     @admin.display(description=_("规则提示"))
     def flags_in_words(self, obj):
@@ -293,7 +295,8 @@ class DonationAdmin(ScopedAdmin, AuditedAdmin):
 
     @admin.action(description=_("导出献血者名单（含完整身份证号，将记录）"), permissions=["change"])
     def export_roster(self, request, queryset):
-        return roster_export(donations=queryset.select_related("unit"), user=request.user)
+        workbook = roster_export(donations=queryset.select_related("unit"), user=request.user)
+        return xlsx_response(workbook, "roster.xlsx")
 
     def get_urls(self):
         return [

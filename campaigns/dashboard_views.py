@@ -17,30 +17,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from units.models import Jurisdiction, Unit
-from units.roles import BLOOD_OFFICE, LEADERSHIP, LIAISON, role_of
+from units.roles import FREEZE_BULLETIN, LOG_DONATION, VIEW_DASHBOARD
 from units.scope import Scope, scope_for
 
+from . import dashboard_queries as queries
 from .dashboard import STATUS_ORDER, dashboard_figures, filter_and_sort_units
 from .exports import dashboard_workbook
 from .models import Bulletin
 from .selectors import STATUS_LABELS, liaison_progress
-
-# The dashboard's per-request lookups are raw queries (RawQuerySet, so Django's converters still
-# apply): compiled by the ORM they cost 0.5-0.9 ms each, more than running them
-# (docs/performance.md, "The page's own lookups in SQL").
-# A jurisdiction and its ancestors, nearest first (at most four levels).
-_WITH_ANCESTORS_SQL = """
-    WITH RECURSIVE up (id, depth) AS (
-        SELECT id, 0 FROM units_jurisdiction WHERE id = %s
-        UNION ALL
-        SELECT j.parent_id, up.depth + 1 FROM units_jurisdiction j JOIN up ON j.id = up.id WHERE j.parent_id IS NOT NULL
-    )
-    SELECT j.* FROM up JOIN units_jurisdiction j ON j.id = up.id ORDER BY up.depth
-"""
-_BULLETINS_SQL = """
-    SELECT * FROM campaigns_bulletin WHERE jurisdiction_id {jurisdiction} AND year = %s
-    ORDER BY created_at DESC, id DESC LIMIT 10  -- Bulletin.Meta.ordering
-"""
 
 
 class NoJurisdiction(Exception):
@@ -70,11 +54,6 @@ def _year(params, today: dt.date) -> int:
     return year
 
 
-def _lineage(pk: int) -> list[Jurisdiction]:
-    """A jurisdiction and its ancestors, nearest first: one query."""
-    return list(Jurisdiction.objects.raw(_WITH_ANCESTORS_SQL, [pk]))
-
-
 def _trail(lineage: list[Jurisdiction], scope: Scope) -> list[Jurisdiction]:
     """The breadcrumbs from the user's own jurisdiction down to this one."""
     return [j for j in reversed(lineage) if scope.allows(j)]
@@ -93,7 +72,7 @@ def _jurisdiction_and_lineage(params, scope: Scope) -> tuple[Jurisdiction | None
         pk = int(raw)
     else:
         raise Http404
-    lineage = _lineage(pk)
+    lineage = queries.lineage(pk)
     if not lineage or not scope.allows(lineage[0]):
         raise Http404  # another jurisdiction's page does not exist for this user
     return lineage[0], lineage
@@ -101,13 +80,6 @@ def _jurisdiction_and_lineage(params, scope: Scope) -> tuple[Jurisdiction | None
 
 def _jurisdiction(params, scope: Scope) -> Jurisdiction | None:
     return _jurisdiction_and_lineage(params, scope)[0]
-
-
-def _bulletins(jurisdiction: Jurisdiction | None, year: int) -> list[Bulletin]:
-    """The ten latest bulletins of this jurisdiction (None: everything) and year."""
-    if jurisdiction is None:
-        return list(Bulletin.objects.raw(_BULLETINS_SQL.format(jurisdiction="IS NULL"), [year]))
-    return list(Bulletin.objects.raw(_BULLETINS_SQL.format(jurisdiction="= %s"), [jurisdiction.pk, year]))
 
 
 def _title(figures: dict) -> str:
@@ -173,10 +145,9 @@ def _context(request, figures: dict, *, jurisdiction, trail, scope: Scope, today
 @require_safe
 @login_required
 def dashboard(request):
-    role = role_of(request.user)
-    if role == LIAISON:
-        return _liaison_cards(request)
-    if role not in (LEADERSHIP, BLOOD_OFFICE):
+    if not request.user.has_perm(VIEW_DASHBOARD):
+        if request.user.has_perm(LOG_DONATION):
+            return _liaison_cards(request)
         raise PermissionDenied
     today = timezone.localdate()
     try:
@@ -193,19 +164,19 @@ def dashboard(request):
     context.update(
         years=range(today.year + 1, today.year - 5, -1),
         year=year,
-        bulletins=_bulletins(jurisdiction, year),
-        can_freeze=role == BLOOD_OFFICE,
+        bulletins=queries.latest_bulletins(jurisdiction, year),
+        can_freeze=request.user.has_perm(FREEZE_BULLETIN),
         query=request.GET.urlencode(),
     )
     return render(request, "campaigns/dashboard.html", context)
 
 
-def _leadership_or_staff(request) -> tuple[str, Scope]:
-    role = role_of(request.user)
-    if role not in (LEADERSHIP, BLOOD_OFFICE):
+def _dashboard_scope(request) -> Scope:
+    """The reader's scope, if they may read the dashboard at all."""
+    if not request.user.has_perm(VIEW_DASHBOARD):
         raise PermissionDenied
     try:
-        return role, _scope(request.user)
+        return _scope(request.user)
     except NoJurisdiction:
         raise PermissionDenied from None
 
@@ -222,7 +193,7 @@ def _xlsx(figures: dict, title: str, filename: str) -> HttpResponse:
 @require_safe
 @login_required
 def dashboard_export(request):
-    _, scope = _leadership_or_staff(request)
+    scope = _dashboard_scope(request)
     today = timezone.localdate()
     year = _year(request.GET, today)
     jurisdiction = _jurisdiction(request.GET, scope)
@@ -233,8 +204,8 @@ def dashboard_export(request):
 @login_required
 @require_POST
 def bulletin_create(request):
-    role, scope = _leadership_or_staff(request)
-    if role != BLOOD_OFFICE or not request.user.has_perm("campaigns.add_bulletin"):
+    scope = _dashboard_scope(request)
+    if not request.user.has_perm(FREEZE_BULLETIN):
         raise PermissionDenied
     today = timezone.localdate()
     year = _year(request.POST, today)
@@ -258,7 +229,7 @@ def bulletin_create(request):
 
 
 def _bulletin_for(request, pk: int) -> tuple[Bulletin, Scope]:
-    _, scope = _leadership_or_staff(request)
+    scope = _dashboard_scope(request)
     bulletin = get_object_or_404(Bulletin.objects.select_related("jurisdiction", "created_by"), pk=pk)
     if not scope.allows(bulletin.jurisdiction):
         raise Http404
@@ -271,7 +242,7 @@ def bulletin_detail(request, pk: int):
     bulletin, scope = _bulletin_for(request, pk)
     as_of = dt.date.fromisoformat(bulletin.figures["as_of"])
     jurisdiction = bulletin.jurisdiction
-    trail = _trail(_lineage(jurisdiction.pk), scope) if jurisdiction else []
+    trail = _trail(queries.lineage(jurisdiction.pk), scope) if jurisdiction else []
     context = _context(request, bulletin.figures, jurisdiction=jurisdiction, trail=trail, scope=scope, today=as_of)
     author = bulletin.created_by
     context.update(

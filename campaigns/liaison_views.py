@@ -19,9 +19,10 @@ from core import uploads
 from core.models import StagedUpload
 from core.xlsx import escape_formula, xlsx_response
 from units.models import Unit
-from units.roles import LIAISON, liaison_units, role_of
+from units.roles import LOG_DONATION, liaison_units
 
 from .forms import DonationForm, DonorSearchForm, RosterUploadForm
+from .messages import translate
 from .models import Donation, DonationDrive
 from .roster import TEMPLATE_HEADER
 from .services import donation_log, donation_update, donation_withdraw, roster_commit, roster_preview
@@ -30,7 +31,7 @@ from .services import donation_log, donation_update, donation_withdraw, roster_c
 def liaison_required(view):
     @login_required
     def wrapped(request, *args, **kwargs):
-        if role_of(request.user) != LIAISON:
+        if not request.user.has_perm(LOG_DONATION):
             raise PermissionDenied
         return view(request, *args, **kwargs)
 
@@ -53,9 +54,9 @@ def _drives_of(units: list):
 
 def _show_rule_messages(request, result):
     for warning in result.warnings:
-        messages.warning(request, warning)
+        messages.warning(request, translate(warning))
     for flag in result.flags:
-        messages.warning(request, _("已登记，但需献血办复核：") + flag["message"])
+        messages.warning(request, _("已登记，但需献血办复核：") + translate(flag["message"]))
 
 
 @liaison_required
@@ -68,7 +69,7 @@ def log_donation(request):
             donation, result = donation_log(logged_by=request.user, **form.service_fields())
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+                form.add_error(field if field in form.fields else None, [translate(e) for e in errors])
         else:
             messages.success(
                 request, _("已登记：%(name)s %(id)s") % {"name": donation.donor_name, "id": donation.id_number_masked}
@@ -93,7 +94,7 @@ def edit_donation(request, pk: int):
             result = donation_update(donation=donation, **form.service_fields())[1]
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+                form.add_error(field if field in form.fields else None, [translate(e) for e in errors])
         else:
             messages.success(request, _("已修改。"))
             _show_rule_messages(request, result)
@@ -135,7 +136,7 @@ def withdraw_donation(request, pk: int):
     try:
         donation_withdraw(donation=donation)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, " ".join(translate(m) for m in exc.messages))
     else:
         messages.success(request, _("已撤回 %(name)s 的登记。") % {"name": donation.donor_name})
     return redirect("campaigns:donor_list")
@@ -166,7 +167,7 @@ def upload_roster(request):
                 try:
                     saved = roster_commit(preview=preview)
                 except ValidationError as exc:
-                    raise _NotSaved(preview, " ".join(exc.messages)) from exc
+                    raise _NotSaved(preview, " ".join(translate(m) for m in exc.messages)) from exc
                 claim.result = {"saved": saved}
         except uploads.AlreadyApplied:
             messages.info(request, _("这份名单已保存，没有重复保存。"))
@@ -218,9 +219,10 @@ def roster_template(request):
 
     workbook = openpyxl.Workbook()
     sheet = workbook.active
-    sheet.title = "献血者名单"
-    sheet.append(["无偿献血者人员名单"])
-    sheet.append(TEMPLATE_HEADER)
+    sheet.title = _("献血者名单")
+    header = [_(word) for word in TEMPLATE_HEADER]  # the reader knows the English headers too
+    sheet.append([_("无偿献血者人员名单")])
+    sheet.append(header)
     for cell in sheet[2]:
         cell.font = Font(bold=True)
     id_column, date_column = TEMPLATE_HEADER.index("身份证号") + 1, TEMPLATE_HEADER.index("献血日期") + 1
@@ -232,7 +234,7 @@ def roster_template(request):
     for column, width in zip("ABCDEFGHIJ", [6, 10, 6, 22, 14, 10, 14, 24, 16, 18], strict=True):
         sheet.column_dimensions[column].width = width
 
-    notes = workbook.create_sheet("说明和示例")
+    notes = workbook.create_sheet(_("说明和示例"))  # a name the reader skips, in either language
     notes.append([_("本页只作说明，不会导入。请在“献血者名单”页从第 3 行起填写。")])
     notes.append(
         [_("身份证号列已设为文本：请直接输入 18 位号码，不要改成数字格式，否则 Excel 会把它变成 3.6E+17 之类。")]
@@ -241,9 +243,9 @@ def roster_template(request):
     notes.append([_("单位列可空：空时为上传时选择的单位。曾献血（本系统外）：此人在本系统外献过血的填“是”。")])
     notes.append([])
     notes.append([_("示例（本行不会导入）：")])
-    notes.append(TEMPLATE_HEADER)
+    notes.append(header)
     unit = _units(request).first()
-    example = ["示例", "张三", "男", "360426199101010071", "2026-03-15", 400, "全血", "", "", ""]
+    example = [_("示例"), _("张三"), _("男"), "360426199101010071", "2026-03-15", 400, _("全血"), "", "", ""]
     example[7] = escape_formula(unit.name) if unit else ""
     notes.append(example)
     notes.column_dimensions["A"].width = 12

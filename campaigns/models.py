@@ -121,6 +121,11 @@ class Donation(models.Model):
         verbose_name = _("献血记录")
         verbose_name_plural = _("献血记录")
         ordering = ["-donated_on", "-id"]
+        # The portal pages' permissions (units.roles): groups bundle them into roles.
+        permissions = [
+            ("log_donation", _("登记本单位献血者（联络员页面）")),
+            ("view_dashboard", _("查看完成情况、导出与通报")),
+        ]
         indexes = [
             models.Index(fields=["unit", "donated_on"], name="donation_unit_date"),
             models.Index(fields=["donated_on"], name="donation_date"),

@@ -1,4 +1,3 @@
-# ruff: noqa: S608 -- SQL built only from constant table names and generated placeholders.
 """Per-plan summaries of unit-quota progress and per-jurisdiction monthly sums, recomputed
 only where something changed.
 
@@ -76,18 +75,18 @@ def invalidate_all() -> None:
 
 def _marked(plan_ids: list[int]) -> set[int]:
     where, params = any_of("plan_id", plan_ids)
-    return {pk for (pk,) in fetch(f"SELECT DISTINCT plan_id FROM {DIRTY} WHERE {where}", params)}
+    return {pk for (pk,) in fetch(f"SELECT DISTINCT plan_id FROM {DIRTY} WHERE {where}", params)}  # noqa: S608
 
 
 def _take_marks(plan_ids: list[int]) -> set[int]:
     where, params = any_of("plan_id", plan_ids)
     # a set: several rows may name one plan
-    return {pk for (pk,) in fetch(f"DELETE FROM {DIRTY} WHERE {where} RETURNING plan_id", params)}
+    return {pk for (pk,) in fetch(f"DELETE FROM {DIRTY} WHERE {where} RETURNING plan_id", params)}  # noqa: S608
 
 
 def _quota_count(plan_ids: list[int]) -> int:
     where, params = any_of("plan_id", plan_ids)
-    return fetch(f"SELECT COUNT(*) FROM quotas_quota WHERE {where}", params)[0][0]
+    return fetch(f"SELECT COUNT(*) FROM quotas_quota WHERE {where}", params)[0][0]  # noqa: S608
 
 
 def _upsert_newer(table: str, keys: tuple[str, ...], values: tuple[str, ...], rows: list[tuple]) -> None:
@@ -102,7 +101,7 @@ def _upsert_newer(table: str, keys: tuple[str, ...], values: tuple[str, ...], ro
             cursor.execute(
                 f"""INSERT INTO {table} ({", ".join(columns)}) VALUES {", ".join([placeholders] * len(batch))}
                     ON CONFLICT ({", ".join(keys)}) DO UPDATE SET {updates}
-                    WHERE {table}.started <= excluded.started""",
+                    WHERE {table}.started <= excluded.started""",  # noqa: S608
                 [value for row in batch for value in row],
             )
 
@@ -122,7 +121,7 @@ def _store(summaries: dict[int, tuple[dict, dt.date]], *, today: dt.date, versio
 
 
 def current_version() -> int:
-    rows = fetch(f"SELECT n FROM {VERSION} WHERE id = 1", [])
+    rows = fetch(f"SELECT n FROM {VERSION} WHERE id = 1", [])  # noqa: S608
     return rows[0][0] if rows else 0
 
 
@@ -158,7 +157,7 @@ def plan_summaries(
     where, params = any_of("plan_id", plan_ids)
     kept, readable, started_at = {}, {}, {}
     for pk, as_of, until, kept_version, started, summary in fetch(
-        f"SELECT plan_id, as_of, valid_until, version, started, summary FROM {PLAN_PROGRESS} WHERE {where}", params
+        f"SELECT plan_id, as_of, valid_until, version, started, summary FROM {PLAN_PROGRESS} WHERE {where}", params  # noqa: S608
     ):
         summary = as_json(summary)
         if summary.get("format") != FORMAT:
@@ -197,7 +196,7 @@ def _jurisdiction_marks(prefix: str, year: int) -> set[int]:
         pk
         for (pk,) in fetch(
             f"""SELECT DISTINCT jurisdiction_id FROM {JURISDICTION_DIRTY} WHERE year = %s
-                AND jurisdiction_id IN (SELECT id FROM units_jurisdiction WHERE path LIKE %s)""",
+                AND jurisdiction_id IN (SELECT id FROM units_jurisdiction WHERE path LIKE %s)""",  # noqa: S608
             [year, prefix + "%"],  # paths hold digits and slashes only: nothing to escape
         )
     }
@@ -206,7 +205,7 @@ def _jurisdiction_marks(prefix: str, year: int) -> set[int]:
 def _take_jurisdiction_marks(jurisdiction_ids: list[int], year: int) -> None:
     where, params = any_of("jurisdiction_id", jurisdiction_ids)
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {JURISDICTION_DIRTY} WHERE year = %s AND {where}", [year, *params])
+        cursor.execute(f"DELETE FROM {JURISDICTION_DIRTY} WHERE year = %s AND {where}", [year, *params])  # noqa: S608
 
 
 def _store_months(months: dict[int, list], *, year: int, version: int, started) -> None:
@@ -236,7 +235,7 @@ def jurisdiction_months(
     kept, readable, started_at = {}, {}, {}
     for pk, kept_version, started, months in fetch(
         f"""SELECT k.jurisdiction_id, k.version, k.started, k.months FROM {JURISDICTION_PROGRESS} k
-            JOIN units_jurisdiction j ON j.id = k.jurisdiction_id WHERE k.year = %s AND j.path LIKE %s""",
+            JOIN units_jurisdiction j ON j.id = k.jurisdiction_id WHERE k.year = %s AND j.path LIKE %s""",  # noqa: S608
         [year, prefix + "%"],
     ):
         months = as_json(months)

@@ -10,9 +10,6 @@ class DonationQuerySet(models.QuerySet):
         """Donations that count toward quotas: every one not rejected by staff."""
         return self.exclude(status="rejected")
 
-    def in_year(self, year: int) -> DonationQuerySet:
-        return self.filter(donated_on__year=year)
-
     def for_user(self, user) -> DonationQuerySet:
         """What a liaison may see: only their own units' donations."""
         if not user.is_authenticated:

@@ -22,9 +22,9 @@ ERROR_MISSING = "缺少{what}。"
 ERROR_ID_AS_NUMBER = "Excel 把身份证号转成了数字，请把该列设为文本后重新填写（{cell}：{text}）。"
 ERROR_DECLARED = "“曾献血（本系统外）”列无法识别：“{text}”（填“是”或留空）"
 # A sheet of notes and the example row (the template's 说明和示例) is never read as donors, nor a
-# row whose 序号 says it is an example.
-NOTES_SHEET_WORDS = ("说明", "示例")
-EXAMPLE_MARKS = ("示例", "例")
+# row whose 序号 says it is an example. The English template's words too (compared in lower case).
+NOTES_SHEET_WORDS = ("说明", "示例", "notes", "example")
+EXAMPLE_MARKS = ("示例", "例", "example")
 _YES = {"是", "有", "y", "yes", "true", "1", "√", "✓", "曾献血"}
 _NO = {"", "否", "无", "n", "no", "false", "0", "-", "—"}
 # A number Excel made of an ID: 3.60426E+17 as text (a CSV saved by Excel), or digits lost.
@@ -44,6 +44,21 @@ _ROLES = [
     (PHONE, ("手机", "手机号", "联系电话", "电话", "手机号码")),
     (DECLARED, ("曾献血(本系统外)", "曾献血", "有献血史", "既往献血", "既往献血史")),
 ]
+# The headers of the template downloaded in English (its translation of TEMPLATE_HEADER), and
+# their plain variants, normalised as header cells are.
+_ENGLISH = {
+    SEQ: ("No.", "No", "Seq"),
+    ID: ("ID number", "ID", "ID no."),
+    NAME: ("Name", "Donor name", "Donor"),
+    SEX: ("Sex",),
+    DATE: ("Donation date", "Date", "Donated on"),
+    AMOUNT: ("Amount", "Volume", "Volume (ml)"),
+    KIND: ("Kind", "Type"),
+    UNIT: ("Unit",),
+    PHONE: ("Mobile", "Mobile phone", "Phone"),
+    DECLARED: ("Donated before", "Donated before (outside this portal)"),
+}
+_ROLES = [(role, words + tuple(normalize_name(w) for w in _ENGLISH[role])) for role, words in _ROLES]
 TEMPLATE_HEADER = [
     "序号",
     "姓名",
@@ -144,7 +159,7 @@ def parse_day(value: object, today: dt.date) -> dt.date:
 def parse_amount(value: object, kind_text: str) -> tuple[str, int]:
     """("whole", 400) or ("platelets", 2) from "400", "400ml", "2个治疗量", kind "单采血小板"."""
     text = to_halfwidth(_text(value)).lower()
-    platelets = "血小板" in kind_text or "治疗量" in text or "单采" in kind_text
+    platelets = any(word in kind_text.lower() for word in ("血小板", "单采", "platelet")) or "治疗量" in text
     match = re.search(r"\d+", text)
     if not match:
         raise ValueError(ERROR_AMOUNT.format(text=text))
@@ -165,7 +180,7 @@ def read_roster(data: bytes, filename: str, *, today: dt.date) -> RosterReading:
     found = False
     problems = [sheet.problem for sheet in grids if sheet.problem]
     for sheet in grids:
-        if any(word in sheet.name for word in NOTES_SHEET_WORDS):
+        if any(word in sheet.name.lower() for word in NOTES_SHEET_WORDS):
             continue
         header = None
         for r, row in enumerate(sheet.rows):
@@ -188,7 +203,7 @@ def read_roster(data: bytes, filename: str, *, today: dt.date) -> RosterReading:
                 continue
             if _role(get(NAME)) == NAME:  # header repeated after a page break
                 continue
-            if SEQ in columns and _text(get(SEQ)).startswith(EXAMPLE_MARKS):
+            if SEQ in columns and _text(get(SEQ)).lower().startswith(EXAMPLE_MARKS):
                 continue
             item = RosterRow(
                 ref=sheet.ref(r, columns[NAME]),

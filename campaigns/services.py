@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import hashlib
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from core import crypto
@@ -149,6 +151,54 @@ def history_of(id_hashes: list[str], *, exclude_pk: int | None = None) -> dict[s
     return history
 
 
+# Advisory-lock keys (PostgreSQL, the two-integer form): one per person, keyed on the ID's keyed
+# hash, and one common key that every writer takes shared and a writer of many people exclusive.
+LOCK_PERSON, LOCK_EVERYONE = 0x444F4E, 0x444F41
+MANY_PEOPLE = 64  # above this a writer locks everyone: PostgreSQL's lock table is finite
+
+
+def _person_key(id_hash: str) -> int:
+    key = int(id_hash[:8], 16)
+    return key - 2**32 if key >= 2**31 else key
+
+
+def lock_people(id_hashes) -> None:
+    """Serialise the check and the write of these people's donations until the transaction ends.
+
+    The interval rule is a check-then-insert: two requests logging one person at the same
+    moment (the same or different units) would each read the person's donations before the
+    other's row exists, and neither would be flagged. Every writer of donations therefore takes,
+    before it reads the person's history, a transaction-scoped advisory lock per person keyed on
+    the ID's keyed hash (in key order, so writers never wait on each other in a cycle; a
+    colliding key only makes two people wait for each other). Under READ COMMITTED the read
+    after the lock sees whatever the previous holder committed. A writer of more than
+    `MANY_PEOPLE` people (a large roster) takes the common key exclusively instead, which waits
+    for the writers in flight and holds the others back until it commits.
+
+    SQLite takes no lock here: it has one writer at a time, and the read is inside the writing
+    transaction.
+    """
+    if connection.vendor != "postgresql":
+        return
+    if not connection.in_atomic_block:
+        raise RuntimeError("lock_people outside a transaction would release the lock at once")
+    keys = sorted({_person_key(h) for h in id_hashes})
+    if not keys:
+        return
+    with connection.cursor() as cursor:
+        if len(keys) > MANY_PEOPLE:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", [LOCK_EVERYONE])
+        elif len(keys) == 1:  # logging one donor: one round trip
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock_shared(%s, 0), pg_advisory_xact_lock(%s, %s)",
+                [LOCK_EVERYONE, LOCK_PERSON, keys[0]],
+            )
+        else:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, 0)", [LOCK_EVERYONE])
+            for key in keys:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_PERSON, key])
+
+
 def neighbours_to_reflag(donation: Donation, history: list[Past]) -> list[int]:
     """The stored donations whose flags change when `donation` joins `history` (the person's
     other counted donations): those it now breaches an interval with, and, for platelets, the
@@ -206,7 +256,9 @@ def apply_rules(
 
 
 def donation_prepare(*, check_plan_year: bool = True, **fields) -> tuple[Donation, RuleResult]:
-    """An unsaved donation that passed every check (fields as `build_donation`), with its rule result."""
+    """An unsaved donation that passed every check (fields as `build_donation`), with its rule
+    result: for a form to show errors before saving. `donation_save` checks again, under the
+    person's lock."""
     donation = build_donation(**fields)
     years = plan_years_for(donation.unit) if check_plan_year else None
     result = apply_rules(donation, history_of([donation.id_number_hash])[donation.id_number_hash], plan_years=years)
@@ -218,10 +270,12 @@ def donation_log(*, check_plan_year: bool = True, **fields) -> tuple[Donation, R
 
     Returns the donation and the rule result (warnings to show, flags stored for staff). The
     same person on the same day is one donation: the database constraint decides, so two
-    liaisons submitting at once, or a double click, give one row and one ValidationError.
+    liaisons submitting at once, or a double click, give one row and one ValidationError; two
+    donations of one person close together, submitted at once, are flagged (`lock_people`).
     """
-    donation, result = donation_prepare(check_plan_year=check_plan_year, **fields)
-    return donation_save(donation), result
+    donation = build_donation(**fields)
+    years = plan_years_for(donation.unit) if check_plan_year else None
+    return donation, _store(donation, plan_years=years)
 
 
 @functools.cache
@@ -254,30 +308,38 @@ def _insert_statements() -> tuple[list, str, str]:
 
 
 def donation_save(donation: Donation) -> Donation:
-    """Insert a prepared donation and its history row (author: who logged it, "+" as
-    simple-history writes it) in one transaction; a duplicate person-day is a ValidationError,
-    not a crash. Field values are prepared as `Model.save` prepares them (defaults, auto_now_add).
+    """Save a donation built by `build_donation` (checked or not by `donation_prepare`): the
+    rules are applied again under the person's lock, so what is stored is what the database
+    holds at the insert. The admin's add form and the benchmarks write through here."""
+    _store(donation, plan_years=None)
+    return donation
 
-    When the rules found stored donations of the person that the new one breaches (`apply_rules`
-    notes them), their flags are recomputed in the same transaction; otherwise nothing more runs."""
+
+def _store(donation: Donation, *, plan_years: set[int] | None) -> RuleResult:
+    """The one place a donation is inserted: in one transaction, lock the person
+    (`lock_people`), read their history, apply the rules, insert the donation and its history
+    row (author: who logged it, "+" as simple-history writes it). A duplicate person-day is a
+    ValidationError, not a crash. Field values are prepared as `Model.save` prepares them.
+
+    When the rules find stored donations of the person that the new one breaches, their flags
+    are recomputed in the same transaction (`reflag`); otherwise nothing more runs."""
     fields, insert, copy = _insert_statements()
-    values = [field.get_db_prep_save(field.pre_save(donation, True), connection) for field in fields]
+    id_hash = donation.id_number_hash
     try:
         with transaction.atomic(), connection.cursor() as cursor:
+            lock_people([id_hash])
+            result = apply_rules(donation, history_of([id_hash])[id_hash], plan_years=plan_years)
+            values = [field.get_db_prep_save(field.pre_save(donation, True), connection) for field in fields]
             cursor.execute(insert, values)
             donation.pk = cursor.fetchone()[0]
             cursor.execute(copy, [donation.logged_by_id, donation.pk])
-            if getattr(donation, "reflag", None):  # a backdated or late entry breaches a stored one
-                reflag(
-                    [donation.id_number_hash],
-                    cause=CAUSE_LOGGED.format(date=donation.donated_on),
-                    user=donation.logged_by,
-                )
+            if donation.reflag:  # a backdated or late entry breaches a stored one
+                reflag([id_hash], cause=CAUSE_LOGGED.format(date=donation.donated_on), user=donation.logged_by)
     except IntegrityError as exc:
         donation.pk = None
         raise ValidationError({"id_number": ERROR_DUPLICATE}) from exc
     donation._state.adding, donation._state.db = False, connection.alias
-    return donation
+    return result
 
 
 @transaction.atomic
@@ -288,6 +350,13 @@ def donation_update(*, donation: Donation, check_plan_year: bool = True, **field
     one; an absent `phone` keeps the stored phone (an empty one clears it). The flags of the
     person's other donations are recomputed: a moved date may add some and remove others.
     """
+    # The people are locked before the row, as every writer does (see lock_people): the person
+    # stored and, when a new ID number is typed, the one it names.
+    people = [donation.id_number_hash]
+    if fields.get("id_number"):
+        with contextlib.suppress(IdNumberError):  # refused below by build_donation
+            people.append(crypto.lookup_hash(check_id_number(fields["id_number"]).number))
+    lock_people(people)
     locked = Donation.objects.select_for_update().get(pk=donation.pk)
     if locked.status != Donation.Status.LOGGED:
         raise ValidationError(ERROR_LOCKED)
@@ -320,6 +389,7 @@ def donation_update(*, donation: Donation, check_plan_year: bool = True, **field
 @transaction.atomic
 def donation_withdraw(*, donation: Donation) -> None:
     """A liaison takes back a donation logged by mistake, while staff have not verified it."""
+    lock_people([donation.id_number_hash])  # before the row, as every writer (see lock_people)
     deleted, _ = Donation.objects.filter(pk=donation.pk, status=Donation.Status.LOGGED).delete()
     if not deleted:
         raise ValidationError(ERROR_LOCKED)
@@ -330,9 +400,11 @@ def reflag(id_hashes: list[str], *, cause: str, user=None) -> int:
     """Recompute the flags of every counted donation of these people from their whole history
     (`rules.person_flags`) and store those that changed, with a history entry naming the cause.
 
-    Called inside the transaction of the change that caused it; the rows are locked, so two
-    changes to one person's donations recompute one after the other.
+    Called inside the transaction of the change that caused it, after the change: the people
+    are locked first (`lock_people`), so the rows read are every committed change of theirs and
+    a concurrent writer of the same person waits for this one.
     """
+    lock_people(id_hashes)
     rows = list(
         Donation.objects.select_for_update()
         .filter(id_number_hash__in=id_hashes)
@@ -387,22 +459,36 @@ def donations_review(*, donations, status: str, reviewer, reason: str = "") -> i
     Each donation gets one history entry naming the review batch, so a bulk verification can
     be found whole in the audit trail.
     """
-    rows = list(Donation.objects.filter(pk__in=[d.pk for d in donations]).select_for_update())
+    pks = [d.pk for d in donations]
+    rejected = Donation.Status.REJECTED
+
+    def counting_changes(rows) -> set[str]:
+        return {h for h, was in rows if (was == rejected) != (status == rejected)}
+
+    # The people whose counted donations change are locked before any row (as every writer
+    # does: `lock_people`, then rows), so a donor logged meanwhile is flagged against the result.
+    lock_people(counting_changes(Donation.objects.filter(pk__in=pks).values_list("id_number_hash", "status")))
+    rows = list(Donation.objects.filter(pk__in=pks).select_for_update())
     reason = (reason or "").strip()
     problem = review_problem(donations=rows, status=status, reason=reason)
     if problem:
         raise ValidationError(problem)
     now = timezone.now()
     fields = ["status", "reviewed_by", "reviewed_at"]
-    rejected = Donation.Status.REJECTED
     # A rejected donation no longer counts: its neighbours' flags change, and back if un-rejected.
-    recount = list({d.id_number_hash for d in rows if (d.status == rejected) != (status == rejected)})
+    recount = list(counting_changes((d.id_number_hash, d.status) for d in rows))
     for donation in rows:
+        if status == rejected and donation.status != rejected:
+            # The rule does not apply to a donation that does not count: its flags are cleared
+            # (they stay in its history); un-rejected, `reflag` computes them again.
+            donation.flags = []
         donation.status, donation.reviewed_by, donation.reviewed_at = status, reviewer, now
         if reason:
             donation.flag_resolution = reason
     if reason:
         fields.append("flag_resolution")
+    if status == rejected:
+        fields.append("flags")
     change = CHANGE_REASON_REVIEW.format(
         action=Donation.Status(status).label, batch=new_batch_id(), count=len(rows), reason=reason or "—"
     )
@@ -505,35 +591,48 @@ def roster_preview(*, data: bytes, filename: str, units: list[Unit], default_uni
             check.donation = None
         else:
             seen[key] = check.row.ref
+    _check_rows(ready, history, years)
+    return RosterPreview(rows=checks, errors=reading.errors, filename=filename, sha256=hashlib.sha256(data).hexdigest())
+
+
+def _check_rows(checks: list[RosterCheck], history: dict[str, list[Past]], years: dict | None) -> None:
+    """Apply the rules to each roster row still ready, against the person's stored donations and
+    the file's other rows of that person (before and after it); a row that fails gets its errors
+    and no donation. `years`: plan years by unit (None: not checked again)."""
     in_file: dict[str, list[Donation]] = {}
-    for check in ready:
+    for check in checks:
         if check.donation:
             in_file.setdefault(check.donation.id_number_hash, []).append(check.donation)
-    for check in ready:
+    for check in checks:
         donation = check.donation
         if donation is None:
             continue
-        # The other rows of the same person in the file count as history too, before and after.
         others = history[donation.id_number_hash] + [
             (d.donated_on, d.kind) for d in in_file[donation.id_number_hash] if d is not donation
         ]
         try:
-            result = apply_rules(donation, others, plan_years=years[check.unit.pk])
+            result = apply_rules(donation, others, plan_years=None if years is None else years[check.unit.pk])
         except ValidationError as exc:
             check.errors.extend(m for ms in exc.message_dict.values() for m in ms)
             check.donation = None
             continue
-        check.warnings, check.flags = result.warnings, result.flags
-        if donation.reflag:
-            check.reflag = True
-    return RosterPreview(rows=checks, errors=reading.errors, filename=filename, sha256=hashlib.sha256(data).hexdigest())
+        check.warnings, check.flags, check.reflag = result.warnings, result.flags, bool(donation.reflag)
 
 
 @transaction.atomic
 def roster_commit(*, preview: RosterPreview) -> int:
-    """Save every row of a checked roster, or none: one transaction, one bulk insert."""
+    """Save every row of a checked roster, or none: one transaction, one bulk insert.
+
+    The preview was checked without a lock: here the people are locked (`lock_people`) and the
+    rows checked again against their stored donations, so a donation logged meanwhile is seen
+    (a new flag, or a duplicate that stops the commit)."""
     if not preview.ok:
         raise ValidationError(ERROR_ROSTER_HAS_ERRORS)
+    people = list({c.donation.id_number_hash for c in preview.rows})
+    lock_people(people)
+    _check_rows(preview.rows, history_of(people), None)
+    if not preview.ok:
+        raise ValidationError(ERROR_ROSTER_CONFLICT)
     donations = [c.donation for c in preview.rows]
     change = CHANGE_REASON_ROSTER.format(
         name=preview.filename, sha=preview.sha256[:12], batch=new_batch_id(), count=len(donations)
@@ -549,9 +648,9 @@ def roster_commit(*, preview: RosterPreview) -> int:
             )
     except IntegrityError as exc:
         raise ValidationError(ERROR_ROSTER_CONFLICT) from exc
-    people = list({c.donation.id_number_hash for c in preview.rows if c.reflag})
-    if people:  # rows entered after the fact that breach donations stored already
-        reflag(people, cause=CAUSE_ROSTER.format(name=preview.filename), user=donations[0].logged_by)
+    breached = list({c.donation.id_number_hash for c in preview.rows if c.reflag})
+    if breached:  # rows entered after the fact that breach donations stored already
+        reflag(breached, cause=CAUSE_ROSTER.format(name=preview.filename), user=donations[0].logged_by)
     return len(preview.rows)
 
 
@@ -560,21 +659,21 @@ ERROR_ROSTER_CONFLICT = "名单中有人已在同一天登记过（可能刚被�
 
 
 def roster_export(*, donations, user):
-    """An .xlsx roster with full ID numbers for the blood station; the export is recorded."""
-    import io
-
+    """A roster with full ID numbers for the blood station, as an openpyxl workbook; the export
+    is recorded in the access log. The caller makes the response (`core.xlsx.xlsx_response`)."""
     import openpyxl
-    from django.http import HttpResponse
 
     from core.xlsx import escape_formula
 
     workbook = openpyxl.Workbook()
     sheet = workbook.active
-    sheet.title = "献血者名单"
-    sheet.append(["序号", "姓名", "性别", "身份证号", "献血日期", "献血类型", "献血量", "单位", "状态"])
+    sheet.title = _("献血者名单")
+    sheet.append(
+        [_("序号"), _("姓名"), _("性别"), _("身份证号"), _("献血日期")]
+        + [_("献血类型"), _("献血量"), _("单位"), _("状态")]
+    )
     count = 0
     for count, d in enumerate(donations, start=1):
-        amount = f"{d.doses} 治疗量" if d.kind == Donation.Kind.PLATELETS else f"{d.volume_ml} ml"
         sheet.append(
             [
                 count,
@@ -583,16 +682,10 @@ def roster_export(*, donations, user):
                 crypto.decrypt(d.id_number_encrypted),
                 d.donated_on,
                 d.get_kind_display(),
-                amount,
+                _("%(n)d 个治疗量") % {"n": d.doses} if d.kind == Donation.Kind.PLATELETS else f"{d.volume_ml} ml",
                 escape_formula(d.unit.name),
                 d.get_status_display(),
             ]
         )
     record_access(user=user, action=AccessEvent.Action.EXPORT_ROSTER, detail=f"{count} 条")
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    response = HttpResponse(
-        buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = "attachment; filename*=UTF-8''roster.xlsx"
-    return response
+    return workbook

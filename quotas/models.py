@@ -13,7 +13,7 @@ from simple_history.models import HistoricalRecords
 
 from units.models import Jurisdiction, Unit
 
-from .querysets import PlanQuerySet, QuotaQuerySet
+from .querysets import PlanQuerySet
 
 
 class AnnualPlan(models.Model):
@@ -131,7 +131,6 @@ class Quota(models.Model):
     source_cell = models.CharField(_("单元格"), max_length=20, blank=True, default="")
     position = models.PositiveIntegerField(_("顺序"), default=0)
 
-    objects = QuotaQuerySet.as_manager()
     history = HistoricalRecords(verbose_name=_("任务变更记录"), verbose_name_plural=_("任务变更记录"))
 
     class Meta:

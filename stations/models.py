@@ -118,6 +118,7 @@ class CollectionRecord(models.Model):
         verbose_name = _("血站采血记录")
         verbose_name_plural = _("血站采血记录")
         ordering = ["-collected_on", "-id"]
+        permissions = [("reconcile_station", _("导入血站记录并核对"))]
         indexes = [
             models.Index(fields=["unit", "collected_on"], name="collection_unit_date"),
             models.Index(fields=["jurisdiction", "collected_on"], name="collection_jurisdiction_date"),

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_safe
 from campaigns.services import record_access
 from core import uploads
 from core.xlsx import escape_formula, xlsx_response
-from units.roles import BLOOD_OFFICE, role_of
+from units.roles import RECONCILE_STATION
 
 from .forms import StationUploadForm
 from .selectors import reconciliation, staff_jurisdiction, unit_records
@@ -33,7 +33,7 @@ ACTION_VIEW_RECORDS = "station_view"
 def office_required(view):
     @login_required
     def wrapped(request, *args, **kwargs):
-        if role_of(request.user) != BLOOD_OFFICE:
+        if not request.user.has_perm(RECONCILE_STATION):
             raise PermissionDenied
         return view(request, *args, **kwargs)
 

@@ -41,6 +41,8 @@ def roles(transactional_db):
         "campaigns.migrations.0004_access_event_permissions",
         "campaigns.migrations.0008_bulletin_permissions",
         "quotas.migrations.0004_draft_permissions",
+        "campaigns.migrations.0019_role_permissions",
+        "stations.migrations.0002_role_permissions",
     ):
         importlib.import_module(name).forward(apps, None)
 

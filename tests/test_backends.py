@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 
 from config.backends import PortalBackend
 from tests.factories import UserFactory
-from units.roles import BLOOD_OFFICE, LEADERSHIP, LIAISON, role_of
+from units.roles import BLOOD_OFFICE, LEADERSHIP, LIAISON, ROLES, role_of
 
 FIELDS = [f.attname for f in get_user_model()._meta.concrete_fields]
 
@@ -30,6 +30,21 @@ def test_the_user_and_role_in_one_query(db, django_assert_num_queries, groups, r
     assert [getattr(loaded, f) for f in FIELDS] == [getattr(expected, f) for f in FIELDS]
     assert loaded.last_login is None or loaded.last_login.tzinfo is not None
     assert not hasattr(loaded, "portal_role")
+
+
+@pytest.mark.parametrize("groups", [(), (LIAISON,), (LEADERSHIP,), (BLOOD_OFFICE, LIAISON)])
+def test_the_permissions_come_with_the_user_as_django_would_read_them(db, django_assert_num_queries, groups):
+    user = UserFactory(username="b3")
+    user.groups.add(*Group.objects.filter(name__in=groups))
+    user.user_permissions.add(Permission.objects.get(codename="view_bulletin"))  # one of the user's own
+    with django_assert_num_queries(1):
+        loaded = PortalBackend().get_user(user.pk)
+        mine = loaded.get_all_permissions()
+        for role in ROLES:
+            for permission in role.permissions:
+                loaded.has_perm(permission)
+    assert mine == ModelBackend().get_all_permissions(get_user_model().objects.get(pk=user.pk))
+    assert "campaigns.view_bulletin" in mine
 
 
 def test_no_user_for_an_unknown_malformed_or_inactive_id(db):

@@ -148,3 +148,35 @@ def test_liaison_units_are_the_units_for_the_user(liaison_user, staff_user, unit
         assert liaison_units(user) == expected
         assert [u.name for u in liaison_units(user)] == [u.name for u in expected]
     assert [u.name for u in liaison_units(other)] == sorted(["阿拉丁中学", unit_b.name])
+
+
+def test_every_role_holds_its_registered_permissions():
+
+    from units.roles import ROLES
+
+    for role in ROLES:
+        user = UserFactory(username=f"r-{role.home}", role=role.group)
+        assert all(user.has_perm(p) for p in role.permissions), role.group
+
+
+def test_pages_check_permissions_not_group_names(client, jurisdiction):
+    """A new role is a group with permissions: a group no code knows reaches the dashboard by
+    holding `view_dashboard`, and a liaison whose group lost `log_donation` is turned away."""
+    from django.contrib.auth.models import Group, Permission
+
+    from units.models import StaffProfile
+
+    auditors = Group.objects.create(name="审计")
+    auditors.permissions.add(Permission.objects.get(codename="view_dashboard"))
+    auditor = UserFactory(username="auditor")
+    auditor.groups.add(auditors)
+    StaffProfile.objects.create(user=auditor, jurisdiction=jurisdiction)
+    client.force_login(auditor)
+    assert client.get(reverse("campaigns:dashboard")).status_code == 200
+    assert client.get(reverse("campaigns:liaison_home")).status_code == 403
+
+    Group.objects.get(name="联络员").permissions.remove(Permission.objects.get(codename="log_donation"))
+    liaison = UserFactory(username="no-log", role="联络员")
+    client.force_login(liaison)
+    assert client.get(reverse("campaigns:liaison_home")).status_code == 403
+    assert client.get(reverse("campaigns:log_donation")).status_code == 403

@@ -1,8 +1,15 @@
-"""The portal's three roles, as Django groups created by a data migration (campaigns 0002)."""
+"""The portal's roles: one registry of what each is called, where it lands and what it may do.
+
+A role is a Django group (created by data migrations: campaigns 0002 and the permission
+migrations after it) bundling permissions; pages check the permissions (`PAGE_PERMISSIONS`),
+never the group's name. The group name picks the landing page and the label only. Adding a
+role is one entry in `ROLES` plus a data migration creating its group with its permissions.
+"""
 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
@@ -10,9 +17,35 @@ BLOOD_OFFICE = "献血办"
 LEADERSHIP = "领导"
 LIAISON = "联络员"
 
-ROLE_LABELS = {BLOOD_OFFICE: _("献血办工作人员"), LEADERSHIP: _("领导"), LIAISON: _("联络员")}
+# The permissions the portal's own pages check (the admin checks Django's model permissions).
+LOG_DONATION = "campaigns.log_donation"  # the liaison pages: log, edit, withdraw, rosters
+VIEW_DASHBOARD = "campaigns.view_dashboard"  # the completion dashboard, its export, bulletins
+FREEZE_BULLETIN = "campaigns.add_bulletin"  # freeze the dashboard as a bulletin
+RECONCILE_STATION = "stations.reconcile_station"  # import the blood station's records, reconcile
+
+
+@dataclass(frozen=True)
+class Role:
+    group: str  # the Django group's name, as stored
+    label: str
+    home: str  # URL name of the page the role lands on
+    permissions: tuple[str, ...]  # what the group holds besides model permissions (documentation and tests)
+
+
+ROLES = (
+    Role(
+        BLOOD_OFFICE,
+        _("献血办工作人员"),
+        "admin:quotas_annualplan_changelist",
+        (VIEW_DASHBOARD, FREEZE_BULLETIN, RECONCILE_STATION),
+    ),
+    Role(LEADERSHIP, _("领导"), "campaigns:dashboard", (VIEW_DASHBOARD,)),
+    Role(LIAISON, _("联络员"), "campaigns:liaison_home", (LOG_DONATION,)),
+)
+ROLE_BY_GROUP = {role.group: role for role in ROLES}
+ROLE_LABELS = {role.group: role.label for role in ROLES}
 # A user in several of the groups has the first of them.
-ROLES_BY_RANK = (BLOOD_OFFICE, LEADERSHIP, LIAISON)
+ROLES_BY_RANK = tuple(role.group for role in ROLES)
 
 
 def role_of(user) -> str | None:
@@ -26,6 +59,12 @@ def role_of(user) -> str | None:
         names = _group_names(user)
         user._portal_role = next((r for r in ROLES_BY_RANK if r in names), None)
     return user._portal_role
+
+
+def home_of(user) -> str | None:
+    """The URL name of the user's landing page, None without a role."""
+    role = ROLE_BY_GROUP.get(role_of(user))
+    return role.home if role else None
 
 
 def _group_names(user) -> set[str]:

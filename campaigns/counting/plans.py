@@ -21,7 +21,7 @@ LIST_LENGTH = 10
 THIS_MONTH_LENGTH = LIST_LENGTH * 3
 # The layout of a summary. A kept summary of another format is stale (campaigns/progress.py),
 # so changing what a summary holds needs no migration: bump this.
-FORMAT = 2
+FORMAT = 3  # 3: blood units split by core.apportion (ties to the larger weight)
 
 # What the dashboard shows of a listed quota, kept as a JSON array in this order (the national
 # page reads 3,000 summaries: arrays are about half the text of objects and decode faster).

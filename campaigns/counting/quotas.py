@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from fractions import Fraction
 
+from core.apportion import largest_remainder
+
 DONE, ON_TRACK, BEHIND, OVERDUE, NOT_STARTED = "done", "on_track", "behind", "overdue", "not_started"
 # Jurisdiction lines only: no plan at all, or plans whose counted targets add up to nothing.
 NO_PLAN, NO_TASK = "no_plan", "no_task"
@@ -151,20 +153,12 @@ def next_status_change(
 
 
 def split_by_weight(total: Decimal, weights: list[int]) -> list[Decimal]:
-    """Rule 6: `total` (to 0.1) in proportion to `weights`, by largest remainders, so the parts
-    add up to `total` exactly; ties go to the earlier part."""
-    whole = sum(weights)
+    """Rule 6: `total` (to 0.1) in proportion to `weights`, in tenths by largest remainders
+    (`core.apportion`), so the parts add up to `total` exactly."""
     if not weights:
         return []
-    if whole == 0:
-        return [Decimal(0)] * (len(weights) - 1) + [total]
     tenths = int((total / TENTH).to_integral_value(ROUND_FLOOR))
-    exact = [Fraction(tenths * w, whole) for w in weights]
-    parts = [int(x) for x in exact]  # floors: weights are not negative
-    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - parts[i]), i))
-    for i in order[: tenths - sum(parts)]:
-        parts[i] += 1
-    result = [Decimal(p) * TENTH for p in parts]
+    result = [Decimal(p) * TENTH for p in largest_remainder(weights, tenths)]
     result[-1] += total - tenths * TENTH  # anything finer than 0.1 (never, for real amounts)
     return result
 

@@ -27,11 +27,12 @@ so the category's sum is its exact sum rounded, not the sum of each line rounded
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+
+from core.apportion import largest_remainder
 
 RATE, LAST_TASK, LAST_COMPLETED, FIXED = "rate", "last_task", "last_completed", "fixed"
 OVERRIDE = "override"
@@ -117,40 +118,6 @@ class Allocation:
 
 def round_half_up(value: Fraction) -> int:
     return int((value + Fraction(1, 2)) // 1)
-
-
-def largest_remainder(weights: Sequence[Fraction | int], total: int) -> list[int]:
-    """Integers proportional to `weights` adding up to `total` exactly (Hamilton's method).
-
-    Each gets ⌊share⌋, the rest go one each to the largest fractional parts; ties go to the
-    larger weight, then to the earlier line. All weights zero: an even split.
-    """
-    if total < 0:
-        raise ValueError("total cannot be negative")
-    n = len(weights)
-    if n == 0:
-        if total:
-            raise ValueError("nothing to share a non-zero total among")
-        return []
-    weights = [Fraction(w) for w in weights]
-    if any(w < 0 for w in weights):
-        raise ValueError("weights cannot be negative")
-    # In integers over a common denominator: exact, and far faster than Fractions for thousands.
-    denominator = math.lcm(*(w.denominator for w in weights))
-    integers = [w.numerator * (denominator // w.denominator) for w in weights]
-    whole = sum(integers)
-    if whole == 0:
-        integers, whole = [1] * n, n
-    floors, remainders = [], []
-    for w in integers:
-        quotient, remainder = divmod(total * w, whole)
-        floors.append(quotient)
-        remainders.append(remainder)
-    left = total - sum(floors)
-    order = sorted(range(n), key=lambda i: (-remainders[i], -integers[i], i))
-    for i in order[:left]:
-        floors[i] += 1
-    return floors
 
 
 def apportion(weights: Sequence[Fraction | int], total: int, minimum: int = 0) -> list[int] | None:

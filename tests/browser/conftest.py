@@ -21,6 +21,9 @@ CHROMIUM = os.environ.get("BROWSER_EXECUTABLE") or shutil.which("chromium") or "
 
 
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "tests/browser/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.browser)
     if Path(CHROMIUM).exists():
         return
     if os.environ.get("REQUIRE_BROWSER") == "1":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 
 import openpyxl
 import pytest
@@ -61,6 +62,19 @@ def test_roster_export_has_full_ids_and_is_recorded(staff_client, unit_a):
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
     assert sheet["D2"].value == id_number(seq=7) and sheet["B2"].value == "'=cmd"
     assert AccessEvent.objects.get().action == "export_roster"
+
+
+def test_roster_export_speaks_the_staff_members_language(staff_client, unit_a):
+    make_donation(unit_a, donated_on=DAY, seq=7, kind="platelets", amount=2)
+    staff_client.cookies["django_language"] = "en"
+    response = staff_client.post(
+        reverse("admin:campaigns_donation_changelist"),
+        {"action": "export_roster", "_selected_action": list(Donation.objects.values_list("pk", flat=True))},
+    )
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    header = [c.value for c in sheet[1]]
+    assert header[:2] == ["No.", "Name"] and not any(re.search("[\u4e00-\u9fff]", h) for h in header), header
+    assert sheet["G2"].value == "2 therapeutic dose(s)"
 
 
 def test_leadership_cannot_show_ids_or_list_donors(leader_client, unit_a):
