@@ -187,6 +187,9 @@ FLAT_SAYS = FORM_SAYS | {
     "vmerge-1500-rows.docx": "这里只能导入 .xlsx、.xls、.csv 文件",
     "vmerge-first-row.docx": "这里只能导入 .xlsx、.xls、.csv 文件",
     "pdf-renamed.xls": UNREADABLE,  # the flat import takes spreadsheets only
+    "photo-renamed.xlsx": UNREADABLE,  # ... and no scans or photos
+    "image-bomb.png": UNREADABLE,
+    "scan-bomb.pdf": UNREADABLE,
 }
 FLAT_FORMATS = {"csv": "0", "xls": "1"}  # the import form's format choices; anything else as xlsx
 

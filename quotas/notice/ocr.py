@@ -35,7 +35,7 @@ from .grid import MAX_COLUMNS, MAX_ROWS, GridError, Merge
 # over twice this with DecompressionBombError, and we refuse it over this from its header.
 MAX_IMAGE_PIXELS = 60_000_000
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
-MAX_OCR_PAGES = 30
+MAX_OCR_PAGES = 10  # at 4–8 s of CPU a page, what fits in the sandbox's 60 s (UPLOAD_PARSE_CPU_SECONDS)
 WORK_WIDTH = 1700  # pages are read at about 200 dpi: wider images are scaled down to this
 RENDER_DPI = 200
 # A cell is doubtful when the model gives its weakest digit less than DOUBT_BELOW, or its
@@ -145,6 +145,7 @@ def _fix(text: str) -> str:
     text = re.sub(r"(?<![0-9０-９])[-—_](?=\s*月)", "一", text)
     # "组织部7；宣传部5；": a semicolon after a number read as a colon (a time "8:00" keeps it)
     text = re.sub(r"(?<=[0-9])\s*[:：∶︰;](?=\s*[\u4e00-\u9fff])", "；", text)
+    text = re.sub(r"([\u4e00-\u9fff][0-9]+)\s*[:：∶︰;]\s*$", "\\1；", text)
     return text
 
 

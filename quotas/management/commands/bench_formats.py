@@ -31,12 +31,16 @@ from quotas.notice.reader import read_notice
 
 
 def _measure(data: bytes, filename: str, year: int, conn) -> None:
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = before.ru_utime + before.ru_stime
     started = time.perf_counter()
     reading = read_notice(data, filename, year=year)
     elapsed = time.perf_counter() - started
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    own = usage.ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    conn.send((elapsed, len(reading.rows), len(reading.errors), own // 1024, children // 1024))
+    cpu = usage.ru_utime + usage.ru_stime - cpu_before
+    conn.send((elapsed, len(reading.rows), len(reading.errors), own // 1024, children // 1024, cpu))
     conn.close()
 
 
@@ -60,7 +64,9 @@ class Command(BaseCommand):
         cases = [(Path(f).name, Path(f).read_bytes(), options["year"]) for f in options["files"]]
         if not cases:
             cases = self._scanned() if options["scans"] else self._generated()
-        self.stdout.write(f"{'file':34} {'pages':>5} {'rows':>5} {'s':>6} {'s/page':>7} {'MB':>6} {'conv MB':>7}")
+        self.stdout.write(
+            f"{'file':34} {'pages':>5} {'rows':>5} {'s':>6} {'s/page':>7} {'MB':>6} {'conv MB':>7} {'CPU s/page':>10}"
+        )
         context = multiprocessing.get_context("fork")
         for name, data, year in cases:
             times, result = [], None
@@ -75,9 +81,10 @@ class Command(BaseCommand):
             elapsed = statistics.median(times)
             pages = _pages(data) if data.lstrip()[:5] == b"%PDF-" else 0
             per_page = f"{elapsed / pages:7.2f}" if pages else f"{'-':>7}"
+            cpu_page = f"{result[5] / pages:10.2f}" if pages else f"{'-':>10}"
             self.stdout.write(
                 f"{name:34} {pages or '-':>5} {result[1]:>5} {elapsed:6.2f} {per_page} {result[3]:6d} {result[4]:7d}"
-                + (f"  ({result[2]} errors)" if result[2] else "")
+                f" {cpu_page}" + (f"  ({result[2]} errors)" if result[2] else "")
             )
 
     def _scanned(self):
