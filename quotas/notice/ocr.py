@@ -146,6 +146,7 @@ def _fix(text: str) -> str:
     # "组织部7；宣传部5；": a semicolon after a number read as a colon (a time "8:00" keeps it)
     text = re.sub(r"(?<=[0-9])\s*[:：∶︰;](?=\s*[\u4e00-\u9fff])", "；", text)
     text = re.sub(r"([\u4e00-\u9fff][0-9]+)\s*[:：∶︰;]\s*$", "\\1；", text)
+    text = re.sub(r"([0-9][（(]全年[）)])\s*[:：∶︰;]", "\\1；", text)  # "卫健系统600（全年）；"
     return text
 
 

@@ -62,9 +62,15 @@ def compare(got: dict, expected: dict) -> tuple[int, int, list]:
                     exact += 1
                 elif not [f for f in read.get("flags") or [] if f["kind"] != FLAG_UNMATCHED]:
                     silent.append((sheet, i, want, read))
-            # A row left out: silent unless a warning or error names it; a row too many: its flags.
+            # A row left out: silent, unless the rows read in its place are all flagged (a
+            # compound cell read as one item: the flagged row shows the whole cell's text).
+            read_in_place = have[b0:b1]
+            covered = bool(read_in_place) and all(
+                [f for f in r.get("flags") or [] if f["kind"] != FLAG_UNMATCHED] for r in read_in_place
+            )
             for i in range(a0 + len(pairs), a1):
-                silent.append((sheet, i, rows[i], None))
+                if not covered:
+                    silent.append((sheet, i, rows[i], None))
             for j in range(b0 + len(pairs), b1):
                 if not [f for f in have[j].get("flags") or [] if f["kind"] != FLAG_UNMATCHED]:
                     silent.append((sheet, None, None, have[j]))
@@ -168,3 +174,14 @@ def test_a_page_without_a_table_is_refused():
 
     with pytest.raises(GridError, match="没有找到带表格线的表格"):
         read_images([np.full((800, 600), 255, dtype=np.uint8)])
+
+
+def test_look_alikes_in_numerals_and_compound_cells_are_corrected():
+    from quotas.notice.ocr import _fix
+
+    assert _fix("+-月") == "十一月"
+    assert _fix("-月") == "一月"
+    assert _fix("1-3月") == "1-3月"
+    assert _fix("组织部7：宣传部5：") == "组织部7；宣传部5；"
+    assert _fix("卫健系统600（全年）：教育系统600（全年）") == "卫健系统600（全年）；教育系统600（全年）"
+    assert _fix("2021年10月13日上午8:00-11:30") == "2021年10月13日上午8:00-11:30"
