@@ -16,7 +16,9 @@ it reads a workbook:
 - text wrapped inside a cell is joined again without the line break.
 
 The text outside the tables is returned too: the notice's own text (文号, stated totals).
-A PDF with no text (a scan) or no ruled table is refused with a message saying so: no guess.
+A PDF with no text (a scan) is read by OCR (`ocr.py`, into the same elements and assembly); one
+with text but no ruled table is refused with a message saying so (its picture pages, if any, are
+read by OCR instead): no guess.
 """
 
 from __future__ import annotations
