@@ -13,9 +13,9 @@ from units.models import Jurisdiction
 from units.naming import clean_name
 from units.selectors import child_level
 
-ALLOWED_SUFFIXES = {".xlsx", ".xls", ".et", ".csv", ".docx", ".doc", ".wps", ".pdf", ".txt"}
+ALLOWED_SUFFIXES = {".xlsx", ".xls", ".et", ".csv", ".docx", ".doc", ".wps", ".pdf", ".txt", ".jpg", ".jpeg", ".png"}
 ERROR_TOO_LARGE = _("文件过大（%(size)s MB），上限为 %(limit)s MB。")
-ERROR_SUFFIX = _("只能上传 .xlsx、.xls、.et、.csv、.docx、.doc、.wps 或 .pdf 文件。")
+ERROR_SUFFIX = _("只能上传 .xlsx、.xls、.et、.csv、.docx、.doc、.wps、.pdf 文件或扫描件、照片（.jpg、.png）。")
 
 
 ERROR_NEW_JURISDICTION_LEVEL = _("乡镇/街道/园区之下不能再新建行政区划。")

@@ -23,7 +23,7 @@ from units.selectors import NameMatch, UnitMatcher, child_level, unit_name_of
 from units.services import aliases_create_bulk, jurisdiction_get_or_create, units_create_bulk
 
 from .models import AnnualPlan, PlanSource, Quota
-from .notice.layouts import KIND_YEAR, Issue, ParsedRow
+from .notice.layouts import FLAG_MESSAGES, FLAG_UNMATCHED, KIND_YEAR, Issue, ParsedRow
 from .notice.reader import NoticeReading, check_notice_text, read_notice
 
 NEW, CHANGED, UNCHANGED, REMOVED, ERROR = "new", "changed", "unchanged", "removed", "error"
@@ -187,6 +187,11 @@ def preview_import(
     previews = []
     for row in reading.rows:
         matches = [matcher.match(name, suggest=suggest) for name in _names_of(row)]
+        if row.flags is not None:  # read from a scan: a name matching nothing may be misread
+            for match in matches:
+                if not match.matched:
+                    message = FLAG_MESSAGES[FLAG_UNMATCHED].format(name=match.printed)
+                    row.flag(FLAG_UNMATCHED, row.cell, match.printed, message)
         preview = RowPreview(row=row, matches=matches, status=NEW)
         too_long = _too_long(row)
         if too_long:

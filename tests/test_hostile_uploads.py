@@ -35,7 +35,9 @@ UNSAFE_XML = "不安全的 XML"
 # file -> (what the notice import says, what the roster upload says)
 EXPECTED = {
     "empty.xlsx": ("文件是空的", "文件是空的"),
-    "photo-renamed.xlsx": (UNREADABLE, UNREADABLE),
+    "photo-renamed.xlsx": ("图片文件已损坏", UNREADABLE),  # a PNG, whatever its name: read as a photo
+    "image-bomb.png": ("图片尺寸过大", UNREADABLE),
+    "scan-bomb.pdf": ("图片尺寸过大", UNREADABLE),
     "program-renamed.csv": (UNREADABLE, UNREADABLE),
     "pdf-renamed.xls": ("PDF 文件已损坏", UNREADABLE),  # a PDF, whatever its name: read as one
     "webpage-renamed.xls": ("网页文件", "网页文件"),
@@ -185,6 +187,9 @@ FLAT_SAYS = FORM_SAYS | {
     "vmerge-1500-rows.docx": "这里只能导入 .xlsx、.xls、.csv 文件",
     "vmerge-first-row.docx": "这里只能导入 .xlsx、.xls、.csv 文件",
     "pdf-renamed.xls": UNREADABLE,  # the flat import takes spreadsheets only
+    "photo-renamed.xlsx": UNREADABLE,  # ... and no scans or photos
+    "image-bomb.png": UNREADABLE,
+    "scan-bomb.pdf": UNREADABLE,
 }
 FLAT_FORMATS = {"csv": "0", "xls": "1"}  # the import form's format choices; anything else as xlsx
 

@@ -78,7 +78,9 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 PDF_MAGIC = b"%PDF-"
 # Formats only the notice reader takes (`read_document`): rosters and headcounts are tables.
-DOCUMENT_FORMATS = {"pdf", "doc"}
+DOCUMENT_FORMATS = {"pdf", "doc", "image"}
+JPEG_MAGIC = b"\xff\xd8\xff"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 class GridError(ValueError):
@@ -105,7 +107,10 @@ class Sheet:
     `value(r, c)` and `rows` give a merged cell the value of its range's anchor, as a printed
     table shows it; `anchor(r, c)` names the cell the value stands in. A row of `rows` is built
     when it is asked for, so a merge over a million cells never becomes a million entries.
+    `ocr` is true for a table read from a scan or photo (`ocr.py`): its cells are `OcrText`.
     """
+
+    ocr = False
 
     def __init__(
         self,
@@ -255,7 +260,8 @@ def check_cells(values, sheet: str) -> None:
 
 
 def sniff_format(head: bytes, filename: str) -> str:
-    """The reader to use: 'xlsx', 'xls', 'docx', 'pdf' or 'csv', from the bytes first, then the name."""
+    """The reader to use: 'xlsx', 'xls', 'docx', 'pdf', 'image' (a .jpg/.png scan or photo) or
+    'csv', from the bytes first, then the name."""
     suffix = Path(filename).suffix.lower()
     if head.startswith(ZIP_MAGIC):
         if suffix == ".docx":
@@ -265,6 +271,8 @@ def sniff_format(head: bytes, filename: str) -> str:
         return "xls"
     if PDF_MAGIC in head[:1024]:  # the header may follow some bytes of junk
         return "pdf"
+    if head.startswith((JPEG_MAGIC, PNG_MAGIC)):
+        return "image"
     if not head:
         raise GridError(ERROR_EMPTY_FILE)
     if _HTML_RE.match(head[:1024]):
@@ -319,6 +327,10 @@ def read_document(data: bytes, filename: str) -> Document:
         from .pdf import read_pdf
 
         return Document(*read_pdf(data))
+    if kind == "image":
+        from .ocr import read_image_file
+
+        return Document(*read_image_file(data))
     return Document([_read_csv(data, Path(filename).stem or "CSV")])
 
 

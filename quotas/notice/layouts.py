@@ -43,6 +43,18 @@ ERROR_NO_HEADER = (
 )
 ERROR_CELL_TOO_LONG = "{ref} 的内容过长（{length} 个字符），不像是单位名称。"
 ERROR_COMPOUND = "{ref}：{message}"
+# Doubts about a row read from a scan or photo (ParsedRow.flags).
+FLAG_OCR_CONFIDENCE = "ocr_confidence"
+FLAG_TOTAL = "total_mismatch"
+FLAG_SEQ = "seq_gap"
+FLAG_UNMATCHED = "unit_unmatched"
+FLAG_MESSAGES = {
+    FLAG_OCR_CONFIDENCE: "{ref} 识别把握不足（{confidence}%）：读作“{text}”，请核对。",
+    FLAG_TOTAL: "与 {ref} 的合计 {declared} 不符（各行相加为 {computed}）：本行的数字可能识别有误，请核对。",
+    FLAG_SEQ: "{ref} 的序号 {seq} 不接上一行的 {previous}：可能漏读或多读了一行，请核对。",
+    FLAG_UNMATCHED: "“{name}”没有匹配到已有单位：可能识别有误，请核对。",
+}
+WARN_OCR_NO_UNIT = "{ref} 有任务数 {number} 但单位名称未能识别，已跳过：请核对扫描件。"
 
 _TOTAL_WORDS = {"合计", "总计", "小计", "共计", "总合计", "累计", "全市合计", "全区合计", "全县合计"}
 _FOOTNOTE = re.compile(
@@ -231,9 +243,13 @@ class ParsedRow:
     row_index: int = 0
     annual: bool = False  # an annual quota printed inside a monthly row
     period_cell: str = ""  # where the period text stands (a merged cell's top-left)
+    # A row read from a scan or photo (`Sheet.ocr`): the doubts to check before confirming
+    # (a cell read with low confidence, a number that does not add up with a printed total,
+    # a name matching no unit); None for every other format.
+    flags: list[dict] | None = None
 
     def as_json(self) -> dict:
-        return {
+        document = {
             "unit": self.unit,
             "members": self.members,
             "target": self.target,
@@ -245,6 +261,15 @@ class ParsedRow:
             "headcount": self.headcount,
             "seq": self.seq,
         }
+        if self.flags is not None:
+            document["flags"] = self.flags
+        return document
+
+    def flag(self, kind: str, ref: str, text: str, message: str) -> None:
+        if self.flags is None:
+            self.flags = []
+        if not any(f["kind"] == kind and f["ref"] == ref and f["text"] == text for f in self.flags):
+            self.flags.append({"kind": kind, "ref": ref, "text": text, "message": message})
 
 
 @dataclass
@@ -265,6 +290,7 @@ class _TotalRow:
     label: str
     declared: int
     ref: str
+    ocr: bool = False
 
 
 def _text(value: object) -> str:
@@ -309,7 +335,10 @@ def read_sheet(sheet: Sheet, year: int) -> SheetReading:
     default_period, default_place = _defaults_above(sheet, header_index)
     _check_title_year(sheet, header_index, year, reading)
     for block in blocks:
+        start = len(reading.rows)
         _read_block(sheet, block, header_index, year, default_period, default_place, reading)
+        if sheet.ocr:
+            _check_ocr_seq(sheet, reading, start)
     _check_total_rows(reading)
     return reading
 
@@ -352,6 +381,7 @@ class _TotalCheck:
     label: str
     ref: str
     computed: int = 0
+    rows: list[int] = field(default_factory=list)  # indexes into the reading's rows
 
 
 def _read_block(sheet, block, header_index, year, default_period, default_place, reading):
@@ -380,6 +410,10 @@ def _read_block(sheet, block, header_index, year, default_period, default_place,
             _record_total_row(sheet, r, cols, unit_col, reading)
             continue
         if not unit_text:
+            if sheet.ocr and TARGET in cols and (number := _number_or_none(sheet.value(r, cols[TARGET]))):
+                ref = sheet.ref(r, unit_col)
+                message = WARN_OCR_NO_UNIT.format(ref=ref, number=number.value)
+                reading.issues.append(Issue("warning", message, ref, str(number.value)))
             continue
         if len(unit_text) > MAX_CELL_CHARS or (COMPOUND not in cols and len(unit_text) > 300):
             reading.issues.append(
@@ -392,6 +426,7 @@ def _read_block(sheet, block, header_index, year, default_period, default_place,
             )
             continue
         context = _RowContext(sheet, r, cols, year, carried_period, default_place, reading)
+        first_new = len(reading.rows)
         if COMPOUND in cols:
             added = _read_compound(context, unit_col, unit_text)
         else:
@@ -405,10 +440,13 @@ def _read_block(sheet, block, header_index, year, default_period, default_place,
                     _TotalCheck(declared.value, context.period_label or "", sheet.ref(*anchor)),
                 )
                 check.computed += added
+                check.rows.extend(range(first_new, len(reading.rows)))
     for check in total_groups.values():
         if check.label:
             reading.period_totals[check.label] = check.declared
         if check.declared != check.computed:
+            if sheet.ocr:
+                _flag_total(reading, check.rows, check.ref, check.declared, check.computed)
             reading.issues.append(
                 Issue(
                     "warning",
@@ -500,6 +538,7 @@ class _RowContext:
                 cell=self.sheet.ref(self.r, col),
                 row_index=self.r,
                 annual=annual and bool(common["period_label"]),
+                flags=_ocr_flags(self.sheet, self.r, self.cols) if self.sheet.ocr else None,
                 **fields,
             )
         )
@@ -556,7 +595,48 @@ def _record_total_row(sheet: Sheet, r: int, cols: dict[str, int], unit_col: int,
     if number is None:
         return
     label = normalize_name(_text(sheet.value(r, unit_col)) or _text(sheet.value(r, cols.get(SEQ, unit_col))))
-    reading.total_rows.append(_TotalRow(r, label, number.value, sheet.ref(r, target_col)))
+    reading.total_rows.append(_TotalRow(r, label, number.value, sheet.ref(r, target_col), sheet.ocr))
+
+
+def _flag_total(reading: SheetReading, indexes: list[int], ref: str, declared: int, computed: int) -> None:
+    """A scanned table whose rows do not add up to its printed total: every row of the sum is
+    in doubt (one of them, or the total, was misread)."""
+    message = FLAG_MESSAGES[FLAG_TOTAL].format(ref=ref, declared=declared, computed=computed)
+    for i in indexes:
+        reading.rows[i].flag(FLAG_TOTAL, ref, str(declared), message)
+
+
+def _ocr_flags(sheet: Sheet, r: int, cols: dict[str, int]) -> list[dict]:
+    """The doubtful cells a scanned row was read from (`ocr.OcrText.doubtful`)."""
+    flags = []
+    seen = set()
+    for col in cols.values():
+        anchor = sheet.anchor(r, col)
+        if anchor in seen:
+            continue
+        seen.add(anchor)
+        value = sheet.value(r, col)
+        if getattr(value, "doubtful", False):
+            ref = sheet.ref(*anchor)
+            message = FLAG_MESSAGES[FLAG_OCR_CONFIDENCE].format(
+                ref=ref, confidence=int(value.certainty * 100), text=str(value)
+            )
+            flags.append({"kind": FLAG_OCR_CONFIDENCE, "ref": ref, "text": str(value), "message": message})
+    return flags
+
+
+def _check_ocr_seq(sheet: Sheet, reading: SheetReading, start: int) -> None:
+    """In a scanned table, 序号 that do not follow each other: a row read twice or left out."""
+    previous = None
+    for row in reading.rows[start:]:
+        if row.sheet != sheet.name or row.seq is None:
+            continue
+        if previous is not None and row.seq not in (previous.seq, previous.seq + 1, 1):
+            ref = row.cell
+            message = FLAG_MESSAGES[FLAG_SEQ].format(ref=ref, seq=row.seq, previous=previous.seq)
+            row.flag(FLAG_SEQ, ref, str(row.seq), message)
+            previous.flag(FLAG_SEQ, ref, str(row.seq), message)
+        previous = row
 
 
 def _check_total_rows(reading: SheetReading) -> None:
@@ -576,6 +656,13 @@ def _check_total_rows(reading: SheetReading) -> None:
         )
         if not subtotal:
             reading.declared_total = total.declared
+        if total.declared != computed and total.ocr:
+            indexes = [
+                i
+                for i, row in enumerate(reading.rows)
+                if lower < row.row_index < total.row_index and not row.advisory and not row.annual
+            ]
+            _flag_total(reading, indexes, total.ref, total.declared, computed)
         if total.declared != computed:
             reading.issues.append(
                 Issue(

@@ -16,7 +16,9 @@ it reads a workbook:
 - text wrapped inside a cell is joined again without the line break.
 
 The text outside the tables is returned too: the notice's own text (文号, stated totals).
-A PDF with no text (a scan) or no ruled table is refused with a message saying so: no guess.
+A PDF with no text (a scan) is read by OCR (`ocr.py`, into the same elements and assembly); one
+with text but no ruled table is refused with a message saying so (its picture pages, if any, are
+read by OCR instead): no guess.
 """
 
 from __future__ import annotations
@@ -142,12 +144,17 @@ def read_pdf(data: bytes) -> tuple[list[Sheet], str, list[str]]:
             page.close()
     finally:
         pdf.close()
-    if not any_text:
-        raise GridError(ERROR_PDF_SCANNED.format(pages=_pages_text(image_pages or [1])))
+    if not any_text:  # a scan: every page is a picture, read by OCR (`ocr.py`)
+        from .ocr import read_images, render_pdf_pages
+
+        return read_images(render_pdf_pages(data, list(range(1, len(pages) + 1))))
     sheets, text = _assemble(elements)
     if not sheets:
-        if image_pages:
-            raise GridError(ERROR_PDF_SCANNED.format(pages=_pages_text(image_pages)))
+        if image_pages:  # the notice's text, its attachment scanned: the picture pages by OCR
+            from .ocr import read_images, render_pdf_pages
+
+            sheets, scanned_text, warnings = read_images(render_pdf_pages(data, image_pages))
+            return sheets, "\n".join([text, scanned_text]), warnings
         raise GridError(ERROR_PDF_NO_TABLE)
     warnings = [WARN_PDF_IMAGE_PAGES.format(pages=_pages_text(image_pages))] if image_pages else []
     return sheets, text, warnings

@@ -167,6 +167,36 @@ def docx_cell(text: str = "", *, merge: str | None = None) -> str:
     return f"<w:tc>{props}<w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:tc>"
 
 
+def png_declaring(width: int, height: int) -> bytes:
+    """A small PNG whose header declares a huge picture (its data is a few bytes)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
+
+
+def huge_scanned_page() -> bytes:
+    """A PDF of one picture page (no text: a scan) 14,400 points square."""
+    import io
+
+    from PIL import Image
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=(14_400, 14_400), invariant=1)
+    pdf.drawImage(ImageReader(Image.new("L", (20, 20), 128)), 0, 0, width=14_400, height=14_400)
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
 def corpus() -> dict[str, bytes]:
     good = package({})
     gbk = "姓名,身份证号,献血日期,献血量\r\n张三,360426199101010071,2026-03-03,400\r\n".encode("gbk")
@@ -174,6 +204,9 @@ def corpus() -> dict[str, bytes]:
         # wrong types
         "empty.xlsx": b"",
         "photo-renamed.xlsx": b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4,
+        # image bombs: a PNG declaring 100,000 × 100,000 pixels; a scanned PDF page 5 m wide
+        "image-bomb.png": png_declaring(100_000, 100_000),
+        "scan-bomb.pdf": huge_scanned_page(),
         "program-renamed.csv": b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 2000,
         "pdf-renamed.xls": b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n",
         "webpage-renamed.xls": "<html><body><table><tr><td>姓名</td></tr></table></body></html>".encode(),

@@ -25,7 +25,11 @@ def test_empty_file():
 
 
 def test_not_a_spreadsheet():
-    assert "格式" in only_error(b"\x89PNG\r\n\x1a\n\x00\x00\x00", "photo.png")
+    assert "格式" in only_error(b"MZ\x90\x00\x03\x00\x00\x00", "program.exe")
+
+
+def test_a_broken_photo():
+    assert "图片文件已损坏" in only_error(b"\x89PNG\r\n\x1a\n\x00\x00\x00", "photo.png")
 
 
 def test_truncated_zip():

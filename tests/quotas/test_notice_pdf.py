@@ -32,7 +32,7 @@ from .pdfs import Table, image_pdf, notice_pdf, table_from_sheet, text_pdf
 
 NOTICES = Path(__file__).resolve().parents[2] / "fixtures" / "notices"
 CASES = ["rugao-2023", "yizheng-2024", "yuanzhou-2023"]
-SCANNED = "这是扫描件，无法读取文字"
+SCANNED = "扫描件或照片中没有找到带表格线的表格"
 BODY = ["各镇人民政府，各园区，市各委、办、局：", "现将2024年无偿献血工作目标任务分解落实如下。"]
 
 
@@ -131,7 +131,8 @@ def test_a_stated_total_smaller_than_the_rows_is_a_warning():
     ]
 
 
-def test_a_scanned_pdf_is_refused_saying_so():
+def test_a_scanned_pdf_without_a_ruled_table_is_refused_saying_so():
+    # Scans are read by OCR (tests/quotas/test_notice_ocr.py); this one's picture has no table.
     reading = read_notice(image_pdf(), "scan.pdf", year=2024)
     assert reading.rows == []
     assert len(reading.errors) == 1 and SCANNED in reading.errors[0].message

@@ -1,13 +1,15 @@
 """Benchmark reading notices from PDF and legacy Word files: seconds per page and peak memory.
 
-    python manage.py bench_formats [FILE ...] [--runs 3]
+    python manage.py bench_formats [FILE ...] [--runs 3] [--scans]
 
 Without files it prints the three real notices (fixtures/notices/) to text PDFs (the tests'
 printer, reportlab) — as one page of body text and their tables, and again at 25 rows a page —
 and, when LibreOffice is installed, saves them as .doc. Each file is read by the notice reader
 (the same `read_notice` the upload's sandbox runs) in a fresh forked process; reported are the
 median seconds, seconds per PDF page, and the peak resident memory of that process and of the
-converter it started.
+converter it started. With --scans it reads scans instead: the same three notices printed,
+rendered at 150–200 dpi, turned by up to 2°, noisy and JPEG-compressed, as picture-only PDFs
+(`tests/quotas/scans.py`), read by OCR — seconds per scanned page and peak memory.
 """
 
 from __future__ import annotations
@@ -29,12 +31,16 @@ from quotas.notice.reader import read_notice
 
 
 def _measure(data: bytes, filename: str, year: int, conn) -> None:
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = before.ru_utime + before.ru_stime
     started = time.perf_counter()
     reading = read_notice(data, filename, year=year)
     elapsed = time.perf_counter() - started
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    own = usage.ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    conn.send((elapsed, len(reading.rows), len(reading.errors), own // 1024, children // 1024))
+    cpu = usage.ru_utime + usage.ru_stime - cpu_before
+    conn.send((elapsed, len(reading.rows), len(reading.errors), own // 1024, children // 1024, cpu))
     conn.close()
 
 
@@ -52,12 +58,15 @@ class Command(BaseCommand):
         parser.add_argument("files", nargs="*")
         parser.add_argument("--runs", type=int, default=3)
         parser.add_argument("--year", type=int, default=2024, help="plan year for FILEs given")
+        parser.add_argument("--scans", action="store_true", help="scanned notices, read by OCR")
 
     def handle(self, *args, **options):
         cases = [(Path(f).name, Path(f).read_bytes(), options["year"]) for f in options["files"]]
         if not cases:
-            cases = self._generated()
-        self.stdout.write(f"{'file':34} {'pages':>5} {'rows':>5} {'s':>6} {'s/page':>7} {'MB':>6} {'conv MB':>7}")
+            cases = self._scanned() if options["scans"] else self._generated()
+        self.stdout.write(
+            f"{'file':34} {'pages':>5} {'rows':>5} {'s':>6} {'s/page':>7} {'MB':>6} {'conv MB':>7} {'CPU s/page':>10}"
+        )
         context = multiprocessing.get_context("fork")
         for name, data, year in cases:
             times, result = [], None
@@ -72,10 +81,22 @@ class Command(BaseCommand):
             elapsed = statistics.median(times)
             pages = _pages(data) if data.lstrip()[:5] == b"%PDF-" else 0
             per_page = f"{elapsed / pages:7.2f}" if pages else f"{'-':>7}"
+            cpu_page = f"{result[5] / pages:10.2f}" if pages else f"{'-':>10}"
             self.stdout.write(
                 f"{name:34} {pages or '-':>5} {result[1]:>5} {elapsed:6.2f} {per_page} {result[3]:6d} {result[4]:7d}"
-                + (f"  ({result[2]} errors)" if result[2] else "")
+                f" {cpu_page}" + (f"  ({result[2]} errors)" if result[2] else "")
             )
+
+    def _scanned(self):
+        from tests.quotas import scans
+        from tests.quotas.test_notice_ocr import VARIANTS
+
+        cases = []
+        for name, dpi, angle, noise, quality in VARIANTS:
+            pages = scans.scanned_pages(scans.printed(name), dpi=dpi, angle=angle, noise=noise, quality=quality)
+            year = int(name.split("-")[-1])
+            cases.append((f"{name}-scan-{dpi}dpi.pdf", scans.scanned_pdf(pages, dpi), year))
+        return cases
 
     def _generated(self):
         from quotas.notice.grid import read_grids

@@ -1,0 +1,580 @@
+"""Read scanned or photographed attachment tables (image pages of a PDF, .jpg/.png) offline.
+
+Pure Python on OpenCV (ruling lines, deskew) and RapidOCR's recognition model on onnxruntime;
+the model ships inside the `rapidocr_onnxruntime` wheel and is loaded from there, so nothing is
+downloaded at run time. Each page becomes what `pdf.py` makes of a text PDF's page — its text
+lines and its tables as `_Table` grids — and the same assembly (`pdf._assemble`: 附件 labels,
+tables continued over pages, the header repeated after a break, merged cells cut by it) turns
+them into `Sheet`s for the layout reader. Everything after the grid is the import as it is.
+
+A page is straightened first (a scan rotated up to a few degrees: the angle whose horizontal
+projection is sharpest), then the table's ruling lines are found (long horizontal and vertical
+runs of ink); the rows and columns are the lines, and two neighbouring cells with no line
+between them are one merged cell. Each cell's text lines are cut by their ink and read by the
+recognition model. Every cell value is an `OcrText` (a str) carrying the model's confidence:
+the layout reader flags each row that used a doubtful cell (`OcrText.doubtful`), so a reading
+below `DOUBT_BELOW` is never taken silently.
+
+Limits: `MAX_IMAGE_PIXELS` per image (Pillow refuses larger ones before decoding: image bombs),
+`MAX_OCR_PAGES` pages, and the upload sandbox's memory and time.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from .grid import MAX_COLUMNS, MAX_ROWS, GridError, Merge
+
+# A4 at 300 dpi is 8.7 million pixels; a phone photo 12–50 million. Pillow refuses an image
+# over twice this with DecompressionBombError, and we refuse it over this from its header.
+MAX_IMAGE_PIXELS = 60_000_000
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+MAX_OCR_PAGES = 10  # at 4–8 s of CPU a page, what fits in the sandbox's 60 s (UPLOAD_PARSE_CPU_SECONDS)
+WORK_WIDTH = 1700  # pages are read at about 200 dpi: wider images are scaled down to this
+RENDER_DPI = 200
+# A cell is doubtful when the model gives its weakest digit less than DOUBT_BELOW, or its
+# weakest other character less than NAME_DOUBT_BELOW (a misread name is also caught by unit
+# matching; a misread digit only by a total).
+DOUBT_BELOW = 0.90
+NAME_DOUBT_BELOW = 0.80
+MAX_SKEW = 3.0  # degrees
+
+ERROR_IMAGE_TOO_LARGE = "图片尺寸过大（{width}×{height} 像素），超过上限 {limit} 万像素，已拒绝。"
+ERROR_IMAGE_BOMB = "图片尺寸过大（超过上限 {limit} 万像素的两倍），已拒绝。"
+ERROR_IMAGE_DAMAGED = "图片文件已损坏或不完整，无法读取（{detail}）。"
+ERROR_OCR_TOO_MANY_PAGES = "扫描件有 {pages} 页，超过上限 {limit} 页：请只上传附件表格所在的页。"
+ERROR_OCR_UNAVAILABLE = (
+    "服务器未安装文字识别组件（rapidocr_onnxruntime），无法读取扫描件或照片：请上传 Excel、Word 或文字版 PDF。"
+)
+ERROR_OCR_NO_TABLE = (
+    "扫描件或照片中没有找到带表格线的表格：请拍摄或扫描整张表格（表格线清晰、不要裁掉边框），"
+    "或上传通知附件的 Excel、Word 文件。"
+)
+
+
+class OcrText(str):
+    """A cell's text as recognised, with the model's confidence in its weakest character and
+    its weakest digit, the page and the cell's box on the straightened page (pixels)."""
+
+    confidence: float
+    digits: float
+    page: int
+    box: tuple[int, int, int, int]
+
+    def __new__(cls, text: str, confidence: float = 1.0, digits: float = 1.0, page: int = 0, box=(0, 0, 0, 0)):
+        value = super().__new__(cls, text)
+        value.confidence = confidence
+        value.digits = digits
+        value.page = page
+        value.box = tuple(int(v) for v in box)
+        return value
+
+    def __reduce__(self):
+        return (OcrText, (str(self), self.confidence, self.digits, self.page, self.box))
+
+    @property
+    def doubtful(self) -> bool:
+        return self.digits < DOUBT_BELOW or self.confidence < NAME_DOUBT_BELOW
+
+    @property
+    def certainty(self) -> float:
+        """The weaker of the two, for the message."""
+        return min(self.digits, self.confidence)
+
+
+# -- the model ----------------------------------------------------------------------------
+
+_recognizer = None
+_lock = threading.Lock()
+
+
+def _get_recognizer():
+    """RapidOCR's text recognizer (PP-OCRv4), its model read from the installed wheel."""
+    global _recognizer
+    with _lock:
+        if _recognizer is None:
+            try:
+                import rapidocr_onnxruntime
+                from rapidocr_onnxruntime.ch_ppocr_rec import TextRecognizer
+                from rapidocr_onnxruntime.utils import read_yaml
+            except ImportError as exc:  # pragma: no cover - installed by requirements.txt
+                raise GridError(ERROR_OCR_UNAVAILABLE) from exc
+            from pathlib import Path
+
+            root = Path(rapidocr_onnxruntime.__file__).parent
+            config = read_yaml(str(root / "config.yaml"))["Rec"]
+            config["model_path"] = str(root / config["model_path"])
+            config["intra_op_num_threads"] = 2
+            config["inter_op_num_threads"] = 1
+            # Batches of a few lines, padded only to their widest line (not to 320 pixels):
+            # a cell's line is short, and the padding was two thirds of the work.
+            config["rec_batch_num"] = 6
+            config["rec_img_shape"] = [3, 48, 96]
+            _recognizer = TextRecognizer(config)
+    return _recognizer
+
+
+def _recognise(crops: list[np.ndarray]) -> list[tuple[str, float, float]]:
+    """Text, the weakest character's and the weakest digit's probability of each line image."""
+    if not crops:
+        return []
+    import cv2
+
+    images = [cv2.cvtColor(c, cv2.COLOR_GRAY2BGR) for c in crops]
+    results, _ = _get_recognizer()(images, return_word_box=True)
+    out = []
+    for result in results:
+        text = result[0]
+        confs = result[2][4] if len(result) > 2 else [result[1]]
+        confidence = float(min(confs)) if text else 0.0
+        digits = [c for ch, c in zip(text, confs, strict=False) if ch.isdigit()]
+        out.append((_fix(text), confidence, float(min(digits, default=1.0))))
+    return out
+
+
+def _fix(text: str) -> str:
+    """Characters the model mistakes for look-alikes in Chinese numerals: "+-月" is 十一月."""
+    text = re.sub(r"\+(?=\s*[-—_一二三月])", "十", text)
+    text = re.sub(r"(?<=[十])\s*[-—_]", "一", text)
+    text = re.sub(r"(?<![0-9０-９])[-—_](?=\s*月)", "一", text)
+    # "组织部7；宣传部5；": a semicolon after a number read as a colon (a time "8:00" keeps it)
+    text = re.sub(r"(?<=[0-9])\s*[:：∶︰;](?=\s*[\u4e00-\u9fff])", "；", text)
+    text = re.sub(r"([\u4e00-\u9fff][0-9]+)\s*[:：∶︰;]\s*$", "\\1；", text)
+    text = re.sub(r"([0-9][（(]全年[）)])\s*[:：∶︰;]", "\\1；", text)  # "卫健系统600（全年）；"
+    return text
+
+
+# -- images in ----------------------------------------------------------------------------
+
+
+def open_image(data: bytes) -> np.ndarray:
+    """A .jpg/.png upload as a grey page, refused from its header when too large."""
+    try:
+        image = Image.open(io.BytesIO(data))
+        width, height = image.size
+        if width * height > MAX_IMAGE_PIXELS:
+            raise GridError(ERROR_IMAGE_TOO_LARGE.format(width=width, height=height, limit=MAX_IMAGE_PIXELS // 10_000))
+        from PIL import ImageOps
+
+        image = ImageOps.exif_transpose(image.convert("L") if image.mode not in ("L", "RGB") else image)
+        return np.asarray(image.convert("L"))
+    except GridError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise GridError(ERROR_IMAGE_BOMB.format(limit=MAX_IMAGE_PIXELS // 10_000)) from exc
+    except Exception as exc:  # Pillow raises many types on broken files
+        raise GridError(ERROR_IMAGE_DAMAGED.format(detail=type(exc).__name__)) from exc
+
+
+def render_pdf_pages(data: bytes, pages: list[int]) -> list[np.ndarray]:
+    """The given 1-based pages of a PDF as grey images at RENDER_DPI (pdfium)."""
+    import pypdfium2
+
+    if len(pages) > MAX_OCR_PAGES:
+        raise GridError(ERROR_OCR_TOO_MANY_PAGES.format(pages=len(pages), limit=MAX_OCR_PAGES))
+    document = pypdfium2.PdfDocument(data)
+    images = []
+    try:
+        for number in pages:
+            page = document[number - 1]
+            width, height = page.get_size()
+            scale = RENDER_DPI / 72
+            if width * height * scale * scale > MAX_IMAGE_PIXELS:
+                raise GridError(
+                    ERROR_IMAGE_TOO_LARGE.format(
+                        width=int(width * scale), height=int(height * scale), limit=MAX_IMAGE_PIXELS // 10_000
+                    )
+                )
+            bitmap = page.render(scale=scale, grayscale=True)
+            images.append(np.array(bitmap.to_pil().convert("L")))
+            page.close()
+    finally:
+        document.close()
+    return images
+
+
+# -- one page -----------------------------------------------------------------------------
+
+
+@dataclass
+class _OcrCell:
+    """A table cell on a scanned page, as `pdf._Table.cells` holds them."""
+
+    top: int
+    left: int
+    bottom: int
+    right: int
+    value: OcrText | None
+
+    def text(self) -> str | None:
+        return self.value if self.value and self.value.strip() else None
+
+
+def _binary(gray: np.ndarray) -> np.ndarray:
+    import cv2
+
+    blurred = cv2.GaussianBlur(gray, (3, 3), 0)
+    return cv2.adaptiveThreshold(blurred, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 35, 18)
+
+
+def _skew(binary: np.ndarray) -> float:
+    """The page's rotation in degrees: the angle that makes its rows of ink sharpest."""
+    import cv2
+
+    scale = 800 / max(binary.shape[1], 1)
+    small = cv2.resize(binary, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    h, w = small.shape
+    centre = (w / 2, h / 2)
+
+    def sharpness(angle: float) -> float:
+        matrix = cv2.getRotationMatrix2D(centre, angle, 1.0)
+        rotated = cv2.warpAffine(small, matrix, (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
+        profile = rotated.sum(axis=1, dtype=np.float64)
+        return float(np.square(np.diff(profile)).sum())
+
+    coarse = max(np.arange(-MAX_SKEW, MAX_SKEW + 0.01, 0.25), key=sharpness)
+    fine = max(np.arange(coarse - 0.25, coarse + 0.26, 0.05), key=sharpness)
+    return float(fine)
+
+
+def _straighten(gray: np.ndarray) -> np.ndarray:
+    import cv2
+
+    if gray.shape[1] > WORK_WIDTH * 1.3:
+        scale = WORK_WIDTH / gray.shape[1]
+        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    angle = _skew(_binary(gray))
+    if abs(angle) < 0.05:
+        return gray
+    h, w = gray.shape
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    return cv2.warpAffine(gray, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=255)
+
+
+def _runs(mask: np.ndarray, min_gap: int = 1) -> list[tuple[int, int]]:
+    """Runs of True in a 1-D mask as (start, end) inclusive; gaps shorter than min_gap joined."""
+    runs: list[list[int]] = []
+    for i in np.flatnonzero(mask):
+        if runs and i - runs[-1][1] <= min_gap:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    return [(a, b) for a, b in runs]
+
+
+def _line_positions(profile: np.ndarray, threshold: float) -> list[int]:
+    return [(a + b) // 2 for a, b in _runs(profile >= threshold, min_gap=3)]
+
+
+@dataclass
+class _PageTable:
+    ys: list[int]
+    xs: list[int]
+    bbox: tuple[int, int, int, int]
+
+
+def _find_tables(binary: np.ndarray) -> tuple[list[_PageTable], np.ndarray]:
+    """The ruled tables of a page, and the mask of their ruling lines."""
+    import cv2
+
+    h, w = binary.shape
+    length = max(40, w // 30)
+    horizontal = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
+    vertical = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, length)))
+    # Reconnect lines broken by noise or compression.
+    horizontal = cv2.dilate(horizontal, cv2.getStructuringElement(cv2.MORPH_RECT, (9, 3)))
+    vertical = cv2.dilate(vertical, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 9)))
+    lines = cv2.bitwise_or(horizontal, vertical)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
+    tables = []
+    for i in range(1, count):
+        x, y, bw, bh, _ = stats[i]
+        if bw < w * 0.15 or bh < length:
+            continue
+        region_h = horizontal[y : y + bh, x : x + bw] > 0
+        region_v = vertical[y : y + bh, x : x + bw] > 0
+        ys = [y + v for v in _line_positions(region_h.sum(axis=1), bw * 0.25)]
+        xs = [x + v for v in _line_positions(region_v.sum(axis=0), bh * 0.25)]
+        if len(ys) < 2 or len(xs) < 2:
+            continue
+        if len(xs) - 1 > MAX_COLUMNS or len(ys) - 1 > MAX_ROWS:
+            raise GridError(OCR_TABLE_TOO_LARGE.format(rows=len(ys) - 1, cols=len(xs) - 1))
+        tables.append(_PageTable(ys, xs, (x, y, x + bw, y + bh)))
+    return tables, (horizontal, vertical)
+
+
+OCR_TABLE_TOO_LARGE = "扫描的表格有 {rows} 行、{cols} 列，超过上限，已拒绝。"
+
+
+def _has_line(mask: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> bool:
+    """Whether a ruling line runs through most of the band mask[y0:y1, x0:x1] (along its long side)."""
+    band = mask[max(y0, 0) : y1, max(x0, 0) : x1] > 0
+    if band.size == 0:
+        return False
+    if band.shape[1] >= band.shape[0]:  # horizontal band: columns that cross a line
+        covered = band.any(axis=0).mean()
+    else:
+        covered = band.any(axis=1).mean()
+    return covered > 0.6
+
+
+def _cells(table: _PageTable, horizontal: np.ndarray, vertical: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """The table's cells as (top, left, bottom, right) grid indices; a missing line merges."""
+    ys, xs = table.ys, table.xs
+    rows, cols = len(ys) - 1, len(xs) - 1
+    parent = list(range(rows * cols))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(a: int, b: int) -> None:
+        parent[find(a)] = find(b)
+
+    t = 4
+    for r in range(rows):
+        for c in range(cols):
+            pad_x = max(2, (xs[c + 1] - xs[c]) // 8)
+            pad_y = max(2, (ys[r + 1] - ys[r]) // 8)
+            if c + 1 < cols and not _has_line(
+                vertical, ys[r] + pad_y, ys[r + 1] - pad_y, xs[c + 1] - t, xs[c + 1] + t + 1
+            ):
+                union(r * cols + c, r * cols + c + 1)
+            if r + 1 < rows and not _has_line(
+                horizontal, ys[r + 1] - t, ys[r + 1] + t + 1, xs[c] + pad_x, xs[c + 1] - pad_x
+            ):
+                union(r * cols + c, (r + 1) * cols + c)
+    groups: dict[int, list[int]] = {}
+    for i in range(rows * cols):
+        groups.setdefault(find(i), []).append(i)
+    boxes = []
+    for members in groups.values():
+        rs = [i // cols for i in members]
+        cs = [i % cols for i in members]
+        boxes.append((min(rs), min(cs), max(rs), max(cs)))
+    return sorted(boxes)
+
+
+def _text_lines(ink: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Lines of text in an ink mask (a cell's inside, or a page outside its tables) as
+    (y0, y1, x0, x1), top to bottom; specks of noise left out."""
+    if ink.size == 0:
+        return []
+    rows = ink.sum(axis=1)
+    lines = []
+    for y0, y1 in _runs(rows > 0, min_gap=2):
+        if y1 - y0 < 6:
+            continue
+        band = ink[y0 : y1 + 1]
+        columns = band.sum(axis=0)
+        xs = np.flatnonzero(columns > 0)
+        if band.sum() < 25 or xs.size == 0:
+            continue
+        lines.append((y0, y1, int(xs[0]), int(xs[-1])))
+    return lines
+
+
+def _pieces(ink: np.ndarray, line: tuple[int, int, int, int]) -> list[tuple[int, int]]:
+    """A line cut where its characters stand apart by more than half their height (two names
+    separated by a space, "一 月"): the pieces' (x0, x1), read separately and joined by a space."""
+    y0, y1, x0, x1 = line
+    columns = ink[y0 : y1 + 1, x0 : x1 + 1].any(axis=0)
+    gap = max(4, int((y1 - y0 + 1) * 0.3))
+    pieces = []
+    for a, b in _runs(columns, min_gap=gap):
+        pieces.append((x0 + a, x0 + b))
+    return pieces or [(x0, x1)]
+
+
+def _crop(gray: np.ndarray, y0: int, y1: int, x0: int, x1: int, pad: int = 4) -> np.ndarray:
+    h, w = gray.shape
+    return gray[max(y0 - pad, 0) : min(y1 + pad + 1, h), max(x0 - pad, 0) : min(x1 + pad + 1, w)]
+
+
+def _clean_ink(binary: np.ndarray) -> np.ndarray:
+    """Ink without isolated specks (noise): components of a few pixels are dropped."""
+    import cv2
+
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    keep = np.zeros(count, dtype=bool)
+    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= 6
+    return keep[labels]
+
+
+def read_page(gray: np.ndarray, number: int):
+    """One page's text lines and tables, as `pdf._read_page` gives them (coordinates in points)."""
+    import cv2
+
+    from .pdf import _Line, _Table
+
+    gray = _straighten(gray)
+    binary = _binary(gray)
+    tables, (horizontal, vertical) = _find_tables(binary)
+    lines_mask = cv2.bitwise_or(horizontal, vertical)
+    ink = _clean_ink(cv2.bitwise_and(binary, cv2.bitwise_not(lines_mask)))
+    to_points = 72 / (gray.shape[1] / 8.27)  # the page's width is an A4 page's (8.27 in)
+
+    jobs: list[tuple[object, np.ndarray]] = []  # (where the text goes, the line image)
+    layouts = []
+    for table in tables:
+        boxes = _cells(table, horizontal, vertical)
+        cells = {}
+        for top, left, bottom, right in boxes:
+            y0, y1 = table.ys[top], table.ys[bottom + 1]
+            x0, x1 = table.xs[left], table.xs[right + 1]
+            inset = 4
+            inside = ink[y0 + inset : y1 - inset, x0 + inset : x1 - inset]
+            found = _text_lines(inside)
+            cell = _OcrCell(top, left, bottom, right, None)
+            parts = []
+            for line in found:
+                ly0, ly1, lx0, lx1 = line
+                room = ((x1 - inset) - (x0 + inset + lx1)) / max(ly1 - ly0, 1)
+                # Room for less than a character at the right edge: the line was wrapped. Room
+                # for half a character or more may also be a space the line ended with.
+                part = _LinePart(wrapped=room < 1.6, maybe_space=0.4 <= room < 1.6)
+                jobs.append(
+                    ((part, -1), _crop(gray, y0 + inset + ly0, y0 + inset + ly1, x0 + inset + lx0, x0 + inset + lx1))
+                )
+                pieces = _pieces(inside, line)
+                if len(pieces) > 1:  # read apart too, to know where the spaces are
+                    for i, (px0, px1) in enumerate(pieces):
+                        image = _crop(gray, y0 + inset + ly0, y0 + inset + ly1, x0 + inset + px0, x0 + inset + px1)
+                        jobs.append(((part, i), image))
+                    part.pieces = len(pieces)
+                parts.append(part)
+            cells[(top, left)] = (cell, parts, (x0, y0, x1, y1))
+        layouts.append((table, cells))
+    # Text outside the tables: the notice's title and body, 附件 labels, the table's title.
+    outside = ink.copy()
+    for table in tables:
+        x0, y0, x1, y1 = table.bbox
+        outside[max(y0 - 3, 0) : y1 + 4, max(x0 - 3, 0) : x1 + 4] = False
+    text_lines = []
+    for ly0, ly1, lx0, lx1 in _text_lines(outside):
+        if ly1 - ly0 > 120:  # a picture or a seal, not a line of text
+            continue
+        holder = _LinePart(top=ly0)
+        text_lines.append(holder)
+        jobs.append(((holder, -1), _crop(gray, ly0, ly1, lx0, lx1)))
+
+    results = _recognise([image for _, image in jobs])
+    for ((part, index), _), result in zip(jobs, results, strict=True):
+        if index < 0:
+            part.text, part.confidence, part.digits = result
+        else:
+            part.piece_texts.append(result[0])
+
+    elements = []
+    for holder in text_lines:
+        text = holder.text
+        if text.strip():
+            elements.append(_Line(number, holder.top * to_points, text))
+    for table, cells in layouts:
+        rows: list[list[object]] = [[None] * (len(table.xs) - 1) for _ in range(len(table.ys) - 1)]
+        merges = []
+        table_cells = {}
+        for (top, left), (cell, parts, box) in cells.items():
+            text = ""
+            confidence = min((part.confidence for part in parts), default=0.0)
+            digits = min((part.digits for part in parts), default=1.0)
+            for i, part in enumerate(parts):
+                if i:
+                    before = parts[i - 1]
+                    if before.wrapped and before.maybe_space and _ORGANISATION_END.search(text):
+                        # "扬子文旅控股集团有限公司 / 扬子投资发展有限公司": two names sharing a
+                        # number, or one name wrapped? The print cannot tell: two, in doubt.
+                        text += " "
+                        confidence = min(confidence, NAME_DOUBT_BELOW / 2)
+                    else:
+                        text += "" if before.wrapped else "\n"
+                text += part.spaced()
+            text = _fix(text)
+            if parts and text.strip():
+                cell.value = OcrText(text, confidence, digits, number, box)
+                rows[top][left] = cell.value
+            if cell.bottom > top or cell.right > left:
+                merges.append(Merge(top, left, cell.bottom, cell.right))
+            table_cells[(top, left)] = cell
+        x_first = table.xs[0]
+        col_edges = [(x - x_first) * to_points for x in table.xs]
+        elements.append(_Table(number, table.ys[0] * to_points, rows, merges, col_edges, table_cells))
+    elements.sort(key=lambda e: e.top)
+    return elements, bool(tables)
+
+
+_ORGANISATION_END = re.compile(r"(?:公司|集团|局|院|委|办|中心|所|厂|站|队|学校|银行|协会)$")
+_PUNCTUATION = "、，,。；;：:（）()《》“”\"'·.-—"
+
+
+@dataclass(eq=False)
+class _LinePart:
+    """A line of text: read whole, and apart at its wide gaps to place the spaces."""
+
+    wrapped: bool = False  # it reaches the cell's right edge: the next line continues it
+    maybe_space: bool = False  # ... and it may have ended with a space
+    top: int = 0
+    text: str = ""
+    confidence: float = 0.0
+    digits: float = 1.0
+    pieces: int = 0
+    piece_texts: list[str] = field(default_factory=list)
+
+    def spaced(self) -> str:
+        """The line's text with a space at each wide gap ("扬子文旅控股集团有限公司 扬子投资发展有限公司",
+        "一 月"), when the pieces read apart say the same as the whole line; never next to
+        punctuation, whose glyph leaves a gap of its own ("纪委（监委）、市委办")."""
+        text = self.text.strip()
+        pieces = [p.strip() for p in self.piece_texts]
+        if not self.pieces or "".join(pieces).replace(" ", "") != text.replace(" ", ""):
+            return text
+        out = pieces[0]
+        for piece in pieces[1:]:
+            if not piece:
+                continue
+            if out and out[-1] not in _PUNCTUATION and piece[0] not in _PUNCTUATION:
+                out += " "
+            out += piece
+        return out
+
+
+def read_images(pages: list[np.ndarray]):
+    """Sheets, notice text and warnings of scanned pages, as `pdf.read_pdf` returns them."""
+    from .pdf import _assemble
+
+    if len(pages) > MAX_OCR_PAGES:
+        raise GridError(ERROR_OCR_TOO_MANY_PAGES.format(pages=len(pages), limit=MAX_OCR_PAGES))
+    elements = []
+    for number, gray in enumerate(pages, start=1):
+        page_elements, _ = read_page(gray, number)
+        elements.extend(page_elements)
+    sheets, text = _assemble(elements)
+    if not sheets:
+        raise GridError(ERROR_OCR_NO_TABLE)
+    for sheet in sheets:
+        sheet.ocr = True
+    return sheets, text, [WARN_OCR.format(pages=len(pages))]
+
+
+WARN_OCR = (
+    "这是扫描件或照片（{pages} 页），表格由文字识别读取：请逐行核对，识别把握不足的单元格、与合计不符的数字已标出。"
+)
+
+
+def read_image_file(data: bytes):
+    return read_images([open_image(data)])
+
+
+_IMAGE_MAGIC = re.compile(rb"^(?:\xff\xd8\xff|\x89PNG\r\n\x1a\n)")
+
+
+def is_image(head: bytes) -> bool:
+    return bool(_IMAGE_MAGIC.match(head))
