@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "quotas",
     "campaigns",
     "stations",
+    "bench",  # benchmark commands; left out of the production settings
 ]
 
 MIDDLEWARE = [

@@ -6,7 +6,10 @@ that must be secret. Use with `DJANGO_SETTINGS_MODULE=config.settings_production
 """
 
 from .settings import *  # noqa: F403
-from .settings import BASE_DIR, STORAGES, env
+from .settings import BASE_DIR, INSTALLED_APPS, STORAGES, env
+
+# The benchmark commands (bench_*, generate_scale_data) are not part of a production install.
+INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "bench"]
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")  # no default: refuse to start without one

@@ -40,6 +40,14 @@ def test_check_deploy_with_production_settings_prints_no_warning():
     assert "System check identified no issues" in result.stdout
 
 
+def test_production_has_no_benchmark_commands():
+    assert "bench_dashboard" in _manage("help", "--commands").stdout  # development settings
+    result = _manage("help", "--commands", **PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    assert "load_demo" in result.stdout
+    assert not [c for c in result.stdout.split() if c.startswith("bench_") or c == "generate_scale_data"]
+
+
 def test_production_settings_refuse_the_demo_keys():
     env = PRODUCTION_ENV | {"DONOR_ID_HMAC_KEY": "demo-and-tests-only-hmac-key"}
     result = _manage("check", **env)
