@@ -107,13 +107,13 @@ def test_the_workbench_shows_each_unit_with_its_rule_and_change(client_of, staff
     draft_update(draft=draft, rules={**draft.rules, "party_gov": {"kind": RATE, "value": "0.15"}}, total=None)
     client = client_of(staff)
     url = reverse("admin:quotas_plandraft_change", args=[draft.pk])
-    # session, user and role, two for permissions, the scope, the draft, its categories, its lines
-    # and their units, the base plan, other units to add, the plan of the year, the parent's plan,
-    # the parent: 14, however many lines
-    with django_assert_num_queries(14):
+    # session, the user with role and permissions (config.backends), the scope, the draft, its
+    # categories, its lines and their units, the base plan, other units to add, the plan of the
+    # year, the parent's plan, the parent: 12, however many lines
+    with django_assert_num_queries(12):
         page = client.get(url).content.decode()
     lines_add(draft=draft, units=[UnitFactory(jurisdiction=draft.jurisdiction) for _ in range(5)])
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(12):
         client.get(url)
     assert "总人数 400 × 15%" in page  # 教育局: 60 where it had 50
     assert "+10" in page and "120%" not in page

@@ -104,11 +104,11 @@ def test_quota_list_of_a_plan_is_paged_with_a_fixed_number_of_queries(
     staff_client, big_plan, django_assert_num_queries
 ):
     url = reverse("admin:quotas_quota_changelist") + f"?plan={big_plan.pk}"
-    # 1 session, 2 user, 3 role, 4 the user's scope (staff profile), 5 plan summary, 6 plan
-    # filter's choices (with their jurisdictions), 7 the years filter, 8 the jurisdictions filter,
-    # 9 count, 10 the page's quotas (with plan, jurisdiction and sub-jurisdiction), 11 their units
-    # (prefetched), 12 the page's year filter values; never one per row.
-    with django_assert_num_queries(12):
+    # 1 session, 2 the user with their role and permissions (config.backends), 3 the plan, 4 the
+    # user's scope (staff profile), 5 the plan filter's choices, 6 the jurisdictions filter,
+    # 7 count, 8 the page's quotas (with plan, jurisdiction and sub-jurisdiction), 9 their units
+    # (prefetched), 10 the page's year filter values; never one per row.
+    with django_assert_num_queries(10):
         response = staff_client.get(url)
     assert response.status_code == 200
     html = response.content.decode()
