@@ -299,7 +299,8 @@ def _record(check: RowCheck, export: StationExport, jurisdiction: Jurisdiction) 
 
 
 def _station_donation(check: RowCheck, user) -> Donation:
-    """The donation a station-only record of a unit becomes: source 血站记录, station-verified."""
+    """The donation a station-only record of a unit becomes: source 血站记录 (station-verified
+    right after, in the batch's one UPDATE)."""
     row = check.row
     platelets = row.kind == Donation.Kind.PLATELETS
     amount = row.amount if row.amount is not None else (1 if platelets else 400)
@@ -318,7 +319,7 @@ def _station_donation(check: RowCheck, user) -> Donation:
         blood_units=Donation.blood_units_for(row.kind, amount),
         logged_by=user,
         source=Donation.Source.STATION,
-        station_verified=True,
+        station_verified=False,  # set with the matched ones, in one statement (station_apply)
     )
 
 
@@ -396,9 +397,11 @@ def station_apply(
                     )
                     for check, donation in zip(creating, created, strict=True):
                         check.donation_id = donation.pk
-                matched = [c.donation_id for c in batch if c.status in (MATCHED, VOLUME)]
-                if matched:
-                    Donation.objects.filter(pk__in=matched).update(station_verified=True)
+                # Matched and created donations marked verified in one statement: the kept count
+                # (campaigns' trigger, once per statement) is written once per batch.
+                linked = [c.donation_id for c in batch if c.donation_id]
+                if linked:
+                    Donation.objects.filter(pk__in=linked).update(station_verified=True)
                 CollectionRecord.objects.bulk_create([_record(c, export, jurisdiction) for c in batch])
                 if creating:  # a created donation may breach the interval with a reported one
                     reflag(

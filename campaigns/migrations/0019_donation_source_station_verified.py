@@ -38,10 +38,27 @@ SQL = {
         FOR EACH ROW WHEN (NEW.station_verified) EXECUTE FUNCTION campaigns_donation_verified()""",
         """CREATE TRIGGER campaigns_donation_verified_del AFTER DELETE ON campaigns_donation
         FOR EACH ROW WHEN (OLD.station_verified) EXECUTE FUNCTION campaigns_donation_verified()""",
+        # Updates once per statement, over its transition tables: an apply marks thousands of
+        # donations verified in one statement, and one row per jurisdiction and year is written
+        # (a row trigger upserting the same row thousands of times in one transaction grows its
+        # version chain: quadratic). Inserts and deletes stay row triggers filtered by WHEN, so
+        # a liaison's logging (never station-verified) fires nothing.
+        """CREATE OR REPLACE FUNCTION campaigns_donation_verified_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      INSERT INTO campaigns_verifiedtally (jurisdiction_id, year, persons)
+      SELECT s.jurisdiction_id, s.y, SUM(s.d) FROM (
+        SELECT u.jurisdiction_id, CAST(EXTRACT(YEAR FROM n.donated_on) AS integer) AS y, 1 AS d
+        FROM new_rows n JOIN units_unit u ON u.id = n.unit_id WHERE n.station_verified AND n.status <> 'rejected'
+        UNION ALL
+        SELECT u.jurisdiction_id, CAST(EXTRACT(YEAR FROM o.donated_on) AS integer), -1
+        FROM old_rows o JOIN units_unit u ON u.id = o.unit_id WHERE o.station_verified AND o.status <> 'rejected'
+      ) s GROUP BY s.jurisdiction_id, s.y HAVING SUM(s.d) <> 0
+      ON CONFLICT (jurisdiction_id, year) DO UPDATE SET persons = campaigns_verifiedtally.persons + excluded.persons;
+      RETURN NULL;
+    END $$""",
         """CREATE TRIGGER campaigns_donation_verified_upd AFTER UPDATE ON campaigns_donation
-        FOR EACH ROW WHEN ((OLD.station_verified OR NEW.station_verified) AND (OLD.station_verified IS DISTINCT FROM NEW.station_verified
-          OR OLD.unit_id IS DISTINCT FROM NEW.unit_id OR OLD.donated_on IS DISTINCT FROM NEW.donated_on
-          OR (OLD.status = 'rejected') IS DISTINCT FROM (NEW.status = 'rejected'))) EXECUTE FUNCTION campaigns_donation_verified()""",
+        REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION campaigns_donation_verified_rows()""",
         """CREATE OR REPLACE FUNCTION campaigns_unit_verified_moves() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
       UPDATE campaigns_verifiedtally t SET persons = t.persons - s.n FROM (
@@ -102,6 +119,7 @@ REMOVE = {
         "DROP TRIGGER IF EXISTS campaigns_donation_verified_upd ON campaigns_donation",
         "DROP TRIGGER IF EXISTS campaigns_unit_verified_moves ON units_unit",
         "DROP FUNCTION IF EXISTS campaigns_donation_verified()",
+        "DROP FUNCTION IF EXISTS campaigns_donation_verified_rows()",
         "DROP FUNCTION IF EXISTS campaigns_unit_verified_moves()",
     ],
     "sqlite": [
