@@ -22,5 +22,6 @@ def test_bench_station_smoke():
     assert "nothing written (records 200, donations 180 unchanged)" in text
     assert "station-verified kept for 2025: [180]" in text  # 130 reported + 50 created, none rejected
     assert not Jurisdiction.objects.exists() and not Donation.objects.exists()
+    assert not Donation.history.exists()  # nor the history rows its deletes write
     assert not CollectionRecord.objects.exists() and not StationExport.objects.exists()
     assert not VerifiedTally.objects.exists()
