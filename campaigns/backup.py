@@ -52,6 +52,7 @@ EXCLUDED = [
     "campaigns.jurisdictionprogress",
     "campaigns.jurisdictionprogressdirty",
     "campaigns.progressversion",
+    "campaigns.verifiedtally",
 ]
 KEY_CHECK = "portal-backup-key-check"
 

@@ -48,6 +48,11 @@ _LABELS_SQL = """
     JOIN quotas_annualplan p ON p.id = q.plan_id JOIN units_jurisdiction j ON j.id = p.jurisdiction_id
     WHERE {where}
 """
+# Station-verified donations per jurisdiction (own units) of the year, kept by triggers (0020).
+_VERIFIED_SQL = """
+    SELECT t.jurisdiction_id, t.persons FROM campaigns_verifiedtally t
+    JOIN units_jurisdiction j ON j.id = t.jurisdiction_id WHERE t.year = %s AND j.path LIKE %s AND t.persons <> 0
+"""
 _MEMBERS_SQL = """
     SELECT qu.quota_id, u.name, u.category FROM quotas_quota_units qu JOIN units_unit u ON u.id = qu.unit_id
     WHERE {where}
@@ -138,21 +143,40 @@ def dashboard_figures(
         today=today,
     )
 
+    # 4b. Station-verified donations, kept per jurisdiction and year (a few thousand rows for the
+    # country), added up per line as the completed figures are: a line's subtree.
+    verified_by_path = {tree[pk][2]: n for pk, n in fetch(_VERIFIED_SQL, [year, under]) if pk in tree}
+
+    def verified(path: str, completed: int, *, own_only: bool = False) -> dict:
+        n = (
+            verified_by_path.get(path, 0)
+            if own_only
+            else sum(v for p, v in verified_by_path.items() if p.startswith(path))
+        )
+        return {"verified": n, "verified_share": n / completed if completed else None}
+
     # Labels translated once per page, not once per row (a lazy label costs a lookup each time).
     status_labels = {status: str(label) for status, label in STATUS_LABELS.items()}
     children = []
     for pk, line in rolled.children.items():
-        name, level, _path = tree[pk]
+        name, level, path = tree[pk]
         children.append(
-            _line(line, status_labels) | {"id": pk, "name": name, "level": level, "allocated": rolled.allocated.get(pk)}
+            _line(line, status_labels)
+            | {"id": pk, "name": name, "level": level, "allocated": rolled.allocated.get(pk)}
+            | verified(path, line.completed)
         )
-    headline = _line(rolled.headline, status_labels) | {
-        "monthly_due": rolled.headline.monthly_due,
-        "monthly_done": rolled.headline.monthly_done,
-    }
+    headline = (
+        _line(rolled.headline, status_labels)
+        | {"monthly_due": rolled.headline.monthly_due, "monthly_done": rolled.headline.monthly_done}
+        | verified(prefix, rolled.headline.completed)
+    )
     own = None  # the page's own units: shown when it has a plan of its own or they donated
     if jurisdiction is not None and (own_plan or rolled.own.completed):
-        own = _line(rolled.own, status_labels) | {"allocated": rolled.own.task if own_plan else None}
+        own = (
+            _line(rolled.own, status_labels)
+            | {"allocated": rolled.own.task if own_plan else None}
+            | verified(prefix, rolled.own.completed, own_only=True)
+        )
     # The lines' table ends with a 合计 equal to the headline: the allocations (and the own units'
     # task) add up to the own plan's task; the lines' shortfalls add up to something else, shown
     # apart and labelled (a line done beyond its task makes up for no other).

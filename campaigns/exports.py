@@ -72,6 +72,8 @@ def _line_values(line: dict) -> list:
     return [
         line["task"],
         line["completed"],
+        line.get("verified"),  # absent in a bulletin frozen before the figure existed
+        line.get("verified_share"),
         line["rate"],
         line["shortfall"],
         line["on_time"],
@@ -87,6 +89,8 @@ def dashboard_workbook(figures: dict, *, title: str) -> bytes:
     figure_columns = [
         (_("任务数"), COUNT),
         (_("已完成（人次）"), COUNT),
+        (_("血站核实（人次）"), COUNT),
+        (_("血站核实占已完成"), PERCENT),
         (_("完成率"), PERCENT),
         (_("差额"), COUNT),
         (_("按期完成"), COUNT),
@@ -94,7 +98,7 @@ def dashboard_workbook(figures: dict, *, title: str) -> bytes:
         (_("状态"), ""),
     ]
 
-    summary = _Sheet(wb.active, [8, 30, 12, 12, 12, 10, 12, 12, 14, 12, 10])
+    summary = _Sheet(wb.active, [8, 30, 12, 12, 12, 12, 12, 10, 12, 12, 14, 12, 10])
     summary.ws.title = _("汇总")
     summary.line(title, size=16, bold=True, center=True)
     summary.line(as_of)
@@ -117,7 +121,21 @@ def dashboard_workbook(figures: dict, *, title: str) -> bytes:
         ]
         if lines_totals["shortfall"] != head["shortfall"]:
             rows.append(
-                ["", _("各行差额之和"), None, None, None, None, lines_totals["shortfall"], None, None, "", None]
+                [
+                    "",
+                    _("各行差额之和"),
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    lines_totals["shortfall"],
+                    None,
+                    None,
+                    "",
+                    None,
+                ]
             )
         columns = [
             (_("序号"), ""),

@@ -21,6 +21,7 @@ from core.xlsx import escape_formula, xlsx_response
 from units.models import Unit
 from units.roles import LOG_DONATION, liaison_units
 
+from .extensions import attach_marks
 from .forms import DonationForm, DonorSearchForm, RosterUploadForm
 from .messages import translate
 from .models import Donation, DonationDrive
@@ -83,7 +84,7 @@ def log_donation(request):
 @liaison_required
 def edit_donation(request, pk: int):
     donation = get_object_or_404(Donation.objects.for_user(request.user), pk=pk)
-    if donation.status != Donation.Status.LOGGED:
+    if donation.status != Donation.Status.LOGGED or donation.station_verified:
         messages.error(request, _("已核实或已退回的记录不能再修改。"))
         return redirect("campaigns:liaison_home")
     units = liaison_units(request.user)
@@ -110,7 +111,9 @@ DONORS_PER_PAGE = 20
 def donor_list(request):
     """Every donor of the liaison's units, newest first, a page at a time, searchable."""
     form = DonorSearchForm(request.GET or None)
-    donations = Donation.objects.for_user(request.user).select_related("unit").order_by("-donated_on", "-id")
+    donations = (
+        Donation.objects.for_user(request.user).select_related("unit__jurisdiction").order_by("-donated_on", "-id")
+    )
     if form.is_valid():
         donations = form.filter(donations)
     page = Paginator(donations, DONORS_PER_PAGE).get_page(request.GET.get("page"))
@@ -119,7 +122,7 @@ def donor_list(request):
     return render(
         request,
         "campaigns/donor_list.html",
-        {"form": form, "page": page, "donations": page.object_list, "query": query.urlencode()},
+        {"form": form, "page": page, "donations": attach_marks(page.object_list), "query": query.urlencode()},
     )
 
 
@@ -129,7 +132,7 @@ def withdraw_donation(request, pk: int):
     """撤回 asks first: the GET shows the donation and a confirm button, the POST withdraws."""
     donation = get_object_or_404(Donation.objects.for_user(request.user).select_related("unit"), pk=pk)
     if request.method == "GET":
-        if donation.status != Donation.Status.LOGGED:
+        if donation.status != Donation.Status.LOGGED or donation.station_verified:
             messages.error(request, _("已核实或已退回的记录不能再修改。"))
             return redirect("campaigns:donor_list")
         return render(request, "campaigns/withdraw_confirm.html", {"donation": donation})

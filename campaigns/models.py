@@ -56,6 +56,10 @@ class Donation(models.Model):
         VERIFIED = "verified", _("已核实")
         REJECTED = "rejected", _("已退回")
 
+    class Source(models.TextChoices):
+        REPORTED = "reported", _("单位上报")
+        STATION = "station", _("血站记录")
+
     class Sex(models.TextChoices):
         MALE = "M", _("男")
         FEMALE = "F", _("女")
@@ -97,6 +101,15 @@ class Donation(models.Model):
     declared_history = models.BooleanField(
         _("曾献血（本系统外）"), default=False, db_default=False, help_text=_("联络员声明此人曾在本系统外献过血。")
     )
+    # Where the row came from: reported by the unit (a liaison, a roster, staff), or created from
+    # a blood-station collection record no one reported (stations' import, on staff's confirm).
+    source = models.CharField(
+        _("来源"), max_length=10, choices=Source.choices, default=Source.REPORTED, db_default=Source.REPORTED
+    )
+    # Set and cleared only by the stations app when it links a collection record to this
+    # donation (one-to-one): the station's system confirms it happened. Counted, while the
+    # donation is not rejected, in `VerifiedTally` by triggers (migration 0020).
+    station_verified = models.BooleanField(_("血站核实"), default=False, db_default=False)
     flags = models.JSONField(_("规则提示"), default=list, blank=True)
     flag_resolution = models.TextField(_("处理说明"), blank=True, default="")
     reviewed_by = models.ForeignKey(
@@ -213,6 +226,29 @@ class DonationTally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unit_id} {self.day}: {self.persons}"
+
+
+class VerifiedTally(models.Model):
+    """Station-verified, counted donations by one jurisdiction's own units in one year, kept.
+
+    Written only by triggers on the donation table (migration 0020: a donation whose
+    `station_verified` or counted state, unit or year changes) and on the unit table (a unit
+    moving to another jurisdiction). Liaisons' logging never fires them (a new donation is not
+    station-verified), so they add nothing to the busiest request. The dashboard adds these up
+    over a subtree: one row per jurisdiction and year, a few thousand for the whole country.
+    """
+
+    jurisdiction = models.ForeignKey("units.Jurisdiction", on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    persons = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("血站核实统计")
+        verbose_name_plural = _("血站核实统计")
+        constraints = [models.UniqueConstraint(fields=["jurisdiction", "year"], name="verified_tally_year")]
+
+    def __str__(self) -> str:
+        return f"{self.jurisdiction_id} {self.year}: {self.persons}"
 
 
 class PlanProgress(models.Model):

@@ -358,7 +358,7 @@ def donation_update(*, donation: Donation, check_plan_year: bool = True, **field
             people.append(crypto.lookup_hash(check_id_number(fields["id_number"]).number))
     lock_people(people)
     locked = Donation.objects.select_for_update().get(pk=donation.pk)
-    if locked.status != Donation.Status.LOGGED:
+    if locked.status != Donation.Status.LOGGED or locked.station_verified:
         raise ValidationError(ERROR_LOCKED)
     if not fields.get("id_number"):
         fields["id_number"] = crypto.decrypt(locked.id_number_encrypted)
@@ -388,9 +388,13 @@ def donation_update(*, donation: Donation, check_plan_year: bool = True, **field
 
 @transaction.atomic
 def donation_withdraw(*, donation: Donation) -> None:
-    """A liaison takes back a donation logged by mistake, while staff have not verified it."""
+    """A liaison takes back a donation logged by mistake, while neither staff nor the station's
+    records have verified it."""
     lock_people([donation.id_number_hash])  # before the row, as every writer (see lock_people)
-    deleted, _ = Donation.objects.filter(pk=donation.pk, status=Donation.Status.LOGGED).delete()
+    # A donation the station's record confirms is locked as a staff-verified one is.
+    deleted, _ = Donation.objects.filter(
+        pk=donation.pk, status=Donation.Status.LOGGED, station_verified=False
+    ).delete()
     if not deleted:
         raise ValidationError(ERROR_LOCKED)
     reflag([donation.id_number_hash], cause=CAUSE_WITHDRAWN.format(date=donation.donated_on), user=donation.logged_by)

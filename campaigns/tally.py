@@ -17,12 +17,23 @@ TALLY = "campaigns_donationtally"
 # installed by migration 0006 and put back by 0017 after SQLite's table rebuild, their SQL
 # frozen there; tests/campaigns/test_frozen_triggers.py checks a migrated database holds them.
 
+VERIFIED = "campaigns_verifiedtally"
+
 RECOUNT = [
     f"DELETE FROM {TALLY}",  # noqa: S608
     f"""INSERT INTO {TALLY} (unit_id, day, persons, blood_units)
         SELECT unit_id, donated_on, COUNT(*), SUM(blood_units) FROM {DONATION}
         WHERE status <> 'rejected' GROUP BY unit_id, donated_on""",  # noqa: S608
+    # The station-verified count (migration 0020), per jurisdiction and year; {year} per vendor.
+    f"DELETE FROM {VERIFIED}",  # noqa: S608
+    f"""INSERT INTO {VERIFIED} (jurisdiction_id, year, persons)
+        SELECT u.jurisdiction_id, {{year}}, COUNT(*) FROM {DONATION} d JOIN units_unit u ON u.id = d.unit_id
+        WHERE d.station_verified AND d.status <> 'rejected' GROUP BY u.jurisdiction_id, {{year}}""",  # noqa: S608
 ]
+YEAR_OF = {
+    "postgresql": "CAST(EXTRACT(YEAR FROM d.donated_on) AS integer)",
+    "sqlite": "CAST(strftime('%Y', d.donated_on) AS integer)",
+}
 
 MISMATCHES = f"""
     SELECT COALESCE(d.unit_id, t.unit_id), COALESCE(d.day, t.day), COALESCE(d.persons, 0), COALESCE(t.persons, 0)
@@ -56,7 +67,7 @@ def recount() -> None:
             # Marking plans row by row is pointless here: every summary is invalidated below.
             cursor.execute("SET LOCAL campaigns.recounting = 'on'")
         for sql in RECOUNT:
-            cursor.execute(sql)
+            cursor.execute(sql.replace("{year}", YEAR_OF.get(connection.vendor, YEAR_OF["postgresql"])))
         if postgresql:
             cursor.execute("SET LOCAL campaigns.recounting = 'off'")
     progress.invalidate_all()

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_safe
 from units.models import Unit
 from units.roles import LOG_DONATION
 
+from .extensions import attach_marks
 from .models import Donation, DonationDrive
 from .selectors import liaison_progress
 
@@ -27,7 +28,9 @@ def liaison_home(request):
     drives = list(
         DonationDrive.objects.filter(units__in=units, end_date__gte=today).distinct().order_by("start_date")[:10]
     )
-    donations = list(Donation.objects.for_user(request.user).select_related("unit").order_by("-donated_on", "-id")[:10])
+    donations = attach_marks(
+        Donation.objects.for_user(request.user).select_related("unit__jurisdiction").order_by("-donated_on", "-id")[:10]
+    )
     return render(
         request,
         "campaigns/liaison_home.html",

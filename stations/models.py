@@ -3,7 +3,9 @@
 The station is the authority on whether a donation happened (DOMAIN.md, "The blood station's
 records"). A record is matched to a reported donation by the ID number's keyed hash, the day and
 the kind; what units reported but the station has not seen is derived by query from the exports'
-covered date ranges (`stations.selectors`), never written into campaigns' donations.
+covered date ranges (`stations.selectors`), never written into campaigns' donations; whether a
+donation is confirmed is written (`Donation.station_verified`, set with the link, and counted
+per jurisdiction and year by campaigns' triggers for the dashboard).
 """
 
 from __future__ import annotations
@@ -58,7 +60,10 @@ class CollectionRecord(models.Model):
     `station_key` is the station's donation code (献血码/条码) or, without one, a digest of the ID
     number's keyed hash, the day and the kind (`match_key`). A record attributed to no unit of
     the jurisdiction keeps no name and no ID number: only the keys, day, kind, amount and the
-    workplace text, so it is counted as 未归属 and recognised when it comes again.
+    workplace text, so it is counted as 未归属 and recognised when it comes again. A record
+    attributed to a unit that no one reported becomes a donation of that unit (outcome CREATED,
+    linked; the donation's source is 血站记录); it stays unlinked (STATION_ONLY) only when the
+    person already has a counted donation that day of another kind.
     """
 
     class Kind(models.TextChoices):
@@ -69,6 +74,8 @@ class CollectionRecord(models.Model):
         MATCHED = "matched", _("已匹配")
         VOLUME_DIFFERS = "volume", _("献血量不一致")
         STATION_ONLY = "station", _("仅血站有记录")
+        # Station-only, attributed to a unit, and made a donation of that unit (source 血站记录).
+        CREATED = "created", _("仅血站有记录，已计入单位")
 
     class Attribution(models.TextChoices):
         DONATION = "donation", _("按上报记录")

@@ -7,10 +7,13 @@ that jurisdiction (or one above it) covers, with no collection record linked to 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Count, Q
+from django.utils.translation import gettext as _
 
+from campaigns.extensions import DonationMark
 from campaigns.models import Donation
 from units.models import Jurisdiction, StaffProfile, Unit
 
@@ -49,6 +52,12 @@ def coverage(root: Jurisdiction, year: int) -> Q:
     return condition
 
 
+def _covers(export_path: str, first: dt.date, last: dt.date, unit_path: str, day: dt.date) -> bool:
+    """The coverage rule for one donation, as `coverage` writes it in SQL: an export of the
+    unit's jurisdiction or one above it whose range holds the day."""
+    return unit_path.startswith(export_path) and first <= day <= last
+
+
 def reported_unseen(root: Jurisdiction, year: int):
     """The donations reported in the subtree that no station record confirms, on covered days."""
     return (
@@ -59,10 +68,52 @@ def reported_unseen(root: Jurisdiction, year: int):
     )
 
 
+def station_marks(donations) -> dict[int, DonationMark]:
+    """What the station's records say of each of these donations (the liaison's pages).
+
+    Verified: a collection record is linked. 未见采血记录: not rejected, no record linked, and an
+    export of the unit's jurisdiction or one above it covers the day (`reported_unseen`'s rule,
+    for a page of donations). Two queries whatever the page: the links, the exports.
+    """
+    donations = [d for d in donations if d.status != Donation.Status.REJECTED]
+    if not donations:
+        return {}
+    ids = [d.pk for d in donations]
+    linked = dict(CollectionRecord.objects.filter(donation_id__in=ids).values_list("donation_id", "export__last_day"))
+    marks: dict[int, DonationMark] = {}
+    pending = []
+    for d in donations:
+        if d.pk in linked or d.station_verified:
+            marks[d.pk] = DonationMark("verified", _("血站核实"), "")
+        else:
+            pending.append(d)
+    if not pending:
+        return marks
+    paths = {d.pk: d.unit.jurisdiction.path for d in pending}
+    ancestors = {int(p) for path in paths.values() for p in path.split("/") if p}
+    days = [d.donated_on for d in pending]
+    exports = list(
+        StationExport.objects.filter(
+            jurisdiction_id__in=ancestors, first_day__lte=max(days), last_day__gte=min(days)
+        ).values_list("jurisdiction__path", "first_day", "last_day")
+    )
+    for d in pending:
+        covering = [e for e in exports if _covers(*e, paths[d.pk], d.donated_on)]
+        if covering:
+            first = min(e[1] for e in covering)
+            last = max(e[2] for e in covering)
+            reason = _(
+                "血站 %(first)s 至 %(last)s 的采血记录中没有此人在这一天的献血记录。请核对日期、身份证号和献血类型；"
+                "确实献过血的，请带献血证向献血办说明。"
+            ) % {"first": first.isoformat(), "last": last.isoformat()}
+            marks[d.pk] = DonationMark("unseen", _("未见采血记录"), reason)
+    return marks
+
+
 def verified_counts(unit_ids, year: int) -> dict[int, int]:
-    """{unit id: donations of that year confirmed by a station record} for the dashboard."""
+    """{unit id: counted donations of that year the station confirms} (reported or from its records)."""
     return dict(
-        Donation.objects.filter(unit_id__in=list(unit_ids), donated_on__year=year, collection_record__isnull=False)
+        Donation.objects.filter(unit_id__in=list(unit_ids), donated_on__year=year, station_verified=True)
         .exclude(status=Donation.Status.REJECTED)
         .order_by()
         .values("unit_id")
@@ -104,14 +155,17 @@ class Reconciliation:
 def reconciliation(root: Jurisdiction, year: int) -> Reconciliation:
     """Per unit of the subtree: reported, verified, volume differs, reported-but-unseen, station-only.
 
-    Five queries whatever the number of units: the exports (coverage), the donations grouped by
-    unit with conditional counts, the station-only records grouped by unit, the unattributed
-    count, and the units named.
+    Reported and verified count the donations units reported (not those made from station
+    records, which are the station-only column). Five queries whatever the number of units: the
+    exports (coverage), the donations grouped by unit with conditional counts, the station-only
+    records grouped by unit, the unattributed count, and the units named.
     """
     covered = coverage(root, year)
     linked = Q(collection_record__isnull=False)
     donations = (
-        Donation.objects.filter(unit__jurisdiction__path__startswith=root.path, donated_on__year=year)
+        Donation.objects.filter(
+            unit__jurisdiction__path__startswith=root.path, donated_on__year=year, source=Donation.Source.REPORTED
+        )
         .exclude(status=Donation.Status.REJECTED)
         .order_by()
         .values("unit_id")
@@ -123,8 +177,11 @@ def reconciliation(root: Jurisdiction, year: int) -> Reconciliation:
         )
     )
     lines: dict[int, dict] = {row.pop("unit_id"): row for row in donations}
+    # Station-only: attributed to a unit and not reported by it (made a donation of it, or not).
     records = CollectionRecord.objects.filter(
-        unit__jurisdiction__path__startswith=root.path, collected_on__year=year, donation__isnull=True
+        unit__jurisdiction__path__startswith=root.path,
+        collected_on__year=year,
+        outcome__in=[CollectionRecord.Outcome.STATION_ONLY, CollectionRecord.Outcome.CREATED],
     )
     for unit_id, n in records.order_by().values("unit_id").annotate(n=Count("id")).values_list("unit_id", "n"):
         lines.setdefault(unit_id, {})["station_only"] = n

@@ -10,6 +10,7 @@ transaction (the staged upload's claim, `core.uploads`), or nothing.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,13 +18,17 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from simple_history.utils import bulk_create_with_history
 
-from campaigns.identity import IdNumberError, check_id_number, mask_id_number
+from campaigns.identity import Identity, IdNumberError, check_id_number, mask_id_number
 from campaigns.models import Donation
+from campaigns.services import reflag
 from core import crypto
 from core.sandbox import SandboxError, run_bounded
 from units.models import Jurisdiction, Unit, UnitAlias
 from units.naming import normalize_name
+from units.selectors import UnitMatcher
+from units.services import alias_create
 
 from .models import CollectionRecord, StationExport
 from .reader import StationReading, StationRow, read_station_export
@@ -36,17 +41,22 @@ ERROR_CONFLICT = "有记录刚被另一次导入写入，未导入任何记录�
 ERROR_RANGE = "覆盖日期范围不对：起始日应不晚于截止日，且包含文件中的全部献血日期（{first} 至 {last}）。"
 ERROR_AMOUNT = "献血量不合规：全血应为 200、300 或 400 毫升，血小板应为 1 或 2 个治疗量。"
 
-# Row statuses, in the order the preview counts them.
-ERROR, ALREADY, MATCHED, VOLUME, BY_NAME, BY_ALIAS, UNATTRIBUTED = (
+# Row statuses, in the order the preview counts them. SUGGESTED: the workplace resembles a unit
+# (not its name nor an alias); staff confirm the unit in the preview (saving the alias) or the
+# row is kept as unattributed, without personal data.
+ERROR, ALREADY, MATCHED, VOLUME, BY_NAME, BY_ALIAS, SUGGESTED, UNATTRIBUTED = (
     "error",
     "already",
     "matched",
     "volume",
     "name",
     "alias",
+    "suggested",
     "unattributed",
 )
-STATUSES = (ALREADY, MATCHED, VOLUME, BY_NAME, BY_ALIAS, UNATTRIBUTED, ERROR)
+STATUSES = (ALREADY, MATCHED, VOLUME, BY_NAME, BY_ALIAS, SUGGESTED, UNATTRIBUTED, ERROR)
+CHANGE_REASON_CREATED = "血站采血记录新增：{filename}"
+CAUSE_CREATED = "血站采血记录新增 {day}"
 _VALID_AMOUNTS = {"whole": {200, 300, 400}, "platelets": {1, 2}}
 
 
@@ -63,6 +73,11 @@ class RowCheck:
     station_key: str = ""
     unit_id: int | None = None
     donation_id: int | None = None
+    identity: Identity | None = None
+    # Attributed to a unit with no reported donation: becomes a donation of that unit (source
+    # 血站记录) unless the person already has a counted donation that day (one a day).
+    creates_donation: bool = False
+    suggestions: list = field(default_factory=list)  # [(unit id, unit name)], best first
 
 
 @dataclass
@@ -89,6 +104,22 @@ class StationPreview:
     def ok(self) -> bool:
         return not self.errors and bool(self.rows) and not self.error_rows
 
+    @property
+    def creates(self) -> int:
+        return sum(1 for r in self.rows if r.creates_donation)
+
+    @property
+    def suggestions(self) -> list[dict]:
+        """One line per workplace text that resembles a unit: what staff confirm, with its rows."""
+        found: dict[str, dict] = {}
+        for check in self.rows:
+            if check.status == SUGGESTED:
+                line = found.setdefault(
+                    check.row.workplace, {"workplace": check.row.workplace, "units": check.suggestions, "rows": 0}
+                )
+                line["rows"] += 1
+        return sorted(found.values(), key=lambda line: (-line["rows"], line["workplace"]))
+
 
 def match_key_for(id_hash: str, day: dt.date, kind: str) -> str:
     """The key a collection is known by without a donation code: one person, one day, one kind."""
@@ -112,7 +143,8 @@ def _check_row(check: RowCheck) -> None:
     row = check.row
     check.errors = list(row.errors)
     try:
-        check.id_number = check_id_number(row.id_number).number
+        check.identity = check_id_number(row.id_number)
+        check.id_number = check.identity.number
     except IdNumberError as exc:
         if row.id_number:
             check.errors.append(str(exc))
@@ -125,8 +157,14 @@ def _check_row(check: RowCheck) -> None:
     check.station_key = f"c:{row.code}" if row.code else f"k:{check.match_key}"
 
 
-def _classify_batch(batch: list[RowCheck], jurisdiction, names, aliases, seen: dict[str, str], taken: set) -> None:
-    """Two queries for the whole batch: records already kept, donations these rows may match."""
+def _classify_batch(
+    batch: list[RowCheck], jurisdiction, names, aliases, seen: dict[str, str], taken: set, matcher
+) -> None:
+    """Two queries for the whole batch: records already kept, donations these rows may match.
+
+    The second also reads the people's donations already linked or of another kind: a person has
+    one counted donation a day, so a station-only row whose person has one that day creates none.
+    """
     station_keys = [c.station_key for c in batch]
     match_keys = [c.match_key for c in batch]
     kept = set()
@@ -136,17 +174,29 @@ def _classify_batch(batch: list[RowCheck], jurisdiction, names, aliases, seen: d
         kept.update((skey, mkey))
     days = [c.row.collected_on for c in batch]
     donations = {}
-    for pk, unit_id, id_hash, day, kind, volume, doses in (
+    occupied = taken.setdefault("days", set())  # (hash, day): a counted donation exists or will
+    for pk, unit_id, id_hash, day, kind, volume, doses, linked, unit_path in (
         Donation.objects.filter(
             id_number_hash__in={c.id_hash for c in batch},
             donated_on__range=(min(days), max(days)),
-            unit__jurisdiction__path__startswith=jurisdiction.path,
-            collection_record__isnull=True,
         )
         .exclude(status=Donation.Status.REJECTED)
-        .values_list("pk", "unit_id", "id_number_hash", "donated_on", "kind", "volume_ml", "doses")
+        .values_list(
+            "pk",
+            "unit_id",
+            "id_number_hash",
+            "donated_on",
+            "kind",
+            "volume_ml",
+            "doses",
+            "collection_record__id",
+            "unit__jurisdiction__path",
+        )
     ):
-        donations[(id_hash, day, kind)] = (pk, volume if kind == Donation.Kind.WHOLE_BLOOD else doses, unit_id)
+        occupied.add((id_hash, day))
+        if linked is None and unit_path.startswith(jurisdiction.path):
+            donations[(id_hash, day, kind)] = (pk, volume if kind == Donation.Kind.WHOLE_BLOOD else doses, unit_id)
+    donation_ids = taken.setdefault("donations", set())
     for check in batch:
         row = check.row
         first = seen.get(check.station_key) or seen.get(check.match_key)
@@ -159,8 +209,8 @@ def _classify_batch(batch: list[RowCheck], jurisdiction, names, aliases, seen: d
             check.status = ALREADY
             continue
         found = donations.get((check.id_hash, row.collected_on, row.kind))
-        if found and found[0] not in taken:
-            taken.add(found[0])
+        if found and found[0] not in donation_ids:
+            donation_ids.add(found[0])
             check.donation_id = found[0]
             check.unit_id = found[2]
             check.status = MATCHED if found[1] == row.amount else VOLUME
@@ -171,11 +221,27 @@ def _classify_batch(batch: list[RowCheck], jurisdiction, names, aliases, seen: d
         elif key and key in aliases:
             check.status, check.unit_id = BY_ALIAS, aliases[key]
         else:
-            check.status = UNATTRIBUTED
+            found_units = matcher().suggest(key) if key and matcher is not None else []
+            if found_units:
+                check.status = SUGGESTED
+                check.suggestions = [(s.unit_id, s.name) for s in found_units]
+            else:
+                check.status = UNATTRIBUTED
+            continue
+        day_key = (check.id_hash, row.collected_on)
+        check.creates_donation = day_key not in occupied
+        occupied.add(day_key)
 
 
-def station_preview(*, data: bytes, filename: str, jurisdiction: Jurisdiction, today: dt.date) -> StationPreview:
-    """Check every row of a station export for a jurisdiction; nothing is written."""
+def station_preview(
+    *, data: bytes, filename: str, jurisdiction: Jurisdiction, today: dt.date, suggest: bool = True
+) -> StationPreview:
+    """Check every row of a station export for a jurisdiction; nothing is written.
+
+    `suggest`: offer units whose names resemble an unknown workplace (the preview page); the
+    apply re-reads the file without them — only exact names and aliases (including those staff
+    just confirmed) attribute a record.
+    """
     try:
         reading = run_bounded(read_station_export, data, filename, today=today)
     except SandboxError as exc:
@@ -186,10 +252,12 @@ def station_preview(*, data: bytes, filename: str, jurisdiction: Jurisdiction, t
     ready = [c for c in preview.rows if not c.errors]
     if ready:
         names, aliases = _unit_names(jurisdiction)
+        # Loaded (three queries) only when a workplace is neither a unit's name nor an alias.
+        matcher = functools.cache(lambda: UnitMatcher(jurisdiction)) if suggest else None
         seen: dict[str, str] = {}
-        taken: set[int] = set()
+        taken: dict[str, set] = {}
         for start in range(0, len(ready), BATCH):
-            _classify_batch(ready[start : start + BATCH], jurisdiction, names, aliases, seen, taken)
+            _classify_batch(ready[start : start + BATCH], jurisdiction, names, aliases, seen, taken, matcher)
     days = [c.row.collected_on for c in preview.rows if c.row.collected_on]
     if days:
         preview.first_day, preview.last_day = min(days), max(days)
@@ -199,8 +267,11 @@ def station_preview(*, data: bytes, filename: str, jurisdiction: Jurisdiction, t
 def _record(check: RowCheck, export: StationExport, jurisdiction: Jurisdiction) -> CollectionRecord:
     row = check.row
     platelets = row.kind == CollectionRecord.Kind.PLATELETS
-    anonymous = check.status == UNATTRIBUTED  # no unit of ours: no personal data kept
-    outcome = {MATCHED: "matched", VOLUME: "volume"}.get(check.status, "station")
+    anonymous = check.status in (UNATTRIBUTED, SUGGESTED)  # no unit of ours: no personal data kept
+    if check.status in (MATCHED, VOLUME):
+        outcome = check.status if check.status == VOLUME else "matched"
+    else:
+        outcome = "created" if check.donation_id else "station"
     attribution = {MATCHED: "donation", VOLUME: "donation", BY_NAME: "name", BY_ALIAS: "alias"}.get(
         check.status, "none"
     )
@@ -220,11 +291,50 @@ def _record(check: RowCheck, export: StationExport, jurisdiction: Jurisdiction) 
         doses=row.amount if platelets else None,
         place=row.place,
         workplace=row.workplace,
-        unit_id=check.unit_id,
+        unit_id=None if anonymous else check.unit_id,
         attribution=attribution,
         donation_id=check.donation_id,
         outcome=outcome,
     )
+
+
+def _station_donation(check: RowCheck, user) -> Donation:
+    """The donation a station-only record of a unit becomes: source 血站记录 (station-verified
+    right after, in the batch's one UPDATE)."""
+    row = check.row
+    platelets = row.kind == Donation.Kind.PLATELETS
+    amount = row.amount if row.amount is not None else (1 if platelets else 400)
+    return Donation(
+        donor_name=row.name.strip()[:50],
+        id_number_encrypted=crypto.encrypt(check.id_number),
+        id_number_hash=check.id_hash,
+        id_number_masked=mask_id_number(check.id_number),
+        sex=check.identity.sex,
+        birth_date=check.identity.birth_date,
+        unit_id=check.unit_id,
+        donated_on=row.collected_on,
+        kind=row.kind,
+        volume_ml=None if platelets else amount,
+        doses=amount if platelets else None,
+        blood_units=Donation.blood_units_for(row.kind, amount),
+        logged_by=user,
+        source=Donation.Source.STATION,
+        station_verified=False,  # set with the matched ones, in one statement (station_apply)
+    )
+
+
+def confirm_suggestions(*, jurisdiction: Jurisdiction, choices: dict[str, int]) -> int:
+    """Save each workplace text staff confirmed as an alias of the chosen unit; how many.
+
+    A unit outside the jurisdiction's subtree is ignored (a forged form), as is an empty text.
+    """
+    units = {u.pk: u for u in Unit.objects.in_subtree(jurisdiction).filter(pk__in=set(choices.values()))}
+    saved = 0
+    for workplace, unit_id in choices.items():
+        unit = units.get(unit_id)
+        if unit is not None and normalize_name(workplace) and alias_create(unit=unit, name=workplace):
+            saved += 1
+    return saved
 
 
 @transaction.atomic
@@ -242,6 +352,10 @@ def station_apply(
 
     Rows already imported (same station key, or same person, day and kind) add nothing; the
     export is still recorded with its covered range, which is what "未见采血记录" is judged on.
+    A matched donation becomes station-verified; a record attributed to a unit by its name or
+    an alias, with no reported donation, becomes a donation of that unit (source 血站记录,
+    station-verified, counted like any other; the person's rule flags recomputed). Records
+    attributed to no unit — suggestions staff did not confirm among them — keep no personal data.
     """
     if not preview.ok:
         raise ValidationError(ERROR_HAS_ERRORS)
@@ -262,18 +376,39 @@ def station_apply(
         already_imported=counts[ALREADY],
         matched=counts[MATCHED],
         volume_differs=counts[VOLUME],
-        station_only=counts[BY_NAME] + counts[BY_ALIAS] + counts[UNATTRIBUTED],
-        unattributed=counts[UNATTRIBUTED],
+        station_only=counts[BY_NAME] + counts[BY_ALIAS] + counts[SUGGESTED] + counts[UNATTRIBUTED],
+        unattributed=counts[SUGGESTED] + counts[UNATTRIBUTED],
     )
     export.full_clean()
     export.save()
     new = [c for c in preview.rows if c.status not in (ERROR, ALREADY)]
+    reason = CHANGE_REASON_CREATED.format(filename=filename[:200])
     try:
         with transaction.atomic():
             for start in range(0, len(new), BATCH):
-                CollectionRecord.objects.bulk_create(
-                    [_record(c, export, jurisdiction) for c in new[start : start + BATCH]]
-                )
+                batch = new[start : start + BATCH]
+                creating = [c for c in batch if c.creates_donation and c.status in (BY_NAME, BY_ALIAS)]
+                if creating:
+                    created = bulk_create_with_history(
+                        [_station_donation(c, user) for c in creating],
+                        Donation,
+                        default_user=user,
+                        default_change_reason=reason,
+                    )
+                    for check, donation in zip(creating, created, strict=True):
+                        check.donation_id = donation.pk
+                # Matched and created donations marked verified in one statement: the kept count
+                # (campaigns' trigger, once per statement) is written once per batch.
+                linked = [c.donation_id for c in batch if c.donation_id]
+                if linked:
+                    Donation.objects.filter(pk__in=linked).update(station_verified=True)
+                CollectionRecord.objects.bulk_create([_record(c, export, jurisdiction) for c in batch])
+                if creating:  # a created donation may breach the interval with a reported one
+                    reflag(
+                        list({c.id_hash for c in creating}),
+                        cause=CAUSE_CREATED.format(day=f"{first_day}–{last_day}"),
+                        user=user,
+                    )
     except IntegrityError as exc:
         raise ValidationError(ERROR_CONFLICT) from exc
     return export
@@ -325,5 +460,6 @@ def rematch(*, jurisdiction: Jurisdiction) -> int:
                 )
             )
         CollectionRecord.objects.bulk_update(updates, ["donation", "unit", "attribution", "outcome"])
+        Donation.objects.filter(pk__in=[u.donation_id for u in updates]).update(station_verified=True)
         linked += len(updates)
     return linked

@@ -22,7 +22,7 @@ from units.roles import RECONCILE_STATION
 
 from .forms import StationUploadForm
 from .selectors import reconciliation, staff_jurisdiction, unit_records
-from .services import rematch, station_apply, station_preview
+from .services import confirm_suggestions, rematch, station_apply, station_preview
 
 # Staged-upload kind and access-log action of this app: plain values in campaigns' and core's
 # columns, so neither of those apps needs a migration for them (labels: see the report).
@@ -126,6 +126,15 @@ class _NotSaved(Exception):
         self.preview = preview
 
 
+def _choices(post) -> dict[str, int]:
+    """{workplace text: unit id} for each suggestion staff confirmed (one select per text)."""
+    choices = {}
+    for workplace, unit in zip(post.getlist("workplace"), post.getlist("unit"), strict=False):
+        if unit.isdigit() and workplace.strip():
+            choices[workplace] = int(unit)
+    return choices
+
+
 def _day(text):
     return dt.date.fromisoformat(text) if text else None
 
@@ -142,8 +151,11 @@ def upload(request):
         try:
             with uploads.claim(kind=STAGED_KIND, token=token, owner=request.user) as claim:
                 meta = claim.upload.meta
+                # Suggestions staff confirmed become aliases first (in the same transaction), so
+                # the file, read again, attributes their records by alias.
+                aliases = confirm_suggestions(jurisdiction=root, choices=_choices(request.POST))
                 preview = station_preview(
-                    data=claim.data, filename=claim.upload.filename, jurisdiction=root, today=today
+                    data=claim.data, filename=claim.upload.filename, jurisdiction=root, today=today, suggest=False
                 )
                 try:
                     done = station_apply(
@@ -158,7 +170,12 @@ def upload(request):
                 except ValidationError as exc:
                     raise _NotSaved(preview, " ".join(exc.messages)) from exc
                 relinked = rematch(jurisdiction=root)
-                claim.result = {"export": done.pk, "new": done.new_records, "relinked": relinked}
+                claim.result = {
+                    "export": done.pk,
+                    "new": done.new_records,
+                    "relinked": relinked,
+                    "aliases": aliases,
+                }
         except uploads.AlreadyApplied:
             messages.info(request, _("这份文件已导入，没有重复导入。"))
             return redirect("stations:overview")

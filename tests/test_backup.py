@@ -26,6 +26,7 @@ from campaigns.models import (
     JurisdictionProgressDirty,
     PlanProgress,
     PlanProgressDirty,
+    VerifiedTally,
 )
 from campaigns.services import donations_review
 from core import crypto
@@ -67,6 +68,7 @@ def wipe(media: Path) -> None:
         PlanProgressDirty,
         JurisdictionProgress,
         JurisdictionProgressDirty,
+        VerifiedTally,
     ]  # ProgressVersion's row comes with migrate
     transient = list(apps.get_app_config("core").get_models())  # staged uploads: never exported
     models = [m for m in backup._models() if m is not Group] + derived + transient

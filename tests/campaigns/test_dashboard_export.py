@@ -69,10 +69,13 @@ def check_lines(page: str, workbook) -> int:
     for html_row, xlsx_row in zip(html_rows, xlsx_rows, strict=True):
         name, *cells = html_row
         assert xlsx_row[1] == name
-        expected = [shown(v, k) for v, k in zip(xlsx_row[2:], LINE_KINDS, strict=True)]
+        values = list(xlsx_row[2:])
+        verified, share = values.pop(3), values.pop(3)  # two columns in the workbook, one cell on the page
+        expected = [shown(v, k) for v, k in zip(values, LINE_KINDS, strict=True)]
+        expected.insert(3, "—" if verified is None else f"{shown(verified, 'count')} · {shown(share, 'rate')}")
         if name == "各行差额之和":  # only its 差额 is a figure
-            expected = [e if i == 4 else "" for i, e in enumerate(expected)]
-            cells = [c if i == 4 else "" for i, c in enumerate(cells)]
+            expected = [e if i == 5 else "" for i, e in enumerate(expected)]
+            cells = [c if i == 5 else "" for i, c in enumerate(cells)]
         assert cells == expected, name
     return len(html_rows)
 

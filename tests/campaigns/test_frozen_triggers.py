@@ -1,6 +1,6 @@
 """A database migrated from zero holds exactly the triggers the migrations' frozen SQL installs.
 
-The tally and mark triggers live only in migrations (0006, 0010, 0011, 0013, 0017), as text
+The tally and mark triggers live only in migrations (0006, 0010, 0011, 0013, 0017, 0020), as text
 frozen there; nothing at run time rebuilds them. This reads the triggers the test database got
 from `migrate` and compares them with the last text each migration installed, so a migration
 that rebuilds a table (SQLite drops a table's triggers when it rebuilds it) and forgets to put
@@ -27,15 +27,17 @@ def _norm(sql: str) -> str:
 
 
 def _expected(vendor: str) -> list[str]:
-    """The statements in force after the last migration: 0013's marks and staff marks, and the
-    tally's (0006; on SQLite put back by 0017 after its table rebuild)."""
+    """The statements in force after the last migration: 0013's marks and staff marks, the
+    tally's (0006; on SQLite put back by 0017 and 0020 after their table rebuilds), and 0020's
+    station-verified count."""
     marks = _migration("0013_staff_edits_mark_plans").SQL[vendor]
     tally = (
         _migration("0017_blood_units_derived").SQLITE_TALLY_TRIGGERS
         if vendor == "sqlite"
         else _migration("0006_donation_tally_triggers").SQL[vendor]["install"]
     )
-    return [*tally, *marks["marks_install"], *marks["install"]]
+    verified = _migration("0020_donation_source_station_verified").SQL[vendor]
+    return [*tally, *marks["marks_install"], *marks["install"], *verified]
 
 
 def test_sqlite_triggers_are_the_frozen_ones():

@@ -186,7 +186,14 @@ def test_rosters_stay_spreadsheets():
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("name", "accepted"),
-    [("通知.pdf", True), ("通知.doc", True), ("通知.wps", True), ("附件.et", True), ("照片.jpg", True), ("照片.gif", False)],
+    [
+        ("通知.pdf", True),
+        ("通知.doc", True),
+        ("通知.wps", True),
+        ("附件.et", True),
+        ("照片.jpg", True),
+        ("照片.gif", False),
+    ],
 )
 def test_the_upload_form_takes_the_new_formats(jurisdiction, name, accepted):
     from django.core.files.uploadedfile import SimpleUploadedFile

@@ -30,5 +30,5 @@ def test_station_records_round_trip(small_portal, jurisdiction, staff_user, tmp_
     station_apply(preview=preview, jurisdiction=jurisdiction, user=staff_user, filename="s", sha256="0" * 64)
     before = _round_trip(small_portal, tmp_path / "backup.zip")
     assert len(before["stations.collectionrecord"]) == 3 and len(before["stations.stationexport"]) == 1
-    record = CollectionRecord.objects.get(donation__isnull=False)
+    record = CollectionRecord.objects.get(donation_id=donation.pk)
     assert crypto.decrypt(record.id_number_encrypted) == number

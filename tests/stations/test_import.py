@@ -57,6 +57,7 @@ def test_preview_counts_each_outcome(world, jurisdiction):
         "volume": 1,
         "name": 2,
         "alias": 1,
+        "suggested": 0,
         "unattributed": 1,
         "error": 0,
     }

@@ -6,6 +6,8 @@ import datetime as dt
 
 import pytest
 
+from campaigns.models import Donation
+from stations.models import CollectionRecord
 from stations.selectors import reconciliation, reported_unseen, verified_counts
 from stations.services import rematch, station_apply, station_preview
 from tests.factories import JurisdictionFactory, UnitFactory, make_donation
@@ -63,7 +65,8 @@ def test_unseen_only_within_covered_ranges(jurisdiction, unit_a, unit_b, staff_u
     assert (b.reported, b.verified, b.unseen, b.station_only) == (0, 0, 0, 1)
     assert result.unattributed == 2
     assert result.totals["station_only"] == 1  # the unattributed record is counted apart, not in a unit
-    assert verified_counts([unit_a.pk, unit_b.pk], 2026) == {unit_a.pk: 1}
+    # unit_b's station-only record became its donation (source 血站记录): counted, and verified
+    assert verified_counts([unit_a.pk, unit_b.pk], 2026) == {unit_a.pk: 1, unit_b.pk: 1}
     assert verified_counts([unit_a.pk], 2025) == {}
 
 
@@ -82,11 +85,19 @@ def test_an_export_of_the_city_covers_its_districts(db, staff_user):
 
 
 def test_a_donation_reported_after_the_import_is_matched_by_rematch(jurisdiction, unit_a, unit_b, staff_user):
+    # The person already had a platelet donation that day (one counted donation a day): the
+    # whole-blood record attributed to 教育局 cannot become a donation and stays station-only.
+    platelets = make_donation(unit_a, donated_on=dt.date(2026, 3, 3), seq=11, kind="platelets", amount=1)
     _import(jurisdiction, staff_user, [station_row(11, dt.date(2026, 3, 3), "教育局")])
-    assert reconciliation(jurisdiction, 2026).lines[0].unit == unit_b
-    donation = make_donation(unit_a, donated_on=dt.date(2026, 3, 3), seq=11, amount=300)
+    record = CollectionRecord.objects.get()
+    assert (record.outcome, record.unit, record.donation) == ("station", unit_b, None)
+    assert reconciliation(jurisdiction, 2026).lines[-1].station_only == 1
+    # The liaison corrects the kind to whole blood (300 ml): rematch links the record.
+    Donation.objects.filter(pk=platelets.pk).update(kind="whole", doses=None, volume_ml=300, blood_units=1.5)
     assert rematch(jurisdiction=jurisdiction) == 1
-    assert donation.collection_record.outcome == "volume" and donation.collection_record.unit == unit_a
+    platelets.refresh_from_db()
+    assert platelets.collection_record.outcome == "volume" and platelets.collection_record.unit == unit_a
+    assert platelets.station_verified
     lines = {line.unit: line for line in reconciliation(jurisdiction, 2026).lines}
     assert (lines[unit_a].verified, lines[unit_a].volume_differs) == (1, 1)
     assert unit_b not in lines
