@@ -30,8 +30,9 @@ def names(response) -> list[str]:
 
 
 def test_the_list_pages_through_every_donor_newest_first(liaison_client, many, django_assert_num_queries):
-    # session, user, the count, the page (with the unit joined)
-    with django_assert_num_queries(4):
+    # session, user, the count, the page (with the unit joined), and the station's marks (the
+    # page's linked records, the exports covering its days: campaigns.extensions)
+    with django_assert_num_queries(6):
         first = liaison_client.get("/liaison/donations/")
     assert names(first) == [f"甲{n:02d}" for n in range(24, 4, -1)]
     assert "第 1 / 2 页" in first.content.decode() and "共 25 条" in first.content.decode()

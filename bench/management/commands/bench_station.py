@@ -34,12 +34,11 @@ from campaigns import tally
 from campaigns.identity import check_character, mask_id_number
 from campaigns.models import Donation, VerifiedTally
 from core import crypto
+from stations.models import CollectionRecord, StationExport
+from stations.services import rematch, station_apply, station_preview
 from units.models import Jurisdiction, Unit, UnitAlias
 from units.naming import normalize_name
 from units.services import jurisdiction_save
-
-from ...models import CollectionRecord, StationExport
-from ...services import rematch, station_apply, station_preview
 
 NAME = "基准血站市"
 YEAR = 2025
