@@ -174,8 +174,18 @@ class QuotaProgress:
         return self.figures.status
 
     @property
+    def closed(self) -> bool:
+        """The plan is closed (已结束): its figures are final."""
+        return self.quota.plan.status == AnnualPlan.Status.CLOSED
+
+    @property
     def status_label(self) -> str:
         return STATUS_LABELS[self.figures.status]
+
+
+# The liaison's order: what needs doing first — overdue, behind, then due soonest, then done;
+# a closed plan's quotas (final figures) after the open ones.
+_LIAISON_RANK = {counting.OVERDUE: 0, counting.BEHIND: 1, counting.ON_TRACK: 2, counting.NOT_STARTED: 2}
 
 
 def quota_progress(quotas: list[Quota], *, today: dt.date | None = None) -> list[QuotaProgress]:
@@ -200,7 +210,8 @@ def quota_progress(quotas: list[Quota], *, today: dt.date | None = None) -> list
 
 def liaison_progress(units, *, today: dt.date, year: int | None = None) -> list[QuotaProgress]:
     """The quotas a liaison's units hold in published or closed plans (of `year`, or every year),
-    latest year first, each by due date, with their figures."""
+    with their figures: open plans first, latest year first, then overdue, behind, due soonest and
+    done (`_LIAISON_RANK`), each by due date."""
     quotas = Quota.objects.filter(
         units__in=list(units), plan__status__in=[AnnualPlan.Status.PUBLISHED, AnnualPlan.Status.CLOSED]
     )
@@ -212,7 +223,8 @@ def liaison_progress(units, *, today: dt.date, year: int | None = None) -> list[
         .prefetch_related("units")
         .order_by("-year", "period_end", "position", "id")
     )
-    return quota_progress(quotas, today=today)
+    progress = quota_progress(quotas, today=today)
+    return sorted(progress, key=lambda p: (p.closed, -p.quota.year, _LIAISON_RANK.get(p.status, 3)))
 
 
 def drives_with_figures(drives):

@@ -200,3 +200,32 @@ def test_another_liaisons_roster_token_is_useless(client, liaison_client, curren
     client.force_login(other)
     client.post("/liaison/roster/", {"token": preview.context["token"]})
     assert Donation.objects.count() == 0
+
+
+def test_home_puts_what_needs_doing_first_and_a_closed_year_last(liaison_client, jurisdiction, unit_a):
+    """Overdue, then behind or due soonest, then done; a closed plan's quotas say 已结束 with their
+    final result; each card is titled with its period and task."""
+    from campaigns.selectors import liaison_progress
+    from tests.factories import PlanFactory
+
+    today = dt.date(2026, 7, 15)
+    plan = PlanFactory(jurisdiction=jurisdiction, year=2026)
+    march = QuotaFactory(plan=plan, units=[unit_a], target=1, period_text="三月")
+    april = QuotaFactory(
+        plan=plan, units=[unit_a], target=5, period_text="四月",
+        period_start=dt.date(2026, 4, 1), period_end=dt.date(2026, 4, 30),
+    )
+    december = QuotaFactory(
+        plan=plan, units=[unit_a], target=5, period_text="十二月",
+        period_start=dt.date(2026, 12, 1), period_end=dt.date(2026, 12, 31),
+    )
+    closed = QuotaFactory(
+        plan=PlanFactory(jurisdiction=jurisdiction, year=2025, status="closed"), units=[unit_a], target=3,
+        period_text="全年", period_start=dt.date(2025, 1, 1), period_end=dt.date(2025, 12, 31),
+    )
+    make_donation(unit_a, donated_on=dt.date(2026, 3, 10), seq=41)
+    order = [p.quota for p in liaison_progress([unit_a], today=today)]
+    assert order == [april, december, march, closed]
+
+    page = liaison_client.get("/liaison/").content.decode()
+    assert "四月 · 任务 5 人" in page and "已结束" in page and "最终结果：已逾期" in page
