@@ -1,5 +1,6 @@
 # Two commands do everything on a fresh machine:
-#   make run   - virtualenv, requirements, SQLite database, demo data, server on 127.0.0.1:8000
+#   make run   - virtualenv, requirements, SQLite database, demo data (with a blood-station export
+#                reconciled), server on 127.0.0.1:8000
 #                (another port: make run PORT=8001)
 #   make test  - virtualenv, requirements, the test suite in JOBS processes (PostgreSQL when
 #                DATABASE_URL is set); the browser journeys and the whole-demo backup round trip
@@ -26,6 +27,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
+	$(PY) manage.py load_station_demo
 	DJANGO_DEBUG=true $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(STAMP)
