@@ -20,6 +20,7 @@ from units.audit import AuditedAdmin, ReadOnlyAdmin, register_histories
 
 from .messages import translate
 from .models import AccessEvent, Bulletin, Donation, DonationDrive
+from .rosters.services import roster_export
 from .selectors import donor_history, drives_with_figures
 from .services import (
     donation_prepare,
@@ -27,7 +28,6 @@ from .services import (
     donations_review,
     record_access,
     review_problem,
-    roster_export,
 )
 
 

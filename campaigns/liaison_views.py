@@ -25,8 +25,9 @@ from .extensions import attach_marks
 from .forms import DonationForm, DonorSearchForm, RosterUploadForm
 from .messages import translate
 from .models import Donation, DonationDrive
-from .roster import TEMPLATE_HEADER
-from .services import donation_log, donation_update, donation_withdraw, roster_commit, roster_preview
+from .rosters.reader import TEMPLATE_HEADER
+from .rosters.services import roster_commit, roster_preview
+from .services import donation_log, donation_update, donation_withdraw
 
 
 def liaison_required(view):

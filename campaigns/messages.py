@@ -1,6 +1,6 @@
 """Rule and reader messages in the language of whoever reads them.
 
-The pure modules (`identity`, `rules`, `roster`) and the services write their messages in
+The pure modules (`identity`, `rules`, `rosters.reader`) and the services write their messages in
 Chinese from module constants with `{name}` placeholders; those constants are also the msgids
 of the catalogue (locale/en). A message reaches a page already formatted: a flag is stored
 with its text, and a roster is read in a sandboxed child that has no request and no language.
@@ -17,9 +17,11 @@ from functools import cache
 
 from django.utils.translation import get_language, gettext
 
-from . import identity, roster, rules, services
+from . import identity, rules, services
+from .rosters import reader as roster
+from .rosters import services as roster_services
 
-MODULES = (identity, rules, roster, services)
+MODULES = (identity, rules, roster, services, roster_services)
 # Values that are themselves words of the catalogue (ERROR_MISSING's "姓名"); the rest are
 # numbers, dates, cells or user data and are kept as they are.
 WORD_PARAMS = {"what"}

@@ -35,7 +35,7 @@ ERROR_TIME = _("读取这个文件的时间超过上限（%(seconds)d 秒），�
 ERROR_CRASHED = _("读取这个文件时出错，已停止：文件可能已损坏，请用 Excel 或 WPS 另存后再上传。")
 
 # Modules the fork server imports once, so each child starts with the readers loaded.
-PRELOAD = ["quotas.notice.reader", "quotas.notice.pdf", "campaigns.roster"]
+PRELOAD = ["quotas.notice.reader", "quotas.notice.pdf", "campaigns.rosters.reader"]
 
 
 class SandboxError(Exception):

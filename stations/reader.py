@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from campaigns.roster import cell_text, header_role, parse_day
+from campaigns.rosters.reader import cell_text, header_role, parse_day
 from quotas.notice.grid import GridError, read_grids
 from units.naming import to_halfwidth
 

@@ -20,7 +20,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from campaigns.models import Donation
-from campaigns.roster import read_roster
+from campaigns.rosters.reader import read_roster
 from core.models import StagedUpload
 from quotas.models import AnnualPlan, PlanSource, Quota
 from quotas.notice.reader import read_notice

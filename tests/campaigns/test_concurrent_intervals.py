@@ -20,7 +20,8 @@ from django.db import connection, connections, transaction
 
 import campaigns.services
 from campaigns.models import Donation
-from campaigns.services import MANY_PEOPLE, donation_log, lock_people, roster_commit
+from campaigns.rosters.services import roster_commit, roster_preview
+from campaigns.services import MANY_PEOPLE, donation_log, lock_people
 from tests.factories import QuotaFactory, id_number
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -112,7 +113,7 @@ def test_a_roster_committed_while_the_same_person_is_logged_flags_both(quotas, u
     from tests.campaigns.test_interval_both_ways import roster
 
     data = roster([[1, "赵并", "男", id_number(seq=SEQ), D(2026, 11, 20), 400, ""]])
-    preview = campaigns.services.roster_preview(
+    preview = roster_preview(
         data=data, filename="名单.xlsx", units=[unit_a], default_unit=unit_a, logged_by=liaison_user
     )
     assert preview.ok and preview.rows[0].flags == []  # checked before the other donation existed

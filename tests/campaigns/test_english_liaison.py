@@ -181,7 +181,7 @@ def test_roster_template_is_english_and_imports_nothing_unchanged(english):
 
 
 def test_roster_export_is_english(english):
-    from campaigns.services import roster_export
+    from campaigns.rosters.services import roster_export
 
     client, unit = english
     log(unit, D(2026, 11, 2), 97)

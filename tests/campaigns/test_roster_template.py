@@ -11,7 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from campaigns.models import Donation
-from campaigns.roster import ERROR_ID_AS_NUMBER, read_roster
+from campaigns.rosters.reader import ERROR_ID_AS_NUMBER, read_roster
 from tests.factories import QuotaFactory, id_number
 
 pytestmark = pytest.mark.django_db

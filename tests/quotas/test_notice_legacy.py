@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from campaigns.roster import read_roster
+from campaigns.rosters.reader import read_roster
 from quotas.notice.grid import ERROR_NOT_SPREADSHEET, read_grids
 from quotas.notice.legacy import ERROR_CONVERT_TIMEOUT, ERROR_NO_LIBREOFFICE, soffice_path
 from quotas.notice.reader import read_notice

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from campaigns.roster import read_roster
+from campaigns.rosters.reader import read_roster
 from quotas.notice.grid import ERROR_NOT_SPREADSHEET, read_grids
 from quotas.notice.pdf import (
     ERROR_PDF_DAMAGED,

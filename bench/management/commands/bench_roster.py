@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from campaigns.identity import check_character
 from campaigns.models import Donation
-from campaigns.services import roster_commit, roster_preview
+from campaigns.rosters.services import roster_commit, roster_preview
 from units.models import Unit
 
 from .bench_liaisons import Command as LiaisonBench

@@ -1,0 +1,2 @@
+"""Rosters: a unit's donors as a file — read (`reader`, pure), checked, saved and exported
+(`services`)."""
