@@ -1,4 +1,4 @@
-"""The liaison's pages: log donors singly or as a roster, edit or withdraw, see progress.
+"""The liaison's pages: their home (progress), log donors singly or as a roster, edit or withdraw.
 
 Every view takes the liaison's units from the server, never from the request: a donation id
 of another unit in a URL or a form gets a 404 and changes nothing.
@@ -27,6 +27,7 @@ from .messages import translate
 from .models import Donation, DonationDrive
 from .rosters.reader import TEMPLATE_HEADER
 from .rosters.services import roster_commit, roster_preview
+from .selectors import liaison_progress
 from .services import donation_log, donation_update, donation_withdraw
 
 
@@ -59,6 +60,27 @@ def _show_rule_messages(request, result):
         messages.warning(request, translate(warning))
     for flag in result.flags:
         messages.warning(request, _("已登记，但需献血办复核：") + translate(flag["message"]))
+
+
+@require_safe
+@liaison_required
+def liaison_home(request):
+    """A liaison's units and their quotas with task, completed, remaining and due date, what
+    needs doing first; the coming drives and the donors logged last."""
+    today = timezone.localdate()
+    units = list(Unit.objects.for_user(request.user).select_related("jurisdiction"))
+    progress = liaison_progress(units, today=today)
+    drives = list(
+        DonationDrive.objects.filter(units__in=units, end_date__gte=today).distinct().order_by("start_date")[:10]
+    )
+    donations = attach_marks(
+        Donation.objects.for_user(request.user).select_related("unit__jurisdiction").order_by("-donated_on", "-id")[:10]
+    )
+    return render(
+        request,
+        "campaigns/liaison_home.html",
+        {"units": units, "progress": progress, "today": today, "drives": drives, "donations": donations},
+    )
 
 
 @liaison_required

@@ -1,11 +1,11 @@
 from django.urls import path
 
-from . import dashboard_views, liaison_views, views
+from . import dashboard_views, liaison_views
 
 app_name = "campaigns"
 
 urlpatterns = [
-    path("liaison/", views.liaison_home, name="liaison_home"),
+    path("liaison/", liaison_views.liaison_home, name="liaison_home"),
     path("liaison/log/", liaison_views.log_donation, name="log_donation"),
     path("liaison/donations/", liaison_views.donor_list, name="donor_list"),
     path("liaison/donations/<int:pk>/edit/", liaison_views.edit_donation, name="edit_donation"),

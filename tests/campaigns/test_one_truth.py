@@ -27,7 +27,7 @@ JULY = dt.date(2026, 7, 15)
 
 def liaison_figures(unit, *, today=JULY) -> dict[str, tuple[int, str]]:
     """What the unit's liaison sees on their home page: label → (completed, status)."""
-    from campaigns import views
+    from campaigns import liaison_views as views
 
     user = UserFactory(username=f"liaison-{unit.pk}", role="联络员")
     make_liaison(user, unit)
