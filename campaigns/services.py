@@ -74,7 +74,7 @@ def check_amount(kind: str, amount) -> None:
         raise ValidationError({"amount": ERROR_VOLUME})
 
 
-def build_donation(
+def donation_build(
     *,
     unit: Unit,
     donor_name: str,
@@ -252,24 +252,24 @@ def apply_rules(
 
 
 def donation_prepare(*, check_plan_year: bool = True, **fields) -> tuple[Donation, RuleResult]:
-    """An unsaved donation that passed every check (fields as `build_donation`), with its rule
+    """An unsaved donation that passed every check (fields as `donation_build`), with its rule
     result: for a form to show errors before saving. `donation_save` checks again, under the
     person's lock."""
-    donation = build_donation(**fields)
+    donation = donation_build(**fields)
     years = plan_years_for(donation.unit) if check_plan_year else None
     result = apply_rules(donation, history_of([donation.id_number_hash])[donation.id_number_hash], plan_years=years)
     return donation, result
 
 
 def donation_log(*, check_plan_year: bool = True, **fields) -> tuple[Donation, RuleResult]:
-    """Log one donation in one short transaction (fields as `build_donation`).
+    """Log one donation in one short transaction (fields as `donation_build`).
 
     Returns the donation and the rule result (warnings to show, flags stored for staff). The
     same person on the same day is one donation: the database constraint decides, so two
     liaisons submitting at once, or a double click, give one row and one ValidationError; two
     donations of one person close together, submitted at once, are flagged (`lock_people`).
     """
-    donation = build_donation(**fields)
+    donation = donation_build(**fields)
     years = plan_years_for(donation.unit) if check_plan_year else None
     return donation, _store(donation, plan_years=years)
 
@@ -304,7 +304,7 @@ def _insert_statements() -> tuple[list, str, str]:
 
 
 def donation_save(donation: Donation) -> Donation:
-    """Save a donation built by `build_donation` (checked or not by `donation_prepare`): the
+    """Save a donation built by `donation_build` (checked or not by `donation_prepare`): the
     rules are applied again under the person's lock, so what is stored is what the database
     holds at the insert. The admin's add form and the benchmarks write through here."""
     _store(donation, plan_years=None)
@@ -350,7 +350,7 @@ def donation_update(*, donation: Donation, check_plan_year: bool = True, **field
     # stored and, when a new ID number is typed, the one it names.
     people = [donation.id_number_hash]
     if fields.get("id_number"):
-        with contextlib.suppress(IdNumberError):  # refused below by build_donation
+        with contextlib.suppress(IdNumberError):  # refused below by donation_build
             people.append(crypto.lookup_hash(check_id_number(fields["id_number"]).number))
     lock_people(people)
     locked = Donation.objects.select_for_update().get(pk=donation.pk)
@@ -360,7 +360,7 @@ def donation_update(*, donation: Donation, check_plan_year: bool = True, **field
         fields["id_number"] = crypto.decrypt(locked.id_number_encrypted)
     if fields.get("phone") is None:
         fields["phone"] = crypto.decrypt(locked.phone_encrypted) if locked.phone_encrypted else ""
-    fresh = build_donation(logged_by=locked.logged_by, **fields)
+    fresh = donation_build(logged_by=locked.logged_by, **fields)
     fresh.pk, fresh.logged_at = locked.pk, locked.logged_at
     years = plan_years_for(fresh.unit) if check_plan_year else None
     result = apply_rules(

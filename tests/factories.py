@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 
 from campaigns.identity import check_character
 from campaigns.models import Donation
-from campaigns.services import build_donation
+from campaigns.services import donation_build
 from quotas.models import AnnualPlan, Quota
 from units.models import Jurisdiction, Liaison, Unit
 from units.naming import normalize_name
@@ -97,7 +97,7 @@ def make_liaison(user, *units) -> Liaison:
 
 
 def make_donation(unit, *, donated_on: dt.date, seq: int = 7, **fields) -> Donation:
-    donation = build_donation(
+    donation = donation_build(
         unit=unit,
         donor_name=fields.pop("donor_name", "张三"),
         id_number=fields.pop("id_number", id_number(seq=seq)),

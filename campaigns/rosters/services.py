@@ -27,7 +27,7 @@ from ..services import (
     CHANGE_REASON_ROSTER,
     Past,
     apply_rules,
-    build_donation,
+    donation_build,
     history_of,
     lock_people,
     new_batch_id,
@@ -98,7 +98,7 @@ def roster_preview(*, data: bytes, filename: str, units: list[Unit], default_uni
             check.errors.append(ERROR_NOT_YOUR_UNIT.format(name=row.unit))
         if not check.errors:
             try:
-                check.donation = build_donation(
+                check.donation = donation_build(
                     unit=check.unit,
                     donor_name=row.name,
                     id_number=row.id_number,

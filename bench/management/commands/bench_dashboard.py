@@ -55,7 +55,7 @@ from campaigns.identity import check_character
 from campaigns.models import Donation
 from campaigns.progress import invalidate_all
 from campaigns.selectors import _DONOR_SUMS_SQL, _SELECTED, _TERMS_SQL
-from campaigns.services import build_donation, donation_save
+from campaigns.services import donation_build, donation_save
 from units.models import Jurisdiction, Unit
 
 TREE = "SELECT id, name, level, path FROM units_jurisdiction WHERE path LIKE %(prefix)s"
@@ -361,7 +361,7 @@ class Command(BaseCommand):
                 for _ in range(BLOCK):
                     i = next(serial)
                     first17 = f"990000{dt.date(1990, 1, 1) + dt.timedelta(days=i % 9000):%Y%m%d}{i % 1000:03d}"
-                    donation = build_donation(
+                    donation = donation_build(
                         unit=unit, donor_name="测试", id_number=first17 + check_character(first17), donated_on=day
                     )
                     t = time.perf_counter()

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from campaigns.identity import check_character
 from campaigns.models import Donation, DonationDrive
-from campaigns.services import build_donation
+from campaigns.services import donation_build
 from quotas.models import AnnualPlan
 from quotas.services import plan_copy_to_year, plan_import, plan_set_status
 from units.models import Jurisdiction, Liaison, StaffProfile, Unit
@@ -174,7 +174,7 @@ class Command(BaseCommand):
                 used.add((number, day))
                 platelets = self.rng.random() < 0.05
                 batch.append(
-                    build_donation(
+                    donation_build(
                         unit=self.rng.choice(units),
                         donor_name=self.rng.choice(SURNAMES) + self.rng.choice(GIVEN) + self.rng.choice(["", *GIVEN]),
                         id_number=number,
