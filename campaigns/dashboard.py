@@ -293,3 +293,15 @@ def filter_and_sort_units(units: list[dict], *, category: str = "", status: str 
     rows = [u for u in units if (not category or u["category"] == category) and (not status or u["status"] == status)]
     key = SORTS.get(sort, SORTS["seq"])
     return sorted(rows, key=key)
+
+
+def plan_completed(plan: AnnualPlan, today: dt.date) -> tuple[dict[int, int], dict[int, int]]:
+    """One plan's completed figures as every page shows them, for drafting next year's plan
+    (registered with `quotas.drafting.selectors` in CampaignsConfig.ready): each quota's completed
+    by quota id, and each sub-jurisdiction's drill-down line (its whole subtree) by its id."""
+    by_quota = {pk: f.completed for pk, f in quota_figures([plan.pk], year=plan.year, today=today).items()}
+    by_child = {}
+    if plan.quotas.filter(sub_jurisdiction__isnull=False).exists():
+        lines = dashboard_figures(jurisdiction=plan.jurisdiction, year=plan.year, today=today)["children"]
+        by_child = {line["id"]: line["completed"] for line in lines}
+    return by_quota, by_child

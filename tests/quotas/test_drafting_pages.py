@@ -313,3 +313,22 @@ def test_a_published_draft_is_not_published_twice(staff, draft):
     with pytest.raises(DraftError, match="已发布"):
         draft_publish(draft=draft, user=staff)
     assert AnnualPlan.objects.get(jurisdiction=draft.jurisdiction, year=2027).history.count() == 2
+
+
+def test_last_year_figures_read_completion_through_the_registered_counting_core(monkeypatch):
+    """Drafting (quotas) asks campaigns' counting core through a hook, never by import; without
+    a reader, last year's completed is unknown (None), never a made-up 0."""
+    from campaigns.dashboard import plan_completed
+    from quotas.drafting import selectors
+    from tests.factories import PlanFactory, QuotaFactory, UnitFactory, make_donation
+
+    plan = PlanFactory(year=2025)
+    unit = UnitFactory(jurisdiction=plan.jurisdiction)
+    QuotaFactory(plan=plan, target=5, units=[unit])
+    make_donation(unit, donated_on=dt.date(2025, 3, 10), seq=1)
+    make_donation(unit, donated_on=dt.date(2025, 6, 10), seq=2)
+    today = dt.date(2026, 3, 1)
+    assert selectors._completed_reader == [plan_completed]
+    assert [f.completed for f in selectors.last_year_figures(plan, today=today)] == [2]
+    monkeypatch.setattr(selectors, "_completed_reader", [])
+    assert [f.completed for f in selectors.last_year_figures(plan, today=today)] == [None]
