@@ -11,11 +11,11 @@ import pytest
 from django.urls import reverse
 
 from quotas.drafting.allocation import RATE
+from quotas.drafting.publishing import draft_publish
 from quotas.drafting.selectors import SUB_JURISDICTION, allocation_from_above, drafting_scope
 from quotas.drafting.services import (
     DraftError,
     draft_create,
-    draft_publish,
     draft_refresh_figures,
     draft_update,
     line_update,
@@ -169,7 +169,7 @@ def test_dekads_move_fixed_months_and_print_dekad_labels(staff, draft):
     yihua = draft.lines.get(label="仪化公司")
     assert yihua.fixed_periods == [15, 18]  # 6月上旬, 7月上旬
     assert len(draft.result["period_labels"]) == 36 and draft.result["period_labels"][15] == "6月上旬"
-    from quotas.drafting.services import draft_attachment
+    from quotas.drafting.rows import draft_attachment
 
     assert {r.period for r in draft_attachment(draft).rows if r.unit == "仪化公司"} == {"6月上旬", "7月上旬"}
 
@@ -203,7 +203,7 @@ def test_publishing_from_the_page(client_of, staff, draft):
 
 
 def test_republishing_a_revised_draft_updates_the_plan_as_a_diff(staff, draft):
-    from quotas.drafting.services import draft_reopen
+    from quotas.drafting.publishing import draft_reopen
 
     plan = draft_publish(draft=draft, user=staff)
     kept = set(plan.quotas.values_list("pk", flat=True))
