@@ -103,7 +103,9 @@ def dashboard_workbook(figures: dict, *, title: str) -> bytes:
     summary.line(title, size=16, bold=True, center=True)
     summary.line(as_of)
     if figures.get("basis") == "verified":
-        summary.line(_("只计血站采血记录核实的献血：任务数不变，已完成、完成率、差额、按期完成和状态都按核实的人次计算。"))
+        summary.line(
+            _("只计血站采血记录核实的献血：任务数不变，已完成、完成率、差额、按期完成和状态都按核实的人次计算。")
+        )
     summary.row += 1
     summary.table(figure_columns, [_line_values(head)])
     children, own = figures["children"], figures.get("own")

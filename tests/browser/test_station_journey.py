@@ -24,7 +24,7 @@ def _headline_verified(page) -> str:
 
 
 def test_staff_reconcile_a_station_export_and_the_dashboard_and_liaison_see_it(page, live_server, world, shoot):  # noqa: F811
-    ours, theirs, county = world["ours"], world["theirs"], world["county"]
+    ours, county = world["ours"], world["county"]
     # the world's donations: 教育局 seq 501 and 仪化公司 seq 503 on EARLIER; one more of 仪化公司
     unseen = make_donation(ours, donated_on=EARLIER, seq=505, donor_name="孙八")
     staff = UserFactory(username="office", role="献血办")
