@@ -25,8 +25,9 @@ Changes are made in a transaction rolled back after each measurement (the reader
 commits an invalidation and refreshes after it). Floors, each fetched and decoded by Python:
 
 - floor: the same tables the page reads — the subtree, its plans, their kept summaries, the
-  jurisdictions' kept monthly sums, and the page's own plan's quotas and their tallied sums (the
-  two statements the unit table needs); its completed total is checked against the page's;
+  jurisdictions' kept monthly sums and kept verified counts, and for the page's own plan the
+  statements its unit table needs (quotas, their tallied sums, their station-verified sums, their
+  labels and member units); its completed total is checked against the page's;
 - donations floor: the same figures straight from the donations (no tally, nothing kept).
 
 Then it logs `--inserts` donations with the tally triggers on and `--inserts` with them off, each
@@ -57,7 +58,15 @@ from campaigns.dashboard import dashboard_figures, warm
 from campaigns.identity import check_character
 from campaigns.models import Donation
 from campaigns.progress import invalidate_all
-from campaigns.selectors import _DONOR_SUMS_SQL, _SELECTED, _TERMS_SQL
+from campaigns.selectors import (
+    _DONOR_SUMS_SQL,
+    _DONOR_SUMS_TEMPLATE,
+    _SELECTED,
+    _SOURCE,
+    _SOURCES,
+    _TERMS_SQL,
+    VERIFIED,
+)
 from campaigns.services import donation_build, donation_save
 from units.models import Jurisdiction, Unit
 
@@ -89,6 +98,20 @@ QUOTA_SUMS_FROM_DONATIONS = QUOTA_SUMS.replace(
     " WHERE status <> 'rejected') t ON t.unit_id = d.donor",
 )
 assert QUOTA_SUMS_FROM_DONATIONS != QUOTA_SUMS
+
+# The unit table's station-verified column: the own plan's quotas counted over the verified
+# donations (the page's statement for that basis), and the kept verified counts per jurisdiction.
+QUOTA_VERIFIED_SUMS = _DONOR_SUMS_TEMPLATE.replace(_SOURCE, _SOURCES[VERIFIED]).replace(_SELECTED, _IN_PLANS)
+VERIFIED_TALLY = """SELECT t.jurisdiction_id, t.persons FROM campaigns_verifiedtally t
+                    JOIN units_jurisdiction j ON j.id = t.jurisdiction_id
+                    WHERE t.year = %(year)s AND j.path LIKE %(prefix)s AND t.persons <> 0"""
+# What the unit table prints beside the figures: each quota's label, period and number, and its
+# member units' names and categories.
+QUOTA_LABELS = """SELECT q.id, q.label, q.period_text, q.seq FROM quotas_quota q
+                  WHERE q.plan_id = ANY(%(plans)s) AND q.sub_jurisdiction_id IS NULL"""
+QUOTA_MEMBERS = """SELECT qu.quota_id, u.name, u.category FROM quotas_quota_units qu
+                   JOIN units_unit u ON u.id = qu.unit_id JOIN quotas_quota q ON q.id = qu.quota_id
+                   WHERE q.plan_id = ANY(%(plans)s)"""
 
 BLOCK = 30  # inserts per block; the modes alternate block by block
 
@@ -329,12 +352,13 @@ class Command(BaseCommand):
             [json.loads(s) if isinstance(s, str) else s for _, s in cursor.fetchall()]
             cursor.execute(KEPT_MONTHS, params)
             months = [json.loads(m) if isinstance(m, str) else m for _, m in cursor.fetchall()]
+            cursor.execute(VERIFIED_TALLY, params)
+            cursor.fetchall()
             own = [pk for pk, jid in plans if jurisdiction is not None and jid == jurisdiction.pk]
             if own:
-                cursor.execute(QUOTA_TERMS, params | {"plans": own})
-                cursor.fetchall()
-                cursor.execute(QUOTA_SUMS, params | {"plans": own})
-                cursor.fetchall()
+                for statement in (QUOTA_TERMS, QUOTA_SUMS, QUOTA_VERIFIED_SUMS, QUOTA_LABELS, QUOTA_MEMBERS):
+                    cursor.execute(statement, params | {"plans": own})
+                    cursor.fetchall()
         took = time.perf_counter() - t
         return took, sum(persons for kept in months for persons, _ in kept)
 
