@@ -167,9 +167,9 @@ def peek(*, kind: str, token: str, owner) -> Claim:
 def update_meta(upload: StagedUpload, meta: dict) -> None:
     """Replace what the apply will need (`meta`) of an upload not yet claimed; NotStaged when it
     was claimed or expired meanwhile."""
-    changed = StagedUpload.objects.filter(
-        pk=upload.pk, claimed_at__isnull=True, expires_at__gt=timezone.now()
-    ).update(meta=meta)
+    changed = StagedUpload.objects.filter(pk=upload.pk, claimed_at__isnull=True, expires_at__gt=timezone.now()).update(
+        meta=meta
+    )
     if not changed:
         raise NotStaged(str(upload.token))
     upload.meta = meta

@@ -63,7 +63,7 @@ def import_notice_view(request, plan_id=None, *, model_admin):
                 staged = uploads.peek(kind=StagedUpload.Kind.NOTICE, token=request.POST["token"], owner=request.user)
             except (uploads.AlreadyApplied, uploads.NotStaged):
                 return _apply(request, context)  # says which, as a confirmation does
-            if typed == staged.meta.get("shown", {}):
+            if typed == staged.upload.meta.get("shown", {}):
                 return _apply(request, context)
             # Corrections typed but not yet seen re-checked: show them re-checked, apply nothing.
             messages.warning(request, _("已按您的更正重新核对，请检查后再确认导入。"))

@@ -593,9 +593,15 @@ def cell_images(data: bytes, cells: list[tuple[int, tuple[int, int, int, int]]])
     cells = cells[:MAX_CELL_IMAGES]
     numbers = sorted({page for page, _ in cells})
     if detect_format(data, "") == "pdf":
+        import pypdfium2
+
+        document = pypdfium2.PdfDocument(data)
+        count = len(document)
+        document.close()
+        numbers = [n for n in numbers if 1 <= n <= count]
         pages = dict(zip(numbers, render_pdf_pages(data, numbers), strict=True))
-    else:
-        pages = {1: open_image(data)} if numbers == [1] else {}
+    else:  # a photo: one page
+        pages = {1: open_image(data)} if 1 in numbers else {}
     straight = {number: _straighten(gray) for number, gray in pages.items()}
     out = []
     for page, (x0, y0, x1, y1) in cells:
