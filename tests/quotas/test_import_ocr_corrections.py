@@ -14,7 +14,7 @@ from PIL import Image
 
 from core.models import StagedUpload
 from quotas.models import AnnualPlan, PlanSource, Quota
-from quotas.notice.reader import ERROR_CORRECTION_CELL, ERROR_CORRECTION_NUMBER, check_notice_text, read_notice
+from quotas.notice.reader import ERROR_CORRECTION_CELL, ERROR_CORRECTION_NUMBER, check_correction, read_notice
 from tests.factories import UnitFactory
 
 from . import scans
@@ -90,16 +90,11 @@ def test_the_cell_images_are_cut_from_the_page_where_the_cell_stands(scan, read)
     [("3８0", ""), ("(380)", ""), ("38.5", "整数"), ("-380", "整数"), ("三百八十", "整数"), ("", "整数")],
 )
 def test_a_corrected_number_must_be_a_whole_number(typed, problem):
-    from quotas.notice.reader import check_correction
-
-    assert (problem in check_correction("附件1!C4", "target", typed)) and bool(
-        check_correction("附件1!C4", "target", typed)
-    ) == bool(problem)
+    message = check_correction("附件1!C4", "target", typed)
+    assert bool(message) == bool(problem) and problem in message
 
 
 def test_a_unit_name_may_not_be_emptied():
-    from quotas.notice.reader import check_correction
-
     assert check_correction("附件1!B4", "unit", " ")
     assert check_correction("附件1!B4", "unit", "刘集镇") == ""
     assert check_correction("附件1!B4", "unit", "甲" * 201)
@@ -115,7 +110,6 @@ def test_corrections_only_of_cells_a_scanned_row_was_read_from(scan):
         (scans.NOTICES / "yizheng-2024.xlsx").read_bytes(), "y.xlsx", year=2024, corrections={"附件1!C4": "1"}
     )
     assert [e.message for e in text.errors] == [ERROR_CORRECTION_CELL.format(ref="附件1!C4")]  # not a scan
-    check_notice_text  # noqa: B018 - imported with the reader
 
 
 @pytest.mark.django_db
