@@ -127,7 +127,9 @@ def _preview_response(request, context, report, shown_rows, token, jurisdiction,
         other_warnings=[w for w in report.warnings if w.kind != KIND_YEAR],
         counts=report.counts(),
         shown_rows=shown_rows,
-        review_count=sum(1 for p in shown_rows for c in getattr(p, "review_cells", ()) if c["first"]),
+        review_count=sum(
+            1 for p in shown_rows for c in getattr(p, "review_cells", ()) if c["first"] and not c["corrected"]
+        ),
         corrections=report.reading.corrections,
         jurisdiction=jurisdiction,
         year=year,
@@ -245,8 +247,15 @@ def _attach_review_cells(report, shown_rows, data: bytes, typed: dict[str, str] 
         if getattr(preview, "issue", None) is not None:
             continue
         refs = _cells_in_doubt(preview)
-        refs += [r for r in (preview.row.ocr_cells or {}).values() if (r in original or r in typed) and r not in refs]
         refs = [r for r in refs if r in reading.ocr_cells]
+        # Cells corrected, or typed over and refused (to be typed again), stay on view.
+        refs += [
+            r
+            for r in (preview.row.ocr_cells or {}).values()
+            if r in reading.ocr_cells
+            and r not in refs
+            and (r in original or typed.get(r, reading.ocr_cells[r]["text"]) != reading.ocr_cells[r]["text"])
+        ]
         if refs:
             per_row.append((preview, refs))
     first_refs = list(dict.fromkeys(r for _, refs in per_row for r in refs))
