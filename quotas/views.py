@@ -29,6 +29,7 @@ from .forms import NoticeUploadForm
 from .models import AnnualPlan
 from .notice.layouts import FLAG_OCR_CONFIDENCE, FLAG_SEQ, FLAG_TOTAL, FLAG_UNMATCHED, KIND_YEAR
 from .notice.ocr import MAX_CELL_IMAGES
+from .notice.reader import same_text
 from .notice.text import decode_notice_text
 from .services import CHANGED, ERROR, cell_images_bounded, plan_import, preview_import
 
@@ -254,7 +255,7 @@ def _attach_review_cells(report, shown_rows, data: bytes, typed: dict[str, str] 
             for r in (preview.row.ocr_cells or {}).values()
             if r in reading.ocr_cells
             and r not in refs
-            and (r in original or typed.get(r, reading.ocr_cells[r]["text"]) != reading.ocr_cells[r]["text"])
+            and (r in original or (r in typed and not same_text(typed[r], reading.ocr_cells[r]["text"])))
         ]
         if refs:
             per_row.append((preview, refs))

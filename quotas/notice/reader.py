@@ -140,6 +140,12 @@ def check_correction(ref: str, role: str, text: str) -> str:
     return ""
 
 
+def same_text(typed: str, recognised: str) -> bool:
+    """Whether a field still holds what was recognised: a one-line field drops the line breaks
+    of a cell's text ("镇机关⏎(含便民中心)"), and that is no correction."""
+    return re.sub(r"[\r\n]", "", typed).strip() == re.sub(r"[\r\n]", "", recognised).strip()
+
+
 def _correct(document, year: int, corrections: dict[str, str], reading: NoticeReading) -> None:
     """Staff's corrections into the grid, in place of the recognised text: each checked for the
     role its cell has in the table as read without corrections (reading a grid is cheap; the
@@ -158,12 +164,12 @@ def _correct(document, year: int, corrections: dict[str, str], reading: NoticeRe
             reading.errors.append(Issue("error", ERROR_CORRECTION_CELL.format(ref=ref), ref, str(typed)[:80]))
             continue
         typed = str(typed).strip()
+        if same_text(typed, cell["text"]):
+            continue  # as read: nothing corrected (and nothing to check: the reader read it)
         problem = check_correction(ref, cell["role"], typed)
         if problem:
             reading.errors.append(Issue("error", problem, ref, typed[:80]))
             continue
-        if typed == cell["text"]:
-            continue  # as read: nothing corrected
         row, column = coordinate_to_tuple(address)
         # Full confidence, the same place on the page: no longer in doubt, still shown.
         sheet.cells[row - 1][column - 1] = OcrText(typed, 1.0, 1.0, cell["page"], cell["box"])

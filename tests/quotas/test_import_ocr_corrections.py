@@ -94,6 +94,13 @@ def test_a_corrected_number_must_be_a_whole_number(typed, problem):
     assert bool(message) == bool(problem) and problem in message
 
 
+def test_a_field_left_as_read_is_no_correction():
+    from quotas.notice.reader import same_text
+
+    assert same_text("镇机关(含便民中心)", "镇机关\n(含便民中心)")  # a one-line field drops the break
+    assert same_text(" 380 ", "380") and not same_text("389", "380")
+
+
 def test_a_unit_name_may_not_be_emptied():
     assert check_correction("附件1!B4", "unit", " ")
     assert check_correction("附件1!B4", "unit", "刘集镇") == ""
@@ -101,10 +108,12 @@ def test_a_unit_name_may_not_be_emptied():
 
 
 def test_corrections_only_of_cells_a_scanned_row_was_read_from(scan):
-    wrong = read_notice(scan, "scan.jpg", year=2024, corrections={"附件1!A1": "x", scans.MISREAD_REF: "8.8"})
+    corrections = {"附件1!A1": "x", scans.MISREAD_REF: "8.8", "附件1!B5": "马集镇"}  # B5 as read
+    wrong = read_notice(scan, "scan.jpg", year=2024, corrections=corrections)
     messages = [e.message for e in wrong.errors]
     assert ERROR_CORRECTION_CELL.format(ref="附件1!A1") in messages
     assert ERROR_CORRECTION_NUMBER.format(ref=scans.MISREAD_REF, text="8.8") in messages
+    assert len(messages) == 2
     assert wrong.corrections == []
     text = read_notice(
         (scans.NOTICES / "yizheng-2024.xlsx").read_bytes(), "y.xlsx", year=2024, corrections={"附件1!C4": "1"}
