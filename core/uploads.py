@@ -146,6 +146,35 @@ def claim(*, kind: str, token: str, owner) -> Iterator[Claim]:
         transaction.on_commit(lambda: _path(token).unlink(missing_ok=True))
 
 
+def peek(*, kind: str, token: str, owner) -> Claim:
+    """A staged upload and its decrypted bytes, not claimed: for a preview shown again (the
+    notice's corrections re-checked) before the confirmation. NotStaged, or AlreadyApplied, as
+    `claim` says them; nothing is written."""
+    token = _parse_token(token)
+    upload = StagedUpload.objects.filter(token=token, kind=kind, owner=owner).first()
+    if upload is not None and upload.claimed_at is not None:
+        raise AlreadyApplied(upload)
+    if upload is None or upload.expires_at <= timezone.now():
+        raise NotStaged(str(token))
+    try:
+        data = crypto.decrypt_bytes(_path(token).read_bytes())
+    except (OSError, ValueError) as exc:
+        logger.warning("staged upload %s unreadable: %s", token, exc)
+        raise NotStaged(str(token)) from exc
+    return Claim(upload=upload, data=data, result={})
+
+
+def update_meta(upload: StagedUpload, meta: dict) -> None:
+    """Replace what the apply will need (`meta`) of an upload not yet claimed; NotStaged when it
+    was claimed or expired meanwhile."""
+    changed = StagedUpload.objects.filter(pk=upload.pk, claimed_at__isnull=True, expires_at__gt=timezone.now()).update(
+        meta=meta
+    )
+    if not changed:
+        raise NotStaged(str(upload.token))
+    upload.meta = meta
+
+
 def purge_expired(*, now=None, orphans_older_than: timedelta = timedelta(hours=1)) -> tuple[int, int]:
     """Delete expired staged uploads and their files, staged files no row names, and the
     plaintext previews older versions left in MEDIA_ROOT/import-staging and roster-staging.

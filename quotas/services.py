@@ -159,15 +159,21 @@ def preview_import(
     plan: AnnualPlan | None = None,
     notice_text: str = "",
     suggest: bool = True,
+    corrections: dict[str, str] | None = None,
 ) -> ImportReport:
     """Read a file and compare it with what is stored: nothing is written.
 
     The file is read in a bounded child process (`core.sandbox`). `suggest=False` leaves out
     the ranked suggestions for unknown names: applying needs only the exact matches, and the
-    staff member's choices among the suggestions come with the confirmation.
+    staff member's choices among the suggestions come with the confirmation. `corrections`
+    (address → text) are staff's corrections of cells read from a scan (`read_notice`).
     """
     reading = read_notice_bounded(
-        data, filename, year=year, jurisdiction=jurisdiction.full_name if jurisdiction else ""
+        data,
+        filename,
+        year=year,
+        jurisdiction=jurisdiction.full_name if jurisdiction else "",
+        corrections=corrections,
     )
     if notice_text:
         check_notice_text(reading, notice_text, override=True)
@@ -229,17 +235,26 @@ def plan_import(
     decisions: dict[str, str | int] | None = None,
     notice_text: str = "",
     plan_fields: dict | None = None,
+    corrections: dict[str, str] | None = None,
 ) -> ImportReport:
     """Import a notice attachment into the jurisdiction's plan for `year`, all or nothing.
 
     `decisions` maps a normalised unknown name to CREATE or to the id of an existing unit
     (saved as an alias, so next year's file matches by itself); unknown names without a
     decision are created as new units. With errors in the file, or `dry_run`, nothing is
-    written and the report says what would happen.
+    written and the report says what would happen. `corrections` are staff's corrections of
+    cells read from a scan, checked and read again as in the preview; the import's history entry
+    and its kept file's summary name each one (the cell, what OCR read, what was typed, by whom).
     """
     decisions = decisions or {}
     report = preview_import(
-        data=data, filename=filename, jurisdiction=jurisdiction, year=year, notice_text=notice_text, suggest=False
+        data=data,
+        filename=filename,
+        jurisdiction=jurisdiction,
+        year=year,
+        notice_text=notice_text,
+        suggest=False,
+        corrections=corrections,
     )
     if report.errors or dry_run:
         return report
@@ -263,6 +278,9 @@ def plan_import(
     # bulk carry the file as their source instead of an entry each.
     plan._history_user = user
     plan._change_reason = import_change_reason(filename, sha256, report.counts())
+    corrected = report.reading.corrections
+    if corrected:
+        plan._change_reason += correction_note(corrected, user)
     plan.save()
     report.plan = plan
 
@@ -272,6 +290,11 @@ def plan_import(
     _write_quotas(report, plan, source, resolved, user=user, reason=plan._change_reason)
     report.applied = True
     source.summary = report.as_json()["summary"] | {"warnings": len(report.warnings)}
+    if corrected:
+        who = user.get_username() if user else ""
+        source.summary["corrections"] = [
+            {"ref": c["ref"], "ocr": c["ocr"], "typed": c["typed"], "by": who} for c in corrected
+        ]
     # The kept file is written last, when only the commit remains, and deleted at once if its
     # row cannot be saved. A transaction that still does not commit (a worker killed, a failure
     # in the caller's transaction) leaves a file no row names: purge_uploads deletes it.
@@ -284,14 +307,43 @@ def plan_import(
     return report
 
 
-def read_notice_bounded(data: bytes, filename: str, *, year: int, jurisdiction: str = "") -> NoticeReading:
+CHANGE_REASON_CORRECTED = "；{user}更正了识别结果 {count} 处：{items}"
+CHANGE_REASON_CORRECTION = "{ref} 识别为“{ocr}”，改为“{typed}”"
+
+
+def correction_note(corrections: list[dict], user=None) -> str:
+    """The history entry's account of staff's corrections of a scan: each cell, what OCR read,
+    what was typed, and who typed it."""
+    items = "，".join(CHANGE_REASON_CORRECTION.format(**c) for c in corrections)
+    who = f"{user.get_username()} " if user else ""
+    return CHANGE_REASON_CORRECTED.format(user=who, count=len(corrections), items=items)
+
+
+def read_notice_bounded(
+    data: bytes, filename: str, *, year: int, jurisdiction: str = "", corrections: dict[str, str] | None = None
+) -> NoticeReading:
     """`read_notice` in a child process with the upload limits; a refused child is a file error."""
     try:
-        return run_bounded(read_notice, data, filename, year=year, jurisdiction=jurisdiction)
+        return run_bounded(
+            read_notice, data, filename, year=year, jurisdiction=jurisdiction, corrections=corrections or None
+        )
     except SandboxError as exc:
         reading = NoticeReading(year=year, jurisdiction=jurisdiction)
         reading.errors.append(Issue("error", str(exc)))
         return reading
+
+
+def cell_images_bounded(data: bytes, cells: list[tuple[int, tuple]]) -> list[bytes]:
+    """Pictures of scanned cells (`ocr.cell_images`) in the upload sandbox; none if it fails
+    (the preview then shows the readings without their pictures)."""
+    if not cells:
+        return []
+    from .notice.ocr import cell_images
+
+    try:
+        return run_bounded(cell_images, data, cells)
+    except SandboxError:
+        return [b""] * len(cells)
 
 
 def purge_orphan_sources(*, older_than: dt.timedelta = dt.timedelta(hours=1)) -> int:

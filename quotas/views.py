@@ -7,6 +7,7 @@ apply's transaction, so a second confirmation of the same token writes nothing.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -18,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from core import uploads
 from core.models import StagedUpload
+from units.models import Jurisdiction
 from units.naming import clean_name
 from units.scope import scope_for
 from units.selectors import child_level, unit_name_of
@@ -25,9 +27,11 @@ from units.services import jurisdiction_get_or_create
 
 from .forms import NoticeUploadForm
 from .models import AnnualPlan
-from .notice.layouts import KIND_YEAR
+from .notice.layouts import FLAG_OCR_CONFIDENCE, FLAG_SEQ, FLAG_TOTAL, FLAG_UNMATCHED, KIND_YEAR
+from .notice.ocr import MAX_CELL_IMAGES
+from .notice.reader import same_text
 from .notice.text import decode_notice_text
-from .services import CHANGED, ERROR, plan_import, preview_import
+from .services import CHANGED, ERROR, cell_images_bounded, plan_import, preview_import
 
 
 class _NotApplied(Exception):
@@ -51,10 +55,20 @@ def import_notice_view(request, plan_id=None, *, model_admin):
         "title": _("从通知导入任务"),
     }
     if request.method == "POST" and "token" in request.POST:
-        if request.POST.get("year_conflict") and not request.POST.get("confirm_year"):
-            messages.error(request, _("文件中的年度与导入年度不同：请勾选确认后再导入。"))
-            return redirect(request.get_full_path())
-        return _apply(request, context)
+        typed = _typed_corrections(request.POST)
+        if "recheck" not in request.POST:
+            if request.POST.get("year_conflict") and not request.POST.get("confirm_year"):
+                messages.error(request, _("文件中的年度与导入年度不同：请勾选确认后再导入。"))
+                return redirect(request.get_full_path())
+            try:
+                staged = uploads.peek(kind=StagedUpload.Kind.NOTICE, token=request.POST["token"], owner=request.user)
+            except (uploads.AlreadyApplied, uploads.NotStaged):
+                return _apply(request, context)  # says which, as a confirmation does
+            if typed == staged.upload.meta.get("shown", {}):
+                return _apply(request, context)
+            # Corrections typed but not yet seen re-checked: show them re-checked, apply nothing.
+            messages.warning(request, _("已按您的更正重新核对，请检查后再确认导入。"))
+        return _recheck(request, context, typed)
     form = NoticeUploadForm(
         request.POST or None,
         request.FILES or None,
@@ -68,19 +82,18 @@ def import_notice_view(request, plan_id=None, *, model_admin):
         notice_text = decode_notice_text(text_file.read()) if text_file else ""
         jurisdiction = form.cleaned_data["jurisdiction"]
         year = form.cleaned_data["year"]
+        filename = form.cleaned_data["file"].name
         report = preview_import(
-            data=data,
-            filename=form.cleaned_data["file"].name,
-            jurisdiction=jurisdiction,
-            year=year,
-            notice_text=notice_text,
+            data=data, filename=filename, jurisdiction=jurisdiction, year=year, notice_text=notice_text
         )
+        shown_rows = _rows_to_show(report)
+        shown = _attach_review_cells(report, shown_rows, data)
         token = None
         if not report.errors:  # a file that cannot be applied is not kept
             staged = uploads.stage(
                 kind=StagedUpload.Kind.NOTICE,
                 owner=request.user,
-                filename=form.cleaned_data["file"].name,
+                filename=filename,
                 data=data,
                 meta={
                     "jurisdiction": jurisdiction.pk,
@@ -89,30 +102,191 @@ def import_notice_view(request, plan_id=None, *, model_admin):
                     "parent": jurisdiction.parent_id,
                     "year": year,
                     "notice_text": notice_text,
+                    # A scan's cells as the preview shows them, and staff's corrections of them.
+                    "shown": shown,
+                    "corrections": {},
                 },
             )
             token = str(staged.token)
-        unknown = list(report.unknown.values())
-        context.update(
-            report=report,
-            token=token,
-            # Only names with a real choice get a control; the others are created as new units.
-            choices=[m for m in unknown if m.suggestions or m.jurisdiction_level],
-            plain_new=[
-                (m.printed, clean_name(unit_name_of(m.printed)))
-                for m in unknown
-                if not (m.suggestions or m.jurisdiction_level)
-            ],
-            other_warnings=[w for w in report.warnings if w.kind != KIND_YEAR],
-            counts=report.counts(),
-            shown_rows=_rows_to_show(report),
-            jurisdiction=jurisdiction,
-            year=year,
-            filename=form.cleaned_data["file"].name,
-        )
-        return TemplateResponse(request, "admin/quotas/import_preview.html", context)
+        return _preview_response(request, context, report, shown_rows, token, jurisdiction, year, filename)
     context["form"] = form
     return TemplateResponse(request, "admin/quotas/import_upload.html", context)
+
+
+def _preview_response(request, context, report, shown_rows, token, jurisdiction, year, filename):
+    unknown = list(report.unknown.values())
+    context.update(
+        report=report,
+        token=token,
+        # Only names with a real choice get a control; the others are created as new units.
+        choices=[m for m in unknown if m.suggestions or m.jurisdiction_level],
+        plain_new=[
+            (m.printed, clean_name(unit_name_of(m.printed)))
+            for m in unknown
+            if not (m.suggestions or m.jurisdiction_level)
+        ],
+        other_warnings=[w for w in report.warnings if w.kind != KIND_YEAR],
+        counts=report.counts(),
+        shown_rows=shown_rows,
+        review_count=sum(
+            1 for p in shown_rows for c in getattr(p, "review_cells", ()) if c["first"] and not c["corrected"]
+        ),
+        corrections=report.reading.corrections,
+        jurisdiction=jurisdiction,
+        year=year,
+        filename=filename,
+    )
+    return TemplateResponse(request, "admin/quotas/import_preview.html", context)
+
+
+MAX_CORRECTIONS = 500
+FIX_PREFIX = "fix:"
+
+
+def _typed_corrections(post) -> dict[str, str]:
+    """What the preview's correction fields hold now: address → text (stripped, at most
+    MAX_CORRECTIONS fields of 1,000 characters; the reader checks each further)."""
+    typed = {}
+    for key, value in post.items():
+        if key.startswith(FIX_PREFIX) and len(typed) < MAX_CORRECTIONS:
+            typed[key.removeprefix(FIX_PREFIX)[:100]] = value.strip()[:1000]
+    return typed
+
+
+def _recheck(request, context, typed: dict[str, str]):
+    """The preview again, the staged scan read with the corrections typed over its cells: each
+    checked, the totals added up again, the flags recomputed. Nothing is applied; the staged
+    upload keeps the corrections (what a confirmation will apply) and the fields as shown."""
+    try:
+        staged = uploads.peek(kind=StagedUpload.Kind.NOTICE, token=request.POST["token"], owner=request.user)
+    except uploads.AlreadyApplied:
+        messages.info(request, _("这个文件已导入，没有重复导入。"))
+        return redirect(reverse("admin:quotas_annualplan_changelist"))
+    except uploads.NotStaged:
+        messages.error(request, _("导入已过期或已完成，请重新上传。"))
+        return redirect(reverse("admin:quotas_annualplan_changelist"))
+    upload, meta = staged.upload, dict(staged.upload.meta)
+    jurisdiction = _staged_jurisdiction(request, meta)
+    # Every field as typed: the reader keeps those that differ from what it recognised.
+    corrections = typed
+    report = preview_import(
+        data=staged.data,
+        filename=upload.filename,
+        jurisdiction=jurisdiction,
+        year=meta["year"],
+        notice_text=meta.get("notice_text", ""),
+        corrections=corrections,
+    )
+    shown_rows = _rows_to_show(report)
+    shown = _attach_review_cells(report, shown_rows, staged.data, typed=typed)
+    try:
+        uploads.update_meta(upload, meta | {"shown": shown, "corrections": corrections})
+    except uploads.NotStaged:
+        messages.error(request, _("导入已过期或已完成，请重新上传。"))
+        return redirect(reverse("admin:quotas_annualplan_changelist"))
+    return _preview_response(
+        request, context, report, shown_rows, str(upload.token), jurisdiction, meta["year"], upload.filename
+    )
+
+
+def _staged_jurisdiction(request, meta):
+    """The jurisdiction a staged notice is for, inside the user's scope (a new one unsaved)."""
+    allowed = scope_for(request.user).jurisdictions()
+    if meta.get("new_jurisdiction"):
+        parent = get_object_or_404(allowed, pk=meta["parent"])
+        name = meta["new_jurisdiction"]
+        found = Jurisdiction.objects.filter(parent=parent, name=name).first()
+        return found or Jurisdiction(name=name, parent=parent, level=child_level(parent, name), path="")
+    return get_object_or_404(allowed, pk=meta["jurisdiction"])
+
+
+ROLE_LABELS = {
+    "unit": "单位",
+    "compound": "单位及任务数",
+    "target": "任务数",
+    "period": "时间",
+    "seq": "序号",
+    "headcount": "总人数",
+    "location": "地点",
+    "total": "合计",
+}
+
+
+def _cells_in_doubt(preview) -> list[str]:
+    """The addresses of a scanned row's cells its flags put in doubt: a doubtful cell itself,
+    the number (and the printed total) of a sum that does not add up, the 序号 out of sequence,
+    the name matching no unit."""
+    row = preview.row
+    cells = row.ocr_cells or {}
+    name = cells.get("compound") or cells.get("unit")
+    refs = []
+    for flag in row.flags or []:
+        if flag["kind"] == FLAG_OCR_CONFIDENCE:
+            refs.append(flag["ref"])
+        elif flag["kind"] == FLAG_TOTAL:
+            refs += [cells.get("target") or name, flag["ref"]]
+        elif flag["kind"] == FLAG_SEQ:
+            refs.append(cells.get("seq"))
+        elif flag["kind"] == FLAG_UNMATCHED:
+            refs.append(name)
+    return [r for r in dict.fromkeys(refs) if r]
+
+
+def _attach_review_cells(report, shown_rows, data: bytes, typed: dict[str, str] | None = None) -> dict[str, str]:
+    """Give each shown row of a scan the cells to review (`review_cells`): the cells its flags
+    doubt and the cells already corrected, each with its picture cut from the upload (a data:
+    URI, never stored), what OCR read and the field's value. A cell shared by several rows (a
+    merged period, a 合计) has its field at its first row. Returns the fields as shown."""
+    reading = report.reading
+    if not reading.ocr_cells:
+        return {}
+    original = {c["ref"]: c["ocr"] for c in reading.corrections}
+    typed = typed or {}
+    seen: set[str] = set()
+    per_row = []
+    for preview in shown_rows:
+        if getattr(preview, "issue", None) is not None:
+            continue
+        refs = _cells_in_doubt(preview)
+        refs = [r for r in refs if r in reading.ocr_cells]
+        # Cells corrected, or typed over and refused (to be typed again), stay on view.
+        refs += [
+            r
+            for r in (preview.row.ocr_cells or {}).values()
+            if r in reading.ocr_cells
+            and r not in refs
+            and (r in original or (r in typed and not same_text(typed[r], reading.ocr_cells[r]["text"])))
+        ]
+        if refs:
+            per_row.append((preview, refs))
+    first_refs = list(dict.fromkeys(r for _, refs in per_row for r in refs))
+    boxes = [(reading.ocr_cells[r]["page"], reading.ocr_cells[r]["box"]) for r in first_refs[:MAX_CELL_IMAGES]]
+    images = dict(zip(first_refs, cell_images_bounded(data, boxes), strict=False))
+    shown: dict[str, str] = {}
+    for preview, refs in per_row:
+        cells = []
+        for ref in refs:
+            cell = reading.ocr_cells[ref]
+            ocr = original.get(ref, cell["text"])
+            value = typed.get(ref, cell["text"])
+            first = ref not in seen
+            seen.add(ref)
+            if first:
+                shown[ref] = value
+            image = images.get(ref) or b""
+            cells.append(
+                {
+                    "ref": ref,
+                    "role": _(ROLE_LABELS.get(cell["role"], cell["role"])),
+                    "ocr": ocr,
+                    "value": value,
+                    "corrected": ref in original,
+                    "first": first,
+                    "image": "data:image/png;base64," + base64.b64encode(image).decode() if image else "",
+                }
+            )
+        preview.review_cells = cells
+    return shown
 
 
 PREVIEW_ROWS = 500
@@ -174,6 +348,7 @@ def _apply(request, context):
         with uploads.claim(kind=StagedUpload.Kind.NOTICE, token=request.POST["token"], owner=request.user) as claim:
             staged = claim.upload
             allowed = scope_for(request.user).jurisdictions()
+            corrections = staged.meta.get("corrections") or None
             if staged.meta.get("new_jurisdiction"):
                 parent = get_object_or_404(allowed, pk=staged.meta["parent"])
                 name = staged.meta["new_jurisdiction"]
@@ -188,6 +363,7 @@ def _apply(request, context):
                 user=request.user,
                 decisions=decisions,
                 notice_text=staged.meta.get("notice_text", ""),
+                corrections=corrections,
             )
             if not report.applied:
                 raise _NotApplied(report)

@@ -247,6 +247,10 @@ class ParsedRow:
     # (a cell read with low confidence, a number that does not add up with a printed total,
     # a name matching no unit); None for every other format.
     flags: list[dict] | None = None
+    # Read from a scan: where each of the row's cells stands, by role ("target" → "附件1!C4",
+    # the anchor of a merged cell), so the preview can show the cell's image and staff correct
+    # it. Not in the reading's JSON.
+    ocr_cells: dict[str, str] | None = None
 
     def as_json(self) -> dict:
         document = {
@@ -539,6 +543,7 @@ class _RowContext:
                 row_index=self.r,
                 annual=annual and bool(common["period_label"]),
                 flags=_ocr_flags(self.sheet, self.r, self.cols) if self.sheet.ocr else None,
+                ocr_cells=_ocr_cells(self.sheet, self.r, self.cols, col) if self.sheet.ocr else None,
                 **fields,
             )
         )
@@ -623,6 +628,13 @@ def _ocr_flags(sheet: Sheet, r: int, cols: dict[str, int]) -> list[dict]:
             )
             flags.append({"kind": FLAG_OCR_CONFIDENCE, "ref": ref, "text": str(value), "message": message})
     return flags
+
+
+def _ocr_cells(sheet: Sheet, r: int, cols: dict[str, int], unit_col: int) -> dict[str, str]:
+    """Each role's cell of a scanned row, by its anchor's address (the unit's is the row's own)."""
+    cells = {role: sheet.ref(*sheet.anchor(r, col)) for role, col in cols.items() if role != REMARK}
+    cells[COMPOUND if COMPOUND in cols else UNIT] = sheet.ref(*sheet.anchor(r, unit_col))
+    return cells
 
 
 def _check_ocr_seq(sheet: Sheet, reading: SheetReading, start: int) -> None:

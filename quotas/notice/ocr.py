@@ -546,14 +546,17 @@ class _LinePart:
         return out
 
 
-def read_images(pages: list[np.ndarray]):
-    """Sheets, notice text and warnings of scanned pages, as `pdf.read_pdf` returns them."""
+def read_images(pages: list[np.ndarray], numbers: list[int] | None = None):
+    """Sheets, notice text and warnings of scanned pages, as `pdf.read_pdf` returns them.
+
+    `numbers` are the pages' numbers in the file (a PDF's picture pages), 1, 2, … by default:
+    each cell's `OcrText.page`, so `cell_images` finds its page again."""
     from .pdf import _assemble
 
     if len(pages) > MAX_OCR_PAGES:
         raise GridError(ERROR_OCR_TOO_MANY_PAGES.format(pages=len(pages), limit=MAX_OCR_PAGES))
     elements = []
-    for number, gray in enumerate(pages, start=1):
+    for number, gray in zip(numbers or range(1, len(pages) + 1), pages, strict=True):
         page_elements, _ = read_page(gray, number)
         elements.extend(page_elements)
     sheets, text = _assemble(elements)
@@ -571,6 +574,53 @@ WARN_OCR = (
 
 def read_image_file(data: bytes):
     return read_images([open_image(data)])
+
+
+# -- the images of cells, for the preview -------------------------------------------------
+
+CELL_IMAGE_MAX_WIDTH = 480  # pixels: a cell's picture in the preview, scaled down if wider
+CELL_IMAGE_MAX_HEIGHT = 160
+MAX_CELL_IMAGES = 200  # per preview: the page stays light
+
+
+def cell_images(data: bytes, cells: list[tuple[int, tuple[int, int, int, int]]]) -> list[bytes]:
+    """PNG pictures of cells of a scan or photo, each given as (page, box) from its `OcrText`:
+    the page is read again as the reader read it (rendered, scaled, straightened the same way,
+    so the box falls on the same pixels) and the box cut out with a margin. Pure, and run in
+    the upload sandbox like the reader; each page is read once. Pictures stay in memory."""
+    from .grid import detect_format
+
+    cells = cells[:MAX_CELL_IMAGES]
+    numbers = sorted({page for page, _ in cells})
+    if detect_format(data, "") == "pdf":
+        import pypdfium2
+
+        document = pypdfium2.PdfDocument(data)
+        count = len(document)
+        document.close()
+        numbers = [n for n in numbers if 1 <= n <= count]
+        pages = dict(zip(numbers, render_pdf_pages(data, numbers), strict=True))
+    else:  # a photo: one page
+        pages = {1: open_image(data)} if 1 in numbers else {}
+    straight = {number: _straighten(gray) for number, gray in pages.items()}
+    out = []
+    for page, (x0, y0, x1, y1) in cells:
+        gray = straight.get(page)
+        if gray is None or x1 <= x0 or y1 <= y0:
+            out.append(b"")
+            continue
+        out.append(_png(_crop(gray, y0, y1, x0, x1, pad=6)))
+    return out
+
+
+def _png(gray: np.ndarray) -> bytes:
+    image = Image.fromarray(gray)
+    scale = min(1.0, CELL_IMAGE_MAX_WIDTH / image.width, CELL_IMAGE_MAX_HEIGHT / image.height)
+    if scale < 1.0:
+        image = image.resize((max(1, int(image.width * scale)), max(1, int(image.height * scale))), Image.LANCZOS)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", optimize=True)
+    return buffer.getvalue()
 
 
 _IMAGE_MAGIC = re.compile(rb"^(?:\xff\xd8\xff|\x89PNG\r\n\x1a\n)")

@@ -147,13 +147,14 @@ def read_pdf(data: bytes) -> tuple[list[Sheet], str, list[str]]:
     if not any_text:  # a scan: every page is a picture, read by OCR (`ocr.py`)
         from .ocr import read_images, render_pdf_pages
 
-        return read_images(render_pdf_pages(data, list(range(1, len(pages) + 1))))
+        numbers = list(range(1, len(pages) + 1))
+        return read_images(render_pdf_pages(data, numbers), numbers)
     sheets, text = _assemble(elements)
     if not sheets:
         if image_pages:  # the notice's text, its attachment scanned: the picture pages by OCR
             from .ocr import read_images, render_pdf_pages
 
-            sheets, scanned_text, warnings = read_images(render_pdf_pages(data, image_pages))
+            sheets, scanned_text, warnings = read_images(render_pdf_pages(data, image_pages), image_pages)
             return sheets, "\n".join([text, scanned_text]), warnings
         raise GridError(ERROR_PDF_NO_TABLE)
     warnings = [WARN_PDF_IMAGE_PAGES.format(pages=_pages_text(image_pages))] if image_pages else []

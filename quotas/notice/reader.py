@@ -14,8 +14,24 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from openpyxl.utils.cell import coordinate_to_tuple
+
+from units.naming import to_halfwidth
+
 from .grid import GridError, read_document
-from .layouts import ERROR_NO_HEADER, Issue, ParsedRow, read_sheet
+from .layouts import (
+    COMPOUND,
+    ERROR_NO_HEADER,
+    FLAG_TOTAL,
+    HEADCOUNT,
+    SEQ,
+    TARGET,
+    TOTAL,
+    UNIT,
+    Issue,
+    ParsedRow,
+    read_sheet,
+)
 
 
 @dataclass
@@ -29,6 +45,11 @@ class NoticeReading:
     declared_total: int | None = None
     facts: dict = field(default_factory=dict)
     stated_total: int | None = None  # the total the notice text states ("全年160人次")
+    # Read from a scan: every cell a row was read from (and each 合计 cell), by address →
+    # {"role", "text" (as recognised), "page", "box"}: what the preview shows and staff may
+    # correct. Corrections applied: [{"ref", "role", "ocr", "typed"}]. Neither is in the JSON.
+    ocr_cells: dict[str, dict] = field(default_factory=dict)
+    corrections: list[dict] = field(default_factory=list)
 
     @property
     def rows(self) -> list[ParsedRow]:
@@ -53,14 +74,30 @@ class NoticeReading:
         }
 
 
-def read_notice(data: bytes, filename: str, *, year: int, jurisdiction: str = "") -> NoticeReading:
-    """Read every sheet of a notice attachment. Never raises for a bad file: errors say why."""
+def read_notice(
+    data: bytes, filename: str, *, year: int, jurisdiction: str = "", corrections: dict[str, str] | None = None
+) -> NoticeReading:
+    """Read every sheet of a notice attachment. Never raises for a bad file: errors say why.
+
+    `corrections` (address → text) are what staff typed over cells of a scan in the preview:
+    each is checked for its cell's role (`check_correction`) and put in the grid in place of
+    the recognised text before the tables are read, so totals, periods and names are checked
+    again as for any cell. A correction of a cell that is not a scanned cell of a row is an error.
+    """
     reading = NoticeReading(year=year, jurisdiction=jurisdiction)
     try:
         document = read_document(data, filename)
     except GridError as exc:
         reading.errors.append(Issue("error", str(exc)))
         return reading
+    if corrections:
+        _correct(document, year, corrections, reading)
+    _read_tables(document, year, reading)
+    _collect_ocr_cells(document, reading)
+    return reading
+
+
+def _read_tables(document, year: int, reading: NoticeReading) -> None:
     reading.warnings.extend(Issue("warning", message) for message in document.warnings)
     found = False
     for grid in document.sheets:
@@ -77,7 +114,92 @@ def read_notice(data: bytes, filename: str, *, year: int, jurisdiction: str = ""
         reading.errors.append(Issue("error", ERROR_NO_HEADER))
     elif document.text:
         check_notice_text(reading, document.text)
-    return reading
+
+
+ERROR_CORRECTION_CELL = "{ref} 不是扫描件中可更正的单元格。"
+ERROR_CORRECTION_NUMBER = "{ref}：更正的数字“{text}”应为大于或等于 0 的整数（指导性数字写作 (60)）。"
+ERROR_CORRECTION_EMPTY = "{ref}：更正的单位名称不能为空。"
+ERROR_CORRECTION_LONG = "{ref}：更正的内容超过 {limit} 个字符。"
+_WHOLE_NUMBER = re.compile(r"^(?:\d{1,7}|[(（]\d{1,7}[)）])$")
+_NUMBER_ROLES = {TARGET, HEADCOUNT, SEQ, TOTAL}
+CORRECTION_MAX_CHARS = 200
+
+
+def check_correction(ref: str, role: str, text: str) -> str:
+    """Why a correction typed over a scanned cell cannot stand, or "": a number (任务数, 总人数,
+    序号, 合计) is a whole number ≥ 0, or one in brackets (advisory); a unit's name is not empty;
+    nothing is longer than a name may be. A period is checked by the period grammar when the
+    table is read again, as any cell's."""
+    if len(text) > CORRECTION_MAX_CHARS:
+        return ERROR_CORRECTION_LONG.format(ref=ref, limit=CORRECTION_MAX_CHARS)
+    if role in _NUMBER_ROLES:
+        if not _WHOLE_NUMBER.match(to_halfwidth(text).strip()):
+            return ERROR_CORRECTION_NUMBER.format(ref=ref, text=text)
+    elif role in (UNIT, COMPOUND) and not text.strip():
+        return ERROR_CORRECTION_EMPTY.format(ref=ref)
+    return ""
+
+
+def same_text(typed: str, recognised: str) -> bool:
+    """Whether a field still holds what was recognised: a one-line field drops the line breaks
+    of a cell's text ("镇机关⏎(含便民中心)"), and that is no correction."""
+    return re.sub(r"[\r\n]", "", typed).strip() == re.sub(r"[\r\n]", "", recognised).strip()
+
+
+def _correct(document, year: int, corrections: dict[str, str], reading: NoticeReading) -> None:
+    """Staff's corrections into the grid, in place of the recognised text: each checked for the
+    role its cell has in the table as read without corrections (reading a grid is cheap; the
+    recognition is not repeated)."""
+    from .ocr import OcrText
+
+    before = NoticeReading(year=year)
+    _read_tables(document, year, before)
+    _collect_ocr_cells(document, before)
+    sheets = {sheet.name: sheet for sheet in document.sheets}
+    for ref, typed in corrections.items():
+        cell = before.ocr_cells.get(ref)
+        sheet_name, _, address = ref.rpartition("!")
+        sheet = sheets.get(sheet_name)
+        if cell is None or sheet is None:
+            reading.errors.append(Issue("error", ERROR_CORRECTION_CELL.format(ref=ref), ref, str(typed)[:80]))
+            continue
+        typed = str(typed).strip()
+        if same_text(typed, cell["text"]):
+            continue  # as read: nothing corrected (and nothing to check: the reader read it)
+        problem = check_correction(ref, cell["role"], typed)
+        if problem:
+            reading.errors.append(Issue("error", problem, ref, typed[:80]))
+            continue
+        row, column = coordinate_to_tuple(address)
+        # Full confidence, the same place on the page: no longer in doubt, still shown.
+        sheet.cells[row - 1][column - 1] = OcrText(typed, 1.0, 1.0, cell["page"], cell["box"])
+        reading.corrections.append({"ref": ref, "role": cell["role"], "ocr": cell["text"], "typed": typed})
+
+
+def _collect_ocr_cells(document, reading: NoticeReading) -> None:
+    """Where each scanned row's cells stand on their page (`ParsedRow.ocr_cells`), and the 合计
+    cells their flags name."""
+    sheets = {sheet.name: sheet for sheet in document.sheets if getattr(sheet, "ocr", False)}
+    if not sheets:
+        return
+    wanted: dict[str, str] = {}
+    for row in reading.rows:
+        for role, ref in (row.ocr_cells or {}).items():
+            wanted.setdefault(ref, role)
+        for flag in row.flags or []:
+            if flag["kind"] == FLAG_TOTAL:
+                wanted.setdefault(flag["ref"], TOTAL)
+    for ref, role in wanted.items():
+        sheet_name, _, address = ref.rpartition("!")
+        sheet = sheets.get(sheet_name)
+        if sheet is None:
+            continue
+        row, column = coordinate_to_tuple(address)
+        value = sheet.value(row - 1, column - 1)
+        box = getattr(value, "box", None)
+        if box is None or not any(box):
+            continue
+        reading.ocr_cells[ref] = {"role": role, "text": str(value), "page": value.page, "box": box}
 
 
 _DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,12}[〔\[［(（【]\s*(\d{4})\s*[〕\]］)）】]\s*\d+\s*号")

@@ -69,3 +69,22 @@ def jpeg(page: Image.Image, quality: int = 70) -> bytes:
     buffer = io.BytesIO()
     page.save(buffer, "JPEG", quality=quality)
     return buffer.getvalue()
+
+
+# Yizheng's 附件1 as printed with a 合计 row (3,425, the sum of its ten numbers), except that
+# 刘集镇's 380 reads 880: what a misread digit looks like to the reader. Every row of the sum is
+# flagged; staff correct 附件1 C4 to 380 and the total agrees again.
+MISREAD_REF, MISREAD_AS, MISREAD_TRUE, MISREAD_TOTAL = "附件1!C4", "880", "380", 3425
+
+
+def misread_scan(*, dpi: int = 170) -> bytes:
+    """A photographed page (.jpg) of yizheng-2024's 附件1 whose 刘集镇 number does not add up."""
+    sheet = read_grids((NOTICES / "yizheng-2024.xlsx").read_bytes(), "yizheng-2024.xlsx")[0]
+    table = table_from_sheet(sheet, "附件1")
+    rows = [list(row) for row in table.rows]
+    assert rows[1][1] == "刘集镇" and rows[1][2] == MISREAD_TRUE
+    rows[1][2] = MISREAD_AS
+    rows.append(["合计", None, str(MISREAD_TOTAL)])
+    table.rows = rows
+    pdf = notice_pdf([table], body=BODY, attachments_on_new_page=False)
+    return jpeg(scanned_pages(pdf, dpi=dpi, angle=0.8)[0])
