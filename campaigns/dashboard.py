@@ -27,7 +27,7 @@ from .counting.jurisdictions import JurisdictionTree, Line
 from .counting.plans import summarise_plan
 from .models import Donation, DonationTally
 from .progress import current_version, jurisdiction_months, plan_summaries
-from .selectors import ALL, STATUS_LABELS, VERIFIED, quota_figures
+from .selectors import ALL, STATUS_LABELS, VERIFIED, quota_figures, quota_figures_by_basis
 from .sql import any_of, fetch
 
 STATUS_ORDER = list(counting.QUOTA_STATUSES)
@@ -167,8 +167,13 @@ def dashboard_figures(
             budget=None if budget is None else settings.DASHBOARD_RECOMPUTE_JURISDICTIONS,
             exact=[jurisdiction.pk] if jurisdiction else [],
         )
-        # The page's own plan is computed afresh for its unit table; a stale summary of it reuses that.
-        own_rows = quota_figures([own_plan], year=year, today=today) if own_plan else {}
+        # The page's own plan is computed afresh for its unit table (with its station-verified
+        # column: the same quotas on the VERIFIED basis); a stale summary of it reuses that.
+        if own_plan:
+            both = quota_figures_by_basis([own_plan], year=year, today=today, bases=(ALL, VERIFIED))
+            own_rows, own_verified = both[ALL], both[VERIFIED]
+        else:
+            own_rows = own_verified = {}
 
         def compute(stale: list[int]):
             others = [pk for pk in stale if pk != own_plan]
@@ -241,10 +246,8 @@ def dashboard_figures(
     unit_rows = [r for r in own_rows.values() if r.sub_jurisdiction is None]
     totals = counting.quota_totals(unit_rows)
     # Each unit quota's station-verified donations: its completed on the VERIFIED basis, by the
-    # same rules (two queries; on that basis the unit table's completed already is that figure).
-    verified_rows = own_rows
-    if basis != VERIFIED and unit_rows:
-        verified_rows = quota_figures([own_plan], year=year, today=today, basis=VERIFIED)
+    # same rules (read with the ALL figures above; on that basis the unit table's completed is that figure).
+    verified_rows = own_rows if basis == VERIFIED else own_verified
     if unit_rows:
         totals["verified"] = counting.quota_totals(verified_rows[r.id] for r in unit_rows)["completed"]
         totals["verified_share"] = totals["verified"] / totals["completed"] if totals["completed"] else None

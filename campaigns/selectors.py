@@ -120,7 +120,15 @@ def quota_figures(
     """The figures of the quotas of these plans of `year` — all of them, or only those with one of
     `unit_ids` among their members — by quota id, counting the donations of `basis` (ALL or
     VERIFIED) by the same rules. Two queries."""
-    source = _SOURCES[basis]  # KeyError for an unknown basis: never a silent default
+    return quota_figures_by_basis(plan_ids, year=year, today=today, unit_ids=unit_ids, bases=(basis,))[basis]
+
+
+def quota_figures_by_basis(
+    plan_ids, *, year: int, today: dt.date, bases: tuple[str, ...], unit_ids=None
+) -> dict[str, dict[int, counting.QuotaFigures]]:
+    """`quota_figures` on each of `bases` (e.g. the dashboard's unit table: every reported
+    donation, and the station-verified ones), the quotas' terms read once: 1 + len(bases) queries."""
+    sources = [_SOURCES[basis] for basis in bases]  # KeyError for an unknown basis: never a silent default
     plans_sql, params = any_of_named("q.plan_id", "plans", plan_ids)
     units_sql = ""
     if unit_ids is not None:
@@ -136,7 +144,7 @@ def quota_figures(
         if unit_id is not None:
             members[qid].add(unit_id)
     if not terms_rows:
-        return {}
+        return {basis: {} for basis in bases}
     terms = [
         counting.QuotaTerms(
             id=qid,
@@ -152,21 +160,24 @@ def quota_figures(
         for qid, (plan_id, q_year, target, start, end, advisory, sub_id) in terms_rows.items()
     ]
     params |= {"year_start": dt.date(year, 1, 1), "year_end": dt.date(year, 12, 31)}
-    sums = [
-        counting.DonorSums(
-            quota_id=qid,
-            unit_id=donor,
-            parent_id=parent,
-            has_own_quota=bool(own),
-            persons=int(persons or 0),
-            blood_units=_decimal(units),
-            by_due=int(by_due or 0),
-        )
-        for qid, donor, parent, own, persons, units, by_due in fetch(
-            _DONOR_SUMS_TEMPLATE.replace(_SOURCE, source).replace(_SELECTED, selected), params
-        )
-    ]
-    return counting.count_quotas(terms, sums, today=today)
+    found = {}
+    for basis, source in zip(bases, sources, strict=True):
+        sums = [
+            counting.DonorSums(
+                quota_id=qid,
+                unit_id=donor,
+                parent_id=parent,
+                has_own_quota=bool(own),
+                persons=int(persons or 0),
+                blood_units=_decimal(units),
+                by_due=int(by_due or 0),
+            )
+            for qid, donor, parent, own, persons, units, by_due in fetch(
+                _DONOR_SUMS_TEMPLATE.replace(_SOURCE, source).replace(_SELECTED, selected), params
+            )
+        ]
+        found[basis] = counting.count_quotas(terms, sums, today=today)
+    return found
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,15 @@ def largest_remainder(weights: Sequence[Fraction | int], total: int) -> list[int
         if total:
             raise ValueError("nothing to share a non-zero total among")
         return []
-    weights = [Fraction(w) for w in weights]
-    if any(w < 0 for w in weights):
+    if all(type(w) is int for w in weights):  # the counting core's persons: no Fractions needed
+        integers = list(weights)
+    else:
+        # In integers over a common denominator: exact, and far faster than Fractions for thousands.
+        fractions = [Fraction(w) for w in weights]
+        denominator = math.lcm(*(w.denominator for w in fractions))
+        integers = [w.numerator * (denominator // w.denominator) for w in fractions]
+    if any(w < 0 for w in integers):
         raise ValueError("weights cannot be negative")
-    # In integers over a common denominator: exact, and far faster than Fractions for thousands.
-    denominator = math.lcm(*(w.denominator for w in weights))
-    integers = [w.numerator * (denominator // w.denominator) for w in weights]
     whole = sum(integers)
     if whole == 0:
         integers, whole = [1] * n, n

@@ -24,7 +24,8 @@ For a county, a city and the whole country, `--runs` times each (medians reporte
 Changes are made in a transaction rolled back after each measurement (the readers' case
 commits an invalidation and refreshes after it). Floors, each fetched and decoded by Python:
 
-- floor: the same tables the page reads — the subtree, its plans, their kept summaries, the
+- floor: the same tables the page reads — the reader's session and permissions, the
+  jurisdiction's ancestors and latest bulletins, the subtree, its plans, their kept summaries, the
   jurisdictions' kept monthly sums and kept verified counts, and for the page's own plan the
   statements its unit table needs (quotas, their tallied sums, their station-verified sums, their
   labels and member units); its completed total is checked against the page's;
@@ -113,6 +114,25 @@ QUOTA_MEMBERS = """SELECT qu.quota_id, u.name, u.category FROM quotas_quota_unit
                    JOIN units_unit u ON u.id = qu.unit_id JOIN quotas_quota q ON q.id = qu.quota_id
                    WHERE q.plan_id = ANY(%(plans)s)"""
 
+# What serving the page reads besides its figures: the reader's session, the reader with their
+# permissions (the portal's backend reads both in one statement), the jurisdiction's ancestors
+# (the breadcrumbs) and its latest bulletins.
+SESSION = "SELECT session_data FROM django_session WHERE session_key = %(session)s AND expire_date > now()"
+READER = """SELECT u.*, (SELECT string_agg(ct.app_label || '.' || p.codename, ',')
+                         FROM auth_user_groups ug JOIN auth_group_permissions gp ON gp.group_id = ug.group_id
+                         JOIN auth_permission p ON p.id = gp.permission_id
+                         JOIN django_content_type ct ON ct.id = p.content_type_id WHERE ug.user_id = u.id)
+            FROM auth_user u WHERE u.id = %(reader)s"""
+ANCESTORS = """WITH RECURSIVE up (id, depth) AS (
+                   SELECT id, 0 FROM units_jurisdiction WHERE id = %(jurisdiction)s
+                   UNION ALL
+                   SELECT j.parent_id, up.depth + 1 FROM units_jurisdiction j JOIN up ON j.id = up.id
+                   WHERE j.parent_id IS NOT NULL)
+               SELECT j.* FROM up JOIN units_jurisdiction j ON j.id = up.id ORDER BY up.depth"""
+BULLETINS = """SELECT * FROM campaigns_bulletin WHERE jurisdiction_id = %(jurisdiction)s AND year = %(year)s
+               ORDER BY created_at DESC, id DESC LIMIT 10"""
+
+MOMENTS = ("month-start", "cold", "verified")
 BLOCK = 30  # inserts per block; the modes alternate block by block
 
 
@@ -130,8 +150,18 @@ class Command(BaseCommand):
         parser.add_argument("--activity", type=int, nargs="*", default=[2000, 12000])
         parser.add_argument("--readers", type=int, default=6, help="leaders at once after an invalidation; 0: none")
         parser.add_argument("--scopes", nargs="*", default=["county", "city", "country"])
+        parser.add_argument(
+            "--moments",
+            nargs="*",
+            default=list(MOMENTS),
+            choices=MOMENTS,
+            help="which moments besides kept and the floors (default: all; the refreshes take minutes)",
+        )
 
-    def handle(self, *args, runs: int, inserts: int, year: int | None, activity: list[int], readers: int, scopes, **o):
+    def handle(
+        self, *args, runs: int, inserts: int, year: int | None, activity: list[int], readers: int, scopes, moments, **o
+    ):
+        self.moments = set(moments)
         if connection.vendor != "postgresql":
             raise CommandError("bench_dashboard measures PostgreSQL (set DATABASE_URL).")
         self.today = timezone.localdate()
@@ -191,10 +221,13 @@ class Command(BaseCommand):
             record("kept", *self._page(url))
             for n in activity:
                 self._rolled_back(lambda n=n: self._activity(n, url, record, jurisdiction))
-            with mock.patch("django.utils.timezone.localdate", return_value=first_of_next_month):
-                self._rolled_back(lambda: self._moment("month start", url, record, first_of_next_month))
-            self._rolled_back(lambda: (invalidate_all(), self._moment("cold", url, record, self.today)))
-            self._rolled_back(lambda: self._verified(url, record, jurisdiction))
+            if "month-start" in self.moments:
+                with mock.patch("django.utils.timezone.localdate", return_value=first_of_next_month):
+                    self._rolled_back(lambda: self._moment("month start", url, record, first_of_next_month))
+            if "cold" in self.moments:
+                self._rolled_back(lambda: (invalidate_all(), self._moment("cold", url, record, self.today)))
+            if "verified" in self.moments:
+                self._rolled_back(lambda: self._verified(url, record, jurisdiction))
             floor, completed = self._floor(jurisdiction)
             page = dashboard_figures(jurisdiction=jurisdiction, year=self.year, today=self.today)
             if completed != page["headline"]["completed"]:
@@ -341,9 +374,23 @@ class Command(BaseCommand):
 
     def _floor(self, jurisdiction) -> tuple[float, int]:
         """Seconds to fetch and decode what the page reads; and the completed total it gives."""
-        params = self._params(jurisdiction)
+        params = self._params(jurisdiction) | {
+            "session": self.client.session.session_key,
+            "reader": self.user.pk,
+            "jurisdiction": jurisdiction.pk if jurisdiction else None,
+        }
         t = time.perf_counter()
         with connection.cursor() as cursor:
+            cursor.execute(SESSION, params)
+            cursor.fetchall()
+            cursor.execute(READER, params)
+            cursor.fetchall()
+            if jurisdiction is not None:
+                cursor.execute(ANCESTORS, params)
+                cursor.fetchall()
+            bulletins = BULLETINS if jurisdiction is not None else BULLETINS.replace("= %(jurisdiction)s", "IS NULL")
+            cursor.execute(bulletins, params)
+            cursor.fetchall()
             cursor.execute(TREE, params)
             cursor.fetchall()
             cursor.execute(PLANS, params)
