@@ -45,6 +45,13 @@ def test_largest_remainder_is_exact_within_one_and_monotone(ws, total):
             assert result[i] >= result[j]
 
 
+@given(weights, st.integers(min_value=0, max_value=20_000))
+def test_integer_weights_and_the_same_weights_as_fractions_split_alike(ws, total):
+    """Integer weights (the counting core's persons) take a path without Fractions: the same split."""
+    assert largest_remainder(ws, total) == largest_remainder([Fraction(w) for w in ws], total)
+    assert largest_remainder(ws, total) == largest_remainder([Fraction(w, 3) for w in ws], total)
+
+
 def _brute_force(ws, total):
     """Every way to write `total` as len(ws) non-negative integers: the least sum of distances."""
     shares = [Fraction(total * w, sum(ws)) for w in ws]
