@@ -229,3 +229,15 @@ def test_home_puts_what_needs_doing_first_and_a_closed_year_last(liaison_client,
 
     page = liaison_client.get("/liaison/").content.decode()
     assert "四月 · 任务 5 人" in page and "已结束" in page and "最终结果：已逾期" in page
+
+
+def test_the_card_shows_how_many_of_the_completed_the_station_verified(liaison_client, plan, unit_a):
+    """Issue 21: beside completed, the station-verified ones and their share, counted by the same
+    rules as the dashboard's verified basis; nothing is said before the station verified any."""
+    QuotaFactory(plan=plan, label="仪化公司", target=4, units=[unit_a])
+    donations = [make_donation(unit_a, donated_on=dt.date(plan.year, 3, 2 + i), seq=31 + 2 * i) for i in range(3)]
+    page = liaison_client.get("/liaison/").content.decode()
+    assert "血站核实" not in page.split('<div class="cards">')[1].split("</div>\n\n")[0]
+    Donation.objects.filter(pk__in=[d.pk for d in donations[:2]]).update(station_verified=True)
+    page = liaison_client.get("/liaison/").content.decode()
+    assert "血站核实 2 · 66.7%" in page
