@@ -18,8 +18,8 @@ from django.utils import timezone
 from core.bulk import copy_rows
 from core.sandbox import SandboxError, run_bounded
 from units.models import Jurisdiction, Unit
-from units.naming import clean_name, normalize_name
-from units.selectors import NameMatch, UnitMatcher, child_level, unit_name_of
+from units.naming import normalize_name
+from units.selectors import NameMatch, UnitMatcher, child_level, jurisdiction_name_of, unit_name_of
 from units.services import aliases_create_bulk, jurisdiction_get_or_create, units_create_bulk
 
 from .models import AnnualPlan, PlanSource, Quota
@@ -365,7 +365,7 @@ def _sub_jurisdiction(report: ImportReport, jurisdiction: Jurisdiction, match: N
     (CREATE_SUB_JURISDICTION) or one of its children by id."""
     decision = str(decisions[match.key])
     if decision == CREATE_SUB_JURISDICTION:
-        name = clean_name(unit_name_of(match.printed))
+        name = jurisdiction_name_of(match.printed)  # "永定区（含城区）" → 永定区
         existed = Jurisdiction.objects.filter(parent=jurisdiction, name=name).exists()
         child = jurisdiction_get_or_create(name=name, parent=jurisdiction, level=child_level(jurisdiction, name))
         report.created_jurisdictions += not existed
