@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.crypto import decrypt
 from core.xlsx import xlsx_response
+from units.admin_filters import UnitFilter, autocomplete_filter_media
 from units.admin_scope import ScopedAdmin
 from units.audit import AuditedAdmin, ReadOnlyAdmin, register_histories
 
@@ -159,7 +160,7 @@ class DonationAdmin(ScopedAdmin, AuditedAdmin):
         "kind",
         "donated_on",
         ("unit__jurisdiction", admin.RelatedOnlyFieldListFilter),
-        ("unit", admin.RelatedOnlyFieldListFilter),
+        UnitFilter,  # a searchable box over the user's units, not a link per unit
     ]
     search_fields = ["donor_name", "unit__name", "id_number_masked"]
     autocomplete_fields = ["unit", "drive"]
@@ -196,6 +197,10 @@ class DonationAdmin(ScopedAdmin, AuditedAdmin):
         "reviewed_by",
         "reviewed_at",
     ]
+
+    @property
+    def media(self):
+        return super().media + autocomplete_filter_media(Donation, "unit", self.admin_site)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
