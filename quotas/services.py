@@ -20,7 +20,7 @@ from core.sandbox import SandboxError, run_bounded
 from units.models import Jurisdiction, Unit
 from units.naming import normalize_name
 from units.selectors import NameMatch, UnitMatcher, child_level, jurisdiction_name_of, unit_name_of
-from units.services import aliases_create_bulk, jurisdiction_get_or_create, units_create_bulk
+from units.services import aliases_create_bulk, jurisdiction_get_or_create, jurisdiction_named, units_create_bulk
 
 from .models import AnnualPlan, PlanSource, Quota
 from .notice.layouts import FLAG_MESSAGES, FLAG_UNMATCHED, KIND_YEAR, Issue, ParsedRow
@@ -366,7 +366,7 @@ def _sub_jurisdiction(report: ImportReport, jurisdiction: Jurisdiction, match: N
     decision = str(decisions[match.key])
     if decision == CREATE_SUB_JURISDICTION:
         name = jurisdiction_name_of(match.printed)  # "永定区（含城区）" → 永定区
-        existed = Jurisdiction.objects.filter(parent=jurisdiction, name=name).exists()
+        existed = jurisdiction_named(name, parent=jurisdiction) is not None
         child = jurisdiction_get_or_create(name=name, parent=jurisdiction, level=child_level(jurisdiction, name))
         report.created_jurisdictions += not existed
         return child.pk
