@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.bulk import copy_rows
 from core.sandbox import SandboxError, run_bounded
@@ -59,7 +60,7 @@ class RowPreview:
 
     @property
     def status_label(self) -> str:
-        return STATUS_LABELS[self.status]
+        return gettext(STATUS_LABELS[self.status])  # the preview's words, translated there too
 
 
 @dataclass

@@ -74,7 +74,7 @@ class ScopedAutocompleteFilter(admin.ListFilter):
             widget=AutocompleteSelect(
                 self.field,
                 self.model_admin.admin_site,
-                attrs={"data-width": "100%", "data-placeholder": _("输入名称搜索"), "aria-label": self.title},
+                attrs={"data-width": "100%", "aria-label": self.title},
             ),
         )
         box_id = f"filter-{self.field_name}"
