@@ -276,7 +276,7 @@ class DonationAdmin(ScopedAdmin, AuditedAdmin):
 
     @admin.display(description=_("规则提示"))
     def flags_in_words(self, obj):
-        return "；".join(f["message"] for f in obj.flags) or "—"
+        return "；".join(translate(f["message"]) for f in obj.flags) or "—"
 
     def _review(self, request, queryset, status):
         try:
