@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import F, Sum
+from django.db.models import Count, F, Sum
 from django.db.models.functions import ExtractMonth
 
 from quotas.models import AnnualPlan
@@ -23,9 +24,10 @@ from units.models import Jurisdiction, Unit
 
 from . import counting
 from .counting.jurisdictions import JurisdictionTree, Line
-from .models import DonationTally
+from .counting.plans import summarise_plan
+from .models import Donation, DonationTally
 from .progress import current_version, jurisdiction_months, plan_summaries
-from .selectors import STATUS_LABELS, quota_figures
+from .selectors import ALL, STATUS_LABELS, VERIFIED, quota_figures
 from .sql import any_of, fetch
 
 STATUS_ORDER = list(counting.QUOTA_STATUSES)
@@ -75,10 +77,41 @@ def _line(line: Line, status_labels: dict[str, str]) -> dict:
     }
 
 
+def _verified_months(prefix: str, year: int, jurisdiction_ids) -> dict[int, tuple[list[int], Decimal]]:
+    """Station-verified counted donations by each jurisdiction's own units in `year`: (persons
+    per month, blood units), as `jurisdiction_months` returns the kept sums of every donation.
+    Summed from the donations (nothing keeps them per month). One query."""
+    months = {pk: ([0] * 12, Decimal(0)) for pk in jurisdiction_ids}
+    rows = (
+        Donation.objects.counted()
+        .filter(
+            station_verified=True,
+            donated_on__gte=dt.date(year, 1, 1),
+            donated_on__lte=dt.date(year, 12, 31),
+            unit__jurisdiction__path__startswith=prefix,
+        )
+        .values_list(F("unit__jurisdiction_id"), ExtractMonth("donated_on"))
+        .annotate(p=Count("id"), u=Sum("blood_units"))
+        .order_by()
+    )
+    for pk, month, persons, units in rows:
+        if pk in months:
+            done, total = months[pk]
+            done[month - 1] = persons
+            months[pk] = (done, total + Decimal(str(units or 0)))
+    return months
+
+
 def dashboard_figures(
-    *, jurisdiction: Jurisdiction | None, year: int, today: dt.date, budget: int | None = None
+    *, jurisdiction: Jurisdiction | None, year: int, today: dt.date, budget: int | None = None, basis: str = ALL
 ) -> dict:
     """The whole dashboard for a jurisdiction (None: everything) and year, as JSON-ready data.
+
+    `basis` (`campaigns.selectors`): ALL counts every reported donation, from the kept figures;
+    VERIFIED only the station-verified ones, by the same rules, computed afresh for every plan
+    and jurisdiction of the page (kept summaries exist for ALL only, and are neither read nor
+    written): one query for the months, two for all the plans' quotas, instead of the marks and
+    the kept rows.
 
     `budget`: the most quotas of stale plans this call recomputes itself (the page passes
     `settings.DASHBOARD_RECOMPUTE_QUOTAS`); beyond it, other plans' last kept summaries are used
@@ -97,7 +130,6 @@ def dashboard_figures(
 
     # 3. Counted donations per jurisdiction and month, kept; recomputed from the tally for the
     # jurisdictions whose donations changed. 4. Every plan's summary, kept the same way.
-    version = current_version()
 
     def monthly_from_tally(stale: list[int] | None):
         rows = DonationTally.objects.filter(day__gte=year_start, day__lte=year_end)
@@ -111,28 +143,45 @@ def dashboard_figures(
             .order_by()
         )
 
-    months, months_behind = jurisdiction_months(
-        list(tree),
-        prefix=prefix,
-        year=year,
-        version=version,
-        compute=monthly_from_tally,
-        budget=None if budget is None else settings.DASHBOARD_RECOMPUTE_JURISDICTIONS,
-        exact=[jurisdiction.pk] if jurisdiction else [],
-    )
-    # The page's own plan is computed afresh for its unit table; a stale summary of it reuses that.
-    own_rows = quota_figures([own_plan], year=year, today=today) if own_plan else {}
+    if basis == VERIFIED:
+        # Afresh, nothing kept: the same rules over the station-verified donations only.
+        months = _verified_months(prefix, year, tree)
+        own_rows = {}
+        summaries = {}
+        if plans:
+            fresh = quota_figures(sorted(plans), year=year, today=today, basis=VERIFIED)
+            rows_by_plan: dict[int, list] = {pk: [] for pk in plans}
+            for row in fresh.values():
+                rows_by_plan[row.plan_id].append(row)
+            summaries = {pk: summarise_plan(rows, year=year, today=today)[0] for pk, rows in rows_by_plan.items()}
+            own_rows = {pk: row for pk, row in fresh.items() if row.plan_id == own_plan}
+        behind_since = None
+    elif basis == ALL:
+        version = current_version()
+        months, months_behind = jurisdiction_months(
+            list(tree),
+            prefix=prefix,
+            year=year,
+            version=version,
+            compute=monthly_from_tally,
+            budget=None if budget is None else settings.DASHBOARD_RECOMPUTE_JURISDICTIONS,
+            exact=[jurisdiction.pk] if jurisdiction else [],
+        )
+        # The page's own plan is computed afresh for its unit table; a stale summary of it reuses that.
+        own_rows = quota_figures([own_plan], year=year, today=today) if own_plan else {}
 
-    def compute(stale: list[int]):
-        others = [pk for pk in stale if pk != own_plan]
-        fresh = quota_figures(others, year=year, today=today) if others else {}
-        return [*fresh.values(), *(own_rows.values() if own_plan in stale else ())]
+        def compute(stale: list[int]):
+            others = [pk for pk in stale if pk != own_plan]
+            fresh = quota_figures(others, year=year, today=today) if others else {}
+            return [*fresh.values(), *(own_rows.values() if own_plan in stale else ())]
 
-    kept = plan_summaries(
-        sorted(plans), year=year, today=today, version=version, compute=compute, budget=budget, exact=[own_plan]
-    )
-    summaries = kept.summaries
-    behind_since = min((t for t in (kept.behind_since, months_behind) if t is not None), default=None)
+        kept = plan_summaries(
+            sorted(plans), year=year, today=today, version=version, compute=compute, budget=budget, exact=[own_plan]
+        )
+        summaries = kept.summaries
+        behind_since = min((t for t in (kept.behind_since, months_behind) if t is not None), default=None)
+    else:
+        raise ValueError(f"unknown basis {basis!r}")
     rolled = counting.roll_up(
         tree=JurisdictionTree(root_path=prefix, paths={pk: path for pk, (_, _, path) in tree.items()}),
         plans=plans,
@@ -191,6 +240,14 @@ def dashboard_figures(
     lists = counting.merge_lists(summaries.values())
     unit_rows = [r for r in own_rows.values() if r.sub_jurisdiction is None]
     totals = counting.quota_totals(unit_rows)
+    # Each unit quota's station-verified donations: its completed on the VERIFIED basis, by the
+    # same rules (two queries; on that basis the unit table's completed already is that figure).
+    verified_rows = own_rows
+    if basis != VERIFIED and unit_rows:
+        verified_rows = quota_figures([own_plan], year=year, today=today, basis=VERIFIED)
+    if unit_rows:
+        totals["verified"] = counting.quota_totals(verified_rows[r.id] for r in unit_rows)["completed"]
+        totals["verified_share"] = totals["verified"] / totals["completed"] if totals["completed"] else None
     truncated = len(unit_rows) > UNIT_TABLE_LIMIT
     unit_rows = sorted(unit_rows, key=lambda r: r.id)[:UNIT_TABLE_LIMIT]
     listed = [*lists["overdue"], *lists["shortfalls"], *lists["this_month"]]
@@ -208,7 +265,7 @@ def dashboard_figures(
             categories[qid].append(category)
     category_labels = {value: str(label) for value, label in Unit.Category.choices}
 
-    def present(row: dict) -> dict:
+    def present(row: dict, *, verified: int | None = None) -> dict:
         label, period_text, seq, jname = labels[row["id"]]
         cats = sorted(set(categories.get(row["id"], [])))
         return {
@@ -231,7 +288,11 @@ def dashboard_figures(
             "status_label": status_labels[row["status"]],
             "advisory": row["advisory"],
             "group": row["group"],
-        }
+        } | (
+            {"verified": verified, "verified_share": verified / row["completed"] if row["completed"] else None}
+            if verified is not None
+            else {}
+        )
 
     def as_row(figures: counting.QuotaFigures) -> dict:
         return {
@@ -250,6 +311,7 @@ def dashboard_figures(
 
     return {
         "year": year,
+        "basis": basis,
         "as_of": today.isoformat(),
         "behind_since": behind_since.isoformat() if behind_since else None,
         "jurisdiction": {"id": jurisdiction.pk, "name": jurisdiction.name, "path": jurisdiction.path}
@@ -260,7 +322,7 @@ def dashboard_figures(
         "children": children,
         "own": own,
         "lines_totals": lines_totals,
-        "units": [present(as_row(r)) for r in unit_rows],
+        "units": [present(as_row(r), verified=verified_rows[r.id].completed) for r in unit_rows],
         "units_totals": totals,
         "units_truncated": truncated,
         "overdue": [present(r) for r in lists["overdue"]],
@@ -293,3 +355,15 @@ def filter_and_sort_units(units: list[dict], *, category: str = "", status: str 
     rows = [u for u in units if (not category or u["category"] == category) and (not status or u["status"] == status)]
     key = SORTS.get(sort, SORTS["seq"])
     return sorted(rows, key=key)
+
+
+def plan_completed(plan: AnnualPlan, today: dt.date) -> tuple[dict[int, int], dict[int, int]]:
+    """One plan's completed figures as every page shows them, for drafting next year's plan
+    (registered with `quotas.drafting.selectors` in CampaignsConfig.ready): each quota's completed
+    by quota id, and each sub-jurisdiction's drill-down line (its whole subtree) by its id."""
+    by_quota = {pk: f.completed for pk, f in quota_figures([plan.pk], year=plan.year, today=today).items()}
+    by_child = {}
+    if plan.quotas.filter(sub_jurisdiction__isnull=False).exists():
+        lines = dashboard_figures(jurisdiction=plan.jurisdiction, year=plan.year, today=today)["children"]
+        by_child = {line["id"]: line["completed"] for line in lines}
+    return by_quota, by_child

@@ -24,7 +24,7 @@ from . import dashboard_queries as queries
 from .dashboard import STATUS_ORDER, dashboard_figures, filter_and_sort_units
 from .exports import dashboard_workbook
 from .models import Bulletin
-from .selectors import STATUS_LABELS, liaison_progress
+from .selectors import ALL, STATUS_LABELS, VERIFIED, liaison_progress
 
 
 class NoJurisdiction(Exception):
@@ -52,6 +52,12 @@ def _year(params, today: dt.date) -> int:
     if not 2000 <= year <= 2100:
         raise Http404
     return year
+
+
+def _basis(params) -> str:
+    """Which donations the figures count: ?basis=verified only the station-verified ones (a
+    leadership filter); anything else every reported donation."""
+    return VERIFIED if params.get("basis") == VERIFIED else ALL
 
 
 def _trail(lineage: list[Jurisdiction], scope: Scope) -> list[Jurisdiction]:
@@ -84,7 +90,10 @@ def _jurisdiction(params, scope: Scope) -> Jurisdiction | None:
 
 def _title(figures: dict) -> str:
     where = figures["jurisdiction"]["name"] if figures["jurisdiction"] else _("全部")
-    return _("%(where)s%(year)s年无偿献血任务完成情况") % {"where": where, "year": figures["year"]}
+    title = _("%(where)s%(year)s年无偿献血任务完成情况") % {"where": where, "year": figures["year"]}
+    if figures.get("basis") == VERIFIED:  # a bulletin frozen before the basis existed counted all
+        title += _("（仅计血站核实）")
+    return title
 
 
 def chart_data(figures: dict, today: dt.date) -> dict:
@@ -125,8 +134,12 @@ def _context(request, figures: dict, *, jurisdiction, trail, scope: Scope, today
     category = request.GET.get("category", "")
     status = request.GET.get("status", "")
     sort = request.GET.get("sort", "seq")
+    basis = figures.get("basis", ALL)
     return {
         "figures": figures,
+        "basis": basis,
+        # appended to the page's links (drill-down, breadcrumbs, status cards) to keep the basis
+        "basis_query": f"&basis={VERIFIED}" if basis == VERIFIED else "",
         "title": _title(figures),
         "jurisdiction": jurisdiction,
         "trail": trail,
@@ -157,7 +170,9 @@ def dashboard(request):
     year = _year(request.GET, today)
     jurisdiction, lineage = _jurisdiction_and_lineage(request.GET, scope)
     budget = settings.DASHBOARD_RECOMPUTE_QUOTAS  # beyond it: last kept figures, refreshed in the background
-    figures = dashboard_figures(jurisdiction=jurisdiction, year=year, today=today, budget=budget)
+    figures = dashboard_figures(
+        jurisdiction=jurisdiction, year=year, today=today, budget=budget, basis=_basis(request.GET)
+    )
     context = _context(
         request, figures, jurisdiction=jurisdiction, trail=_trail(lineage, scope), scope=scope, today=today
     )
@@ -197,7 +212,7 @@ def dashboard_export(request):
     today = timezone.localdate()
     year = _year(request.GET, today)
     jurisdiction = _jurisdiction(request.GET, scope)
-    figures = dashboard_figures(jurisdiction=jurisdiction, year=year, today=today)
+    figures = dashboard_figures(jurisdiction=jurisdiction, year=year, today=today, basis=_basis(request.GET))
     return _xlsx(figures, _title(figures), f"dashboard-{year}-{today:%Y%m%d}.xlsx")
 
 
@@ -210,7 +225,7 @@ def bulletin_create(request):
     today = timezone.localdate()
     year = _year(request.POST, today)
     jurisdiction = _jurisdiction(request.POST, scope)
-    figures = dashboard_figures(jurisdiction=jurisdiction, year=year, today=today)
+    figures = dashboard_figures(jurisdiction=jurisdiction, year=year, today=today, basis=_basis(request.POST))
     title = (request.POST.get("title") or "").strip()[:200] or _("%(title)s通报（%(date)s）") % {
         "title": _title(figures),
         "date": today.isoformat(),
@@ -275,7 +290,12 @@ def bulletin_compare(request, pk: int):
     """A past bulletin beside today's figures for the same jurisdiction and year."""
     bulletin, scope = _bulletin_for(request, pk)
     today = timezone.localdate()
-    now = dashboard_figures(jurisdiction=bulletin.jurisdiction, year=bulletin.year, today=today)
+    now = dashboard_figures(
+        jurisdiction=bulletin.jurisdiction,
+        year=bulletin.year,
+        today=today,
+        basis=bulletin.figures.get("basis", ALL),  # compared on the basis it was frozen on
+    )
     then = bulletin.figures
     now_children = {c["id"]: c for c in now["children"]}
     children = []

@@ -102,6 +102,10 @@ def dashboard_workbook(figures: dict, *, title: str) -> bytes:
     summary.ws.title = _("汇总")
     summary.line(title, size=16, bold=True, center=True)
     summary.line(as_of)
+    if figures.get("basis") == "verified":
+        summary.line(
+            _("只计血站采血记录核实的献血：任务数不变，已完成、完成率、差额、按期完成和状态都按核实的人次计算。")
+        )
     summary.row += 1
     summary.table(figure_columns, [_line_values(head)])
     children, own = figures["children"], figures.get("own")
@@ -152,7 +156,7 @@ def dashboard_workbook(figures: dict, *, title: str) -> bytes:
 
     units = figures["units"]
     if units:
-        sheet = _Sheet(wb.create_sheet(_("单位完成情况")), [8, 34, 10, 14, 10, 10, 10, 10, 10, 12, 12, 10])
+        sheet = _Sheet(wb.create_sheet(_("单位完成情况")), [8, 34, 10, 14, 10, 10, 10, 10, 10, 10, 10, 12, 12, 10])
         sheet.line(title, size=14, bold=True, center=True)
         sheet.line(as_of)
         columns = [
@@ -162,6 +166,8 @@ def dashboard_workbook(figures: dict, *, title: str) -> bytes:
             (_("时间"), ""),
             (_("任务数"), COUNT),
             (_("已完成（人次）"), COUNT),
+            (_("血站核实（人次）"), COUNT),
+            (_("血站核实占已完成"), PERCENT),
             (_("完成率"), PERCENT),
             (_("差额"), COUNT),
             (_("按期完成"), COUNT),
@@ -177,6 +183,8 @@ def dashboard_workbook(figures: dict, *, title: str) -> bytes:
                 u["period_text"] or _("全年"),
                 u["target"],
                 u["completed"],
+                u.get("verified"),  # absent in a bulletin frozen before the column existed
+                u.get("verified_share"),
                 u["rate"],
                 u["shortfall"],
                 u["on_time"],
@@ -196,6 +204,8 @@ def dashboard_workbook(figures: dict, *, title: str) -> bytes:
                     "",
                     totals["target"],
                     totals["completed"],
+                    totals.get("verified"),
+                    totals.get("verified_share"),
                     totals["rate"],
                     totals["shortfall"],
                     totals["on_time"],

@@ -27,7 +27,7 @@ from quotas.models import AnnualPlan, Quota
 from units.models import Unit
 
 from . import counting
-from .models import DonationTally
+from .models import Donation, DonationTally
 from .sql import any_of_named, as_date, fetch
 
 STATUS_LABELS = {
@@ -44,6 +44,24 @@ _QUOTA = Quota._meta.db_table
 _MEMBERS = Quota.units.through._meta.db_table
 _UNIT = Unit._meta.db_table
 _TALLY = DonationTally._meta.db_table
+_DONATION = Donation._meta.db_table
+
+# A figure's basis: which donations it counts. The rules (campaigns.counting) are the same for
+# every basis; only the rows they are handed differ.
+#   ALL      every counted donation as units reported it (the default), from the tally kept by
+#            triggers — the only basis whose plan summaries and monthly sums are kept;
+#   VERIFIED only the counted donations a blood-station collection record verified
+#            (`Donation.station_verified`, written by stations), summed from the donations
+#            themselves: no tally keeps them per unit and day. One donation is one person, as in
+#            the tally.
+ALL, VERIFIED = "all", "verified"
+BASES = (ALL, VERIFIED)
+_SOURCES = {
+    ALL: _TALLY,
+    VERIFIED: f"""(SELECT unit_id, donated_on AS day, 1 AS persons, blood_units FROM {_DONATION}
+                  WHERE station_verified AND status <> '{Donation.Status.REJECTED.value}')""",  # noqa: S608
+}
+_SOURCE = "{source}"  # where a statement reads (unit_id, day, persons, blood_units) rows from
 
 # The quotas asked for: those of some plans, optionally only those with one of some units among
 # their members (a set closed under pools: a pool's quotas have the same members).
@@ -60,7 +78,7 @@ _TERMS_SQL = f"""
 # Per quota, the counted donations of each unit that may count toward it: its members and their
 # subordinate units, each with its parent and whether it holds a quota of its own in the plan.
 # Which of them count is the counting core's decision (counting.quotas.credits).
-_DONOR_SUMS_SQL = f"""
+_DONOR_SUMS_TEMPLATE = f"""
 WITH q AS (
     SELECT q.id, q.plan_id, q.period_end FROM {_QUOTA} q WHERE {_SELECTED}
 ),
@@ -78,7 +96,7 @@ sums AS (
            SUM(t.blood_units) AS blood_units,
            SUM(CASE WHEN t.day <= COALESCE(d.period_end, %(year_end)s) THEN t.persons ELSE 0 END) AS by_due
     FROM donors d
-    JOIN {_TALLY} t ON t.unit_id = d.donor AND t.day >= %(year_start)s AND t.day <= %(year_end)s
+    JOIN {_SOURCE} t ON t.unit_id = d.donor AND t.day >= %(year_start)s AND t.day <= %(year_end)s
     GROUP BY d.quota_id, d.plan_id, d.donor
 )
 SELECT s.quota_id, s.donor, u.parent_id,
@@ -87,6 +105,7 @@ SELECT s.quota_id, s.donor, u.parent_id,
        s.persons, s.blood_units, s.by_due
 FROM sums s JOIN {_UNIT} u ON u.id = s.donor
 """  # noqa: S608
+_DONOR_SUMS_SQL = _DONOR_SUMS_TEMPLATE.replace(_SOURCE, _SOURCES[ALL])  # the all-reported basis, from the tally
 
 
 def _decimal(value) -> Decimal:
@@ -95,9 +114,13 @@ def _decimal(value) -> Decimal:
     return Decimal(str(value or 0)).quantize(counting.quotas.TENTH)
 
 
-def quota_figures(plan_ids, *, year: int, today: dt.date, unit_ids=None) -> dict[int, counting.QuotaFigures]:
+def quota_figures(
+    plan_ids, *, year: int, today: dt.date, unit_ids=None, basis: str = ALL
+) -> dict[int, counting.QuotaFigures]:
     """The figures of the quotas of these plans of `year` — all of them, or only those with one of
-    `unit_ids` among their members — by quota id. Two queries."""
+    `unit_ids` among their members — by quota id, counting the donations of `basis` (ALL or
+    VERIFIED) by the same rules. Two queries."""
+    source = _SOURCES[basis]  # KeyError for an unknown basis: never a silent default
     plans_sql, params = any_of_named("q.plan_id", "plans", plan_ids)
     units_sql = ""
     if unit_ids is not None:
@@ -140,7 +163,7 @@ def quota_figures(plan_ids, *, year: int, today: dt.date, unit_ids=None) -> dict
             by_due=int(by_due or 0),
         )
         for qid, donor, parent, own, persons, units, by_due in fetch(
-            _DONOR_SUMS_SQL.replace(_SELECTED, selected), params
+            _DONOR_SUMS_TEMPLATE.replace(_SOURCE, source).replace(_SELECTED, selected), params
         )
     ]
     return counting.count_quotas(terms, sums, today=today)

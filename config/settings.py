@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "quotas",
     "campaigns",
     "stations",
+    "ops",  # backup and restore, recounts, demo data: over every app
     "bench",  # benchmark commands; left out of the production settings
 ]
 

@@ -193,7 +193,7 @@ class PlanDraft(models.Model):
     hospitals' demand by month, from which every line gets its number and its period.
 
     Published, it becomes the jurisdiction's plan for the year through the notice import of its
-    own attachment (quotas.drafting.services.draft_publish). One draft per jurisdiction and year.
+    own attachment (quotas.drafting.publishing.draft_publish). One draft per jurisdiction and year.
     """
 
     class Status(models.TextChoices):

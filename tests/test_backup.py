@@ -18,7 +18,7 @@ from django.core.management.base import CommandError
 from django.core.management.color import no_style
 from django.db import connection
 
-from campaigns import backup, tally
+from campaigns import tally
 from campaigns.models import (
     Donation,
     DonationTally,
@@ -30,6 +30,7 @@ from campaigns.models import (
 )
 from campaigns.services import donations_review
 from core import crypto
+from ops import backup
 from tests.factories import make_donation
 
 pytestmark = pytest.mark.django_db

@@ -70,6 +70,12 @@ def verified_cell(line) -> str:
 
 
 @register.simple_tag
+def verified_text(line) -> str:
+    """`verified_cell` in a template (a line, a unit quota, the unit table's 合计)."""
+    return verified_cell(line)
+
+
+@register.simple_tag
 def line_cells(line, allocated=_MISSING) -> SafeString:
     """A jurisdiction line's cells (上级下达 … 逾期单位), as the lines' table and the export lay them out."""
     allocated = line.get("allocated") if allocated is _MISSING else allocated
@@ -106,8 +112,9 @@ def signed(value) -> str:
 
 _UNIT_ROW = (
     '<tr class="status-{}{}"><td>{}</td><td>{}{}{}</td><td>{}</td><td>{}</td>'
-    '<td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td>'
-    '<td class="num">{}</td><td class="num">{}</td><td class="date">{}</td><td><span class="badge">{}</span></td></tr>'
+    '<td class="num">{}</td><td class="num">{}</td><td class="num verified">{}</td><td class="num">{}</td>'
+    '<td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="date">{}</td>'
+    '<td><span class="badge">{}</span></td></tr>'
 )
 _LIST_ROW = (
     '<tr class="status-{}"><td>{}<br><span class="muted">{}</span></td><td class="num">{}</td>'
@@ -190,6 +197,7 @@ def unit_rows(units) -> SafeString:
                 _e(u.get("period_text") or whole_year),
                 _e(f"（{target}）" if is_advisory else count(target)),
                 _e(count(completed)),
+                _e(verified_cell(u)),
                 _e(percent(rate)),
                 _e(count(shortfall)),
                 _e(count(on_time)),
@@ -199,7 +207,7 @@ def unit_rows(units) -> SafeString:
             )
         )
     if not rows:
-        return format_html('<tr><td colspan="12">{}</td></tr>', _("没有符合条件的单位。"))
+        return format_html('<tr><td colspan="13">{}</td></tr>', _("没有符合条件的单位。"))
     return mark_safe("".join(rows))  # noqa: S308 - every value escaped by _e
 
 

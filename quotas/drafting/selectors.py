@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db.models import QuerySet, Sum
@@ -55,27 +56,34 @@ class LastYear:
     parts: list[int] = field(default_factory=list)  # its quotas' numbers, in due-date order
 
 
+# Last year's completed figures are counted by the counting core in `campaigns`, a layer above
+# this one: campaigns registers its reader in CampaignsConfig.ready() (tests/test_layers.py), as
+# stations registers its donation marks with campaigns. The reader answers, for one plan, the
+# completed of each unit quota by quota id and of each sub-jurisdiction by jurisdiction id.
+CompletedReader = Callable[[AnnualPlan, dt.date], tuple[dict[int, int], dict[int, int]]]
+_completed_reader: list[CompletedReader] = []
+
+
+def register_completed_reader(reader: CompletedReader) -> None:
+    """Called from the counting app's ready(); the last registration wins (one reader)."""
+    _completed_reader[:] = [reader]
+
+
 def last_year_figures(plan: AnnualPlan, *, today: dt.date) -> list[LastYear]:
     """Task and completed of each unit set and sub-jurisdiction in last year's plan.
 
-    The one place drafting reads counted donations, through the project's counting core: a unit
-    quota's completed from `campaigns.selectors.quota_figures`, a sub-jurisdiction's from the
-    dashboard's drill-down line (`campaigns.dashboard.dashboard_figures`: every counted donation in
-    its subtree, as every page shows it). No counting is written here. Advisory quotas are left
-    out, as from every total.
+    Counted donations are read through the registered reader (the project's counting core, as
+    every page shows them); no counting is written here. Without a reader every completed is
+    None ("上年无完成数"). Advisory quotas are left out, as from every total.
     """
-    from campaigns.dashboard import dashboard_figures
-    from campaigns.selectors import quota_figures
-
     quotas = list(plan.quotas.filter(advisory=False).order_by("position", "pk"))
     members: dict[int, list[int]] = defaultdict(list)
     for quota_id, unit_id in Quota.units.through.objects.filter(quota__plan=plan).values_list("quota_id", "unit_id"):
         members[quota_id].append(unit_id)
-    figures = quota_figures([plan.pk], year=plan.year, today=today)
-    child_completed = {}
-    if any(q.sub_jurisdiction_id for q in quotas):
-        lines = dashboard_figures(jurisdiction=plan.jurisdiction, year=plan.year, today=today)["children"]
-        child_completed = {line["id"]: line["completed"] for line in lines}
+    if _completed_reader:
+        by_quota, by_child = _completed_reader[0](plan, today)
+    else:
+        by_quota, by_child = None, {}
 
     found: dict[tuple, LastYear] = {}
     by_due: dict[tuple, list[Quota]] = defaultdict(list)
@@ -91,11 +99,13 @@ def last_year_figures(plan: AnnualPlan, *, today: dt.date) -> list[LastYear]:
                 unit_ids=unit_ids,
                 sub_jurisdiction_id=quota.sub_jurisdiction_id,
                 position=quota.position,
-                completed=0 if not quota.sub_jurisdiction_id else child_completed.get(quota.sub_jurisdiction_id),
+                completed=(0 if by_quota is not None else None)
+                if not quota.sub_jurisdiction_id
+                else by_child.get(quota.sub_jurisdiction_id),
             )
         entry.task += quota.target
-        if not quota.sub_jurisdiction_id:
-            entry.completed += figures[quota.pk].completed
+        if not quota.sub_jurisdiction_id and by_quota is not None:
+            entry.completed += by_quota[quota.pk]
         entry.location = entry.location or quota.location
         by_due[key].append(quota)
     for key, entry in found.items():

@@ -4,7 +4,6 @@ recompute it, issue its attachment, publish it as the year's plan, import headco
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections import Counter
 from decimal import Decimal, InvalidOperation
@@ -19,10 +18,8 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from core.bulk import copy_rows, update_rows
 from units.models import Jurisdiction, Unit
-from units.selectors import UnitMatcher
-from units.services import CHANGE_REASON_HEADCOUNTS, unit_headcounts_set
 
-from ..models import AnnualPlan, DraftLine, PlanDraft, Quota
+from ..models import AnnualPlan, DraftLine, PlanDraft
 from . import attachment as sheet
 from .allocation import (
     FIXED,
@@ -35,30 +32,16 @@ from .allocation import (
     largest_remainder,
 )
 from .balancing import Item, balance
-from .periods import ANNUAL_LABEL, DEKAD, demand_by_period, month_ends, periods
+from .periods import DEKAD, demand_by_period, month_ends, periods
+from .rows import attachment_rows, member_headcounts
 from .selectors import SUB_JURISDICTION, allocation_from_above, last_year_figures
 
 ERROR_EXISTS = _lazy("{jurisdiction} {year} 年已有计划草稿。")
 ERROR_NOT_EDITABLE = _lazy("草稿已发布为年度计划；如需修改，请先“重新打开”。")
-ERROR_MISSING = _lazy("还有 {count} 个单位没有任务数（缺总人数或上年数据）：请填写人数、指定任务数或设为本年不分配。")
-ERROR_NOT_EXACT = _lazy("各单位合计 {drafted} 与计划总数 {total} 不一致：请调整规则或指定数。")
-ERROR_UNREADABLE = _lazy("“{label}”印在附件中会被读成别的内容（{reason}）：请修改印出的名称。")
-ERROR_PLAN_CLOSED = _lazy("{year} 年度计划已结束，不能再发布。")
-ERROR_PUBLISHED_DIFFERS = _lazy("发布后核对不一致：{detail}。没有写入任何内容。")
-ERROR_IMPORT = _lazy("附件导入失败：{detail}")
-ERROR_NOTHING = _lazy("草稿中没有任何任务。")
 CHANGE_REASON_CREATED = "新建草稿：{lines} 个单位，上年计划 {base}"
 CHANGE_REASON_SETTINGS = "修改规则与设置：{fields}"
 CHANGE_REASON_LINE = "调整“{label}”：{changes}"
-CHANGE_REASON_PUBLISHED = "发布为 {plan}（{file}）"
-CHANGE_REASON_REOPENED = "重新打开草稿"
 CHANGE_REASON_FIGURES = "刷新上年数据（截至 {date}）"
-UNREADABLE_REASONS = {
-    sheet.UNREADABLE_GROUP: _lazy("像几个单位的联合任务"),
-    sheet.UNREADABLE_FORMULA: _lazy("以公式符号开头"),
-    sheet.UNREADABLE_ANNUAL: _lazy("以（全年）结尾"),
-    sheet.UNREADABLE_EMPTY: _lazy("名称为空"),
-}
 FLAT_DEMAND = [1] * 12
 
 
@@ -210,7 +193,7 @@ def _add_lines(draft: PlanDraft, lines: list[tuple[DraftLine, list[int]]]) -> No
     )
 
 
-def _editable(draft: PlanDraft) -> None:
+def editable(draft: PlanDraft) -> None:
     if draft.status != PlanDraft.Status.DRAFT:
         raise DraftError(ERROR_NOT_EDITABLE)
 
@@ -218,7 +201,7 @@ def _editable(draft: PlanDraft) -> None:
 @transaction.atomic
 def draft_refresh_figures(*, draft: PlanDraft, today: dt.date, user=None) -> PlanDraft:
     """Read last year's task and completed again (donations keep arriving until the year ends)."""
-    _editable(draft)
+    editable(draft)
     if draft.base_plan_id:
         figures = {(f.sub_jurisdiction_id, f.unit_ids): f for f in last_year_figures(draft.base_plan, today=today)}
         changed = []
@@ -282,7 +265,7 @@ def check_demand(values) -> list:
 @transaction.atomic
 def draft_update(*, draft: PlanDraft, user=None, **fields) -> PlanDraft:
     """Change the draft's settings (total, rules, minimum, periods, demand, title…) and recompute."""
-    _editable(draft)
+    editable(draft)
     unknown = set(fields) - set(SETTINGS_FIELDS)
     if unknown:
         raise TypeError(f"not a draft setting: {sorted(unknown)}")
@@ -333,7 +316,7 @@ def line_update(*, line: DraftLine, user=None, **fields) -> DraftLine:
     history says who changed what. Then the whole draft is recomputed: one number changed moves
     the others when the draft fits a total."""
     draft = line.draft
-    _editable(draft)
+    editable(draft)
     unknown = set(fields) - set(LINE_FIELDS)
     if unknown:
         raise TypeError(f"not a line field: {sorted(unknown)}")
@@ -379,7 +362,7 @@ def _shown(value) -> str:
 @transaction.atomic
 def lines_add(*, draft: PlanDraft, units: list[Unit], user=None) -> int:
     """Add units of the jurisdiction that the draft does not have yet, one line each."""
-    _editable(draft)
+    editable(draft)
     have = set(DraftLine.units.through.objects.filter(draftline__draft=draft).values_list("unit_id", flat=True))
     new = [u for u in units if u.pk not in have and u.jurisdiction.path.startswith(draft.jurisdiction.path)]
     if not new:
@@ -413,7 +396,7 @@ def draft_recompute(*, draft: PlanDraft) -> dict:
     unknown if any member's is); last year's figures as taken when the draft was made or refreshed.
     """
     lines = list(draft.lines.order_by("position", "pk"))
-    headcounts = _member_headcounts(draft)
+    headcounts = member_headcounts(draft)
     for line in lines:
         members = headcounts.get(line.pk, [])
         line.headcount = sum(members) if members and not line.sub_jurisdiction_id and None not in members else None
@@ -530,256 +513,3 @@ def draft_recompute(*, draft: PlanDraft) -> dict:
     PlanDraft.objects.filter(pk=draft.pk).update(result=result)
     draft.result = result
     return result
-
-
-# -- The attachment -----------------------------------------------------------------------
-
-
-def _member_headcounts(draft: PlanDraft) -> dict[int, list[int | None]]:
-    """Each line's member units' headcounts: one query (prefetching 3,000 lines' units as model
-    instances took longer than the whole allocation)."""
-    found: dict[int, list[int | None]] = {}
-    for line_id, headcount in DraftLine.units.through.objects.filter(draftline__draft=draft).values_list(
-        "draftline_id", "unit__headcount"
-    ):
-        found.setdefault(line_id, []).append(headcount)
-    return found
-
-
-def attachment_rows(
-    draft: PlanDraft, lines: list[DraftLine], members: dict[int, int], period_list=None
-) -> list[tuple[sheet.Row, DraftLine]]:
-    """The attachment's rows: one per part of each line with a number, in period order (全年
-    last), then in line order; 序号 counts them. `members`: how many units each line has."""
-    period_list = period_list or periods(draft.period_kind, draft.year)
-    entries = []
-    for line in lines:
-        if line.excluded or line.proposal is None:
-            continue
-        for part_number, (amount, period) in enumerate(line.parts):
-            order = period if period is not None else len(period_list)
-            entries.append((order, line.position, line.pk, part_number, amount, period, line))
-    entries.sort(key=lambda e: e[:4])
-    rows = []
-    for seq, (*_key, amount, period, line) in enumerate(entries, start=1):
-        rows.append(
-            (
-                sheet.Row(
-                    seq=seq,
-                    unit=line.label,
-                    target=amount,
-                    period=period_list[period].label if period is not None else ANNUAL_LABEL,
-                    location=line.location or draft.default_location,
-                    group=members.get(line.pk, 0) > 1,
-                ),
-                line,
-            )
-        )
-    return rows
-
-
-def draft_attachment(draft: PlanDraft) -> sheet.Attachment:
-    lines = list(draft.lines.order_by("position", "pk"))
-    members = {pk: len(found) for pk, found in _member_headcounts(draft).items()}
-    return sheet.Attachment(
-        label=draft.attachment_label,
-        title=draft.title,
-        rows=[row for row, _ in attachment_rows(draft, lines, members)],
-    )
-
-
-XLSX, DOCX = "xlsx", "docx"
-CONTENT_TYPES = {
-    XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    DOCX: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-}
-
-
-def attachment_filename(draft: PlanDraft, fmt: str) -> str:
-    return f"{draft.jurisdiction.name}{draft.year}年任务分解-{draft.attachment_label or '附件'}.{fmt}"
-
-
-def draft_export(*, draft: PlanDraft, fmt: str) -> tuple[bytes, str]:
-    """The attachment file and its name. Text cells of the workbook are escaped against formulas."""
-    from core.xlsx import escape_formula
-
-    document = draft_attachment(draft)
-    data = sheet.write_xlsx(document, escape=escape_formula) if fmt == XLSX else sheet.write_docx(document)
-    return data, attachment_filename(draft, fmt)
-
-
-# -- Publishing -------------------------------------------------------------------------------
-
-
-def publish_problems(draft: PlanDraft) -> list[str]:
-    """What stops the draft from being published, worded for staff (none: it can be)."""
-    result = draft.result or {}
-    problems = []
-    missing = sum((result.get("missing") or {}).values())
-    if missing:
-        problems.append(ERROR_MISSING.format(count=missing))
-    if result.get("fitted") and not result.get("exact"):
-        problems.append(ERROR_NOT_EXACT.format(drafted=result.get("total"), total=draft.total))
-    for _pk, label, reason in result.get("unreadable") or []:
-        problems.append(ERROR_UNREADABLE.format(label=label, reason=UNREADABLE_REASONS.get(reason, reason)))
-    if not result.get("total") and not draft.lines.filter(proposal__gt=0).exists():
-        problems.append(ERROR_NOTHING)
-    plan = AnnualPlan.objects.filter(jurisdiction=draft.jurisdiction, year=draft.year).first()
-    if plan and plan.status == AnnualPlan.Status.CLOSED:
-        problems.append(ERROR_PLAN_CLOSED.format(year=draft.year))
-    return problems
-
-
-def publish_preview(draft: PlanDraft):
-    """What publishing would write into the year's plan (the notice import's preview: new,
-    changed, unchanged, removed quotas). Nothing is written."""
-    from ..services import preview_import
-
-    data, name = draft_export(draft=draft, fmt=XLSX)
-    return preview_import(data=data, filename=name, jurisdiction=draft.jurisdiction, year=draft.year)
-
-
-@transaction.atomic
-def draft_publish(*, draft: PlanDraft, user=None) -> AnnualPlan:
-    """Make the draft the jurisdiction's plan for its year, as an office makes a plan from a notice:
-    its attachment (.xlsx) is imported through the notice import (kept with the plan, one entry in
-    the plan's history naming the file) and the plan is published (an entry of its own).
-
-    Then every quota is checked against the draft's row of the same 序号 — number, period and the
-    units or sub-jurisdiction it went to — and any difference undoes everything.
-    """
-    from ..services import plan_import, plan_set_status
-
-    draft = PlanDraft.objects.select_for_update().get(pk=draft.pk)
-    _editable(draft)  # published a moment ago by someone else: nothing to do twice
-    draft_recompute(draft=draft)
-    problems = publish_problems(draft)
-    if problems:
-        raise DraftError(" ".join(problems))
-    data, filename = draft_export(draft=draft, fmt=XLSX)
-    report = plan_import(
-        data=data,
-        filename=filename,
-        jurisdiction=draft.jurisdiction,
-        year=draft.year,
-        user=user,
-        plan_fields={"declared_total": draft.result["total"]},
-    )
-    if not report.applied:
-        raise DraftError(ERROR_IMPORT.format(detail="；".join(e.message for e in report.errors[:5])))
-    plan = report.plan
-    _check_published(draft, plan)
-    plan_set_status(plans=[plan], status=AnnualPlan.Status.PUBLISHED, user=user)
-    plan.refresh_from_db()
-    draft.status = PlanDraft.Status.PUBLISHED
-    draft.plan = plan
-    draft.published_at = timezone.now()
-    draft._history_user = user
-    draft._change_reason = CHANGE_REASON_PUBLISHED.format(plan=plan, file=filename)
-    draft.save()
-    return plan
-
-
-def _check_published(draft: PlanDraft, plan: AnnualPlan) -> None:
-    lines = list(draft.lines.prefetch_related("units").order_by("position", "pk"))
-    members = {line.pk: len(line.units.all()) for line in lines}
-    expected = {row.seq: (row, line) for row, line in attachment_rows(draft, lines, members)}
-    quotas = list(Quota.objects.filter(plan=plan).prefetch_related("units"))
-    problems = []
-    if len(quotas) != len(expected):
-        problems.append(f"{len(quotas)} ≠ {len(expected)}")
-    for quota in quotas:
-        row, line = expected.get(quota.seq, (None, None))
-        if row is None:
-            problems.append(f"#{quota.seq}")
-            continue
-        units = sorted(u.pk for u in quota.units.all())
-        if (
-            quota.target != row.target
-            or quota.label != row.unit
-            or quota.period_text != row.period
-            or units != sorted(u.pk for u in line.units.all())
-            or quota.sub_jurisdiction_id != line.sub_jurisdiction_id
-        ):
-            problems.append(f"#{quota.seq} {row.unit}")
-    if problems:
-        raise DraftError(ERROR_PUBLISHED_DIFFERS.format(detail="、".join(problems[:10])))
-
-
-@transaction.atomic
-def draft_reopen(*, draft: PlanDraft, user=None) -> PlanDraft:
-    """Back to drafting after publishing (to revise and publish again: the plan is then updated
-    as a diff, as a re-imported notice is).
-
-    The units were told their months when it was published: every line placed automatically is
-    fixed where it is, so a revised number does not move anyone; staff may still move a line.
-    """
-    lines = [line for line in draft.lines.filter(period_mode=DraftLine.PeriodMode.AUTO) if line.parts]
-    for line in lines:
-        line.period_mode = DraftLine.PeriodMode.FIXED
-        line.fixed_periods = [period for _amount, period in line.parts if period is not None]
-        line.split_amounts = []
-    fixed = ["period_mode", "fixed_periods", "split_amounts"]
-    update_rows(DraftLine, [{"pk": line.pk, **{f: getattr(line, f) for f in fixed}} for line in lines], fixed)
-    draft.status = PlanDraft.Status.DRAFT
-    draft._history_user = user
-    draft._change_reason = CHANGE_REASON_REOPENED
-    draft.save()
-    return draft
-
-
-# -- Headcounts ---------------------------------------------------------------------------
-
-
-class HeadcountPreview:
-    """A headcount sheet matched to the jurisdiction's units: what would change, what is unknown."""
-
-    def __init__(self, reading, matches):
-        self.reading = reading
-        self.rows = matches  # (row, unit or None, suggestions)
-
-    @property
-    def errors(self):
-        return self.reading.errors
-
-    @property
-    def changes(self) -> list[tuple[int, int]]:
-        return [(unit.pk, row.headcount) for row, unit, _ in self.rows if unit and unit.headcount != row.headcount]
-
-    @property
-    def unknown(self):
-        return [(row, suggestions) for row, unit, suggestions in self.rows if unit is None]
-
-
-def headcounts_preview(*, data: bytes, filename: str, jurisdiction: Jurisdiction) -> HeadcountPreview:
-    """Read a headcount sheet and match its names with the notice import's matcher; nothing is written."""
-    from core.sandbox import SandboxError, run_bounded
-
-    from ..notice.layouts import Issue
-    from .headcounts import HeadcountReading, read_headcount_file
-
-    try:  # read in the bounded child process, like every upload
-        reading = run_bounded(read_headcount_file, data, filename)
-    except SandboxError as exc:
-        reading = HeadcountReading(errors=[Issue("error", str(exc))])
-    matcher = UnitMatcher(jurisdiction)
-    found = [(row, matcher.match(row.name)) for row in reading.rows]
-    units = Unit.objects.in_bulk({m.unit_id for _, m in found if m.unit_id})
-    return HeadcountPreview(reading, [(row, units.get(m.unit_id), m.suggestions) for row, m in found])
-
-
-def headcounts_apply(
-    *, changes: list[tuple[int, int]], jurisdiction: Jurisdiction, filename: str, sha256: str, user=None
-) -> int:
-    """Write the previewed headcounts (only units of the jurisdiction's subtree), each an entry in
-    its unit's history naming the sheet."""
-    allowed = set(
-        Unit.objects.in_subtree(jurisdiction).filter(pk__in=[pk for pk, _ in changes]).values_list("pk", flat=True)
-    )
-    wanted = [(pk, count) for pk, count in changes if pk in allowed]
-    reason = CHANGE_REASON_HEADCOUNTS.format(name=filename, sha=sha256[:12], count=len(wanted))
-    return unit_headcounts_set(changes=wanted, reason=reason, user=user)
-
-
-def sha256_of(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

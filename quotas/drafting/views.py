@@ -21,10 +21,11 @@ from django.views.decorators.http import require_POST
 from units.models import Unit
 
 from ..models import DraftLine, PlanDraft
-from . import services
+from . import headcount_import, publishing, services
 from .allocation import FIXED, LAST_COMPLETED, LAST_TASK, OVERRIDE, RATE
 from .forms import AddUnitsForm, DraftCreateForm, DraftSettingsForm, HeadcountUploadForm, LineForm, category_label
 from .periods import ANNUAL_LABEL, periods
+from .rows import CONTENT_TYPES, draft_export
 from .selectors import allocation_from_above, drafting_scope, drafts_for, jurisdictions_for
 
 LINES_PER_PAGE = 300
@@ -256,7 +257,7 @@ def workbench_view(request, object_id, *, model_admin):
         from_above=from_above,
         covers=None if from_above is None else (result.get("total") or 0) - from_above.total,
         short=None if from_above is None else from_above.total - (result.get("total") or 0),
-        problems=services.publish_problems(draft),
+        problems=publishing.publish_problems(draft),
         missing=[line for line in lines if line.missing][:50],
         worst_label=result["period_labels"][result["worst_period"]] if result.get("worst_period") is not None else "",
         settings_fields=[settings_form[name] for name in SETTINGS_SHOWN],
@@ -310,11 +311,11 @@ def line_view(request, object_id, line_id, *, model_admin):
 def export_view(request, object_id, fmt, *, model_admin):
     if request.method not in ("GET", "HEAD"):
         return HttpResponse(status=405)
-    if fmt not in services.CONTENT_TYPES:
+    if fmt not in CONTENT_TYPES:
         raise Http404
     draft = _draft(request, model_admin, object_id)
-    data, name = services.draft_export(draft=draft, fmt=fmt)
-    response = HttpResponse(data, content_type=services.CONTENT_TYPES[fmt])
+    data, name = draft_export(draft=draft, fmt=fmt)
+    response = HttpResponse(data, content_type=CONTENT_TYPES[fmt])
     from urllib.parse import quote
 
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
@@ -329,7 +330,7 @@ def publish_view(request, object_id, *, model_admin):
         return redirect(_workbench_url(draft))
     if request.method == "POST":
         try:
-            plan = services.draft_publish(draft=draft, user=request.user)
+            plan = publishing.draft_publish(draft=draft, user=request.user)
         except (services.DraftError, ValidationError) as exc:
             messages.error(request, "；".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
             return redirect(_workbench_url(draft))
@@ -339,8 +340,8 @@ def publish_view(request, object_id, *, model_admin):
             % {"plan": plan, "n": plan.quotas.count(), "total": draft.result["total"]},
         )
         return redirect(reverse("admin:quotas_annualplan_change", args=[plan.pk]))
-    problems = services.publish_problems(draft)
-    report = None if problems else services.publish_preview(draft)
+    problems = publishing.publish_problems(draft)
+    report = None if problems else publishing.publish_preview(draft)
     return TemplateResponse(
         request,
         "admin/quotas/plandraft/publish.html",
@@ -359,7 +360,7 @@ def publish_view(request, object_id, *, model_admin):
 @require_POST
 def reopen_view(request, object_id, *, model_admin):
     draft = _draft(request, model_admin, object_id, change=True)
-    services.draft_reopen(draft=draft, user=request.user)
+    publishing.draft_reopen(draft=draft, user=request.user)
     messages.success(
         request, _("草稿已重新打开：已发布的时间安排固定不变（可逐个修改）；再次发布时，年度计划按差异更新。")
     )
@@ -388,7 +389,7 @@ def headcounts_view(request, *, model_admin):
             messages.error(request, _("导入已过期或已完成，请重新上传。"))
             return redirect(reverse("admin:quotas_plandraft_headcounts"))
         jurisdiction = get_object_or_404(jurisdictions, pk=staged["jurisdiction"])
-        changed = services.headcounts_apply(
+        changed = headcount_import.headcounts_apply(
             changes=[tuple(c) for c in staged["changes"]],
             jurisdiction=jurisdiction,
             filename=staged["name"],
@@ -412,7 +413,7 @@ def headcounts_view(request, *, model_admin):
         upload = form.cleaned_data["file"]
         data = upload.read()
         jurisdiction = form.cleaned_data["jurisdiction"]
-        preview = services.headcounts_preview(data=data, filename=upload.name, jurisdiction=jurisdiction)
+        preview = headcount_import.headcounts_preview(data=data, filename=upload.name, jurisdiction=jurisdiction)
         token = None
         if not preview.errors and preview.changes:
             import uuid
@@ -422,7 +423,7 @@ def headcounts_view(request, *, model_admin):
                 "jurisdiction": jurisdiction.pk,
                 "changes": preview.changes,
                 "name": upload.name,
-                "sha256": services.sha256_of(data),
+                "sha256": headcount_import.sha256_of(data),
                 "draft": draft.pk if draft else None,
             }
             request.session.modified = True

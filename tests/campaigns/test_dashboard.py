@@ -225,14 +225,15 @@ def test_queries_do_not_grow_with_units_or_jurisdictions(
     # session, user, scope, jurisdiction with ancestors, subtree, plans, version, marks and kept rows
     # of each kind, the own plan's unit table (its quotas, their donations), labels, members,
     # bulletins: 16, every plan's summary and jurisdiction's months kept; and the kept
-    # station-verified counts of the subtree (one query, campaigns.VerifiedTally): 17
-    with django_assert_num_queries(17):
+    # station-verified counts of the subtree (one query, campaigns.VerifiedTally): 17; and the unit
+    # table's station-verified column (the own plan counted on the verified basis, two queries): 19
+    with django_assert_num_queries(19):
         client.get("/dashboard/?year=2026")
     invalidate_all()
     # all recomputed: the months (marks taken, one query, one write), the other plans' size, marks
     # taken, quotas and donations (two queries) and one write (the own plan's come with its unit
     # table); each recomputation in a transaction of its own (a savepoint and its release here)
-    with django_assert_num_queries(29):
+    with django_assert_num_queries(31):
         client.get("/dashboard/?year=2026")
     for i in range(6):
         county = JurisdictionFactory(name=f"新县{i}", parent=tree.city)
@@ -245,11 +246,17 @@ def test_queries_do_not_grow_with_units_or_jurisdictions(
         QuotaFactory(plan=tree.city.plans.get(), label=county.name, target=9, sub_jurisdiction=county)
     # the new plans, quotas and units: their plans and jurisdictions stale (the size of the stale
     # plans is asked only when some of them have a kept summary, which depends on the date)
-    with django_assert_max_num_queries(29):
+    with django_assert_max_num_queries(31):
         page = client.get("/dashboard/?year=2026").content.decode()
     assert "新县5" in page
-    with django_assert_num_queries(17):
+    with django_assert_num_queries(19):
         client.get("/dashboard/?year=2026")
+    # Only station-verified donations: nothing kept is read or written — session, user, scope,
+    # jurisdiction, subtree, plans, the verified months (one query), every plan's quotas on that
+    # basis (two queries), the verified counts, labels, members, bulletins: 13 whatever the
+    # number of plans and units.
+    with django_assert_num_queries(13):
+        client.get("/dashboard/?year=2026&basis=verified")
 
 
 def test_a_recount_leaves_the_summaries_warm(tree, django_assert_num_queries):
@@ -260,16 +267,16 @@ def test_a_recount_leaves_the_summaries_warm(tree, django_assert_num_queries):
     today = timezone.localdate()
     fresh = dashboard_figures(jurisdiction=tree.city, year=2026, today=today)
     call_command("recount_tallies", "--no-warm", stdout=io.StringIO())
-    with django_assert_num_queries(29):  # invalidated: the first reader recomputes
+    with django_assert_num_queries(31):  # invalidated: the first reader recomputes
         client.get("/dashboard/?year=2026")
     out = io.StringIO()
     call_command("recount_tallies", stdout=out)
     assert "2026" in out.getvalue()
-    with django_assert_num_queries(17):  # kept: the recount computed them (16 + the verified counts)
+    with django_assert_num_queries(19):  # kept: the recount computed them (16 + the verified counts and column)
         client.get("/dashboard/?year=2026")
     # kept too (asked for by id: it and its ancestors are one query); a county's page also reads
     # what the city's plan allocated to it (上级下达): one query
-    with django_assert_num_queries(18):
+    with django_assert_num_queries(20):
         client.get(f"/dashboard/?year=2026&j={tree.county1.pk}")
     assert dashboard_figures(jurisdiction=tree.city, year=2026, today=today) == fresh
 

@@ -85,18 +85,24 @@ def check_units(page: str, workbook) -> int:
     xlsx_rows = sheet_rows(workbook["单位完成情况"], "单位")
     assert len(html_rows) == len(xlsx_rows) and html_rows
     for html_row, xlsx_row in zip(html_rows, xlsx_rows, strict=True):
+        values = list(xlsx_row)
+        verified, share = values.pop(6), values.pop(6)  # two columns in the workbook, one cell on the page
+        verified_shown = "—" if verified is None else f"{shown(verified, 'count')} · {shown(share, 'rate')}"
         if html_row[1] == "单位任务合计（不含指导性）":  # the footer: a label spanning 3 columns
             seq, label, *figures = html_row
-            assert (seq, label) == ("", xlsx_row[1])
+            assert (seq, label) == ("", values[1])
             kinds = ["count", "count", "rate", "count", "count", "units", "text", "text"]
-            assert figures == [shown(v, k) for v, k in zip(xlsx_row[4:], kinds, strict=True)]
+            expected = [shown(v, k) for v, k in zip(values[4:], kinds, strict=True)]
+            expected.insert(2, verified_shown)
+            assert figures == expected
             continue
         seq, label, category, period, target, *figures = html_row
-        assert label == xlsx_row[1].replace("（指导性，不计入合计）", "")
-        assert (seq, category, period) == (shown(xlsx_row[0], "text"), shown(xlsx_row[2], "text"), xlsx_row[3])
-        advisory = "（指导性，不计入合计）" in xlsx_row[1]
-        assert target == (f"（{xlsx_row[4]}）" if advisory else shown(xlsx_row[4], "count"))
-        expected = [shown(v, k) for v, k in zip(xlsx_row[5:], UNIT_KINDS, strict=True)]
+        assert label == values[1].replace("（指导性，不计入合计）", "")
+        assert (seq, category, period) == (shown(values[0], "text"), shown(values[2], "text"), values[3])
+        advisory = "（指导性，不计入合计）" in values[1]
+        assert target == (f"（{values[4]}）" if advisory else shown(values[4], "count"))
+        expected = [shown(v, k) for v, k in zip(values[5:], UNIT_KINDS, strict=True)]
+        expected.insert(1, verified_shown)
         assert figures == expected, label
     return len(html_rows)
 
@@ -148,4 +154,4 @@ def test_blood_units_of_a_unit_with_several_quotas_add_up_once(tree):
     check_units(page, workbook)
     rows = [r for r in sheet_rows(workbook["单位完成情况"], "单位") if str(r[1]).startswith("仪化公司")]
     # 仪化公司 gave 5 × 2 U + 1.5 U, its subordinate 热电厂 3 × 2 U: 17.5 U in all, once
-    assert sum(r[9] for r in rows) == pytest.approx(17.5)
+    assert sum(r[11] for r in rows) == pytest.approx(17.5)  # 献血量（U）

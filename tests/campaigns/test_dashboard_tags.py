@@ -12,7 +12,8 @@ from django.utils import translation
 
 from campaigns.templatetags.dashboard_tags import _counts, quota_list_rows, unit_rows
 
-# The template loops as they were in templates/campaigns/dashboard.html and _quota_list.html.
+# The template loops as they were in templates/campaigns/dashboard.html and _quota_list.html
+# (the unit rows with the 血站核实 column added since).
 OLD_UNIT_ROWS = """{% load i18n humanize dashboard_tags %}
   {% for u in units %}
     <tr class="status-{{ u.status }}{% if u.advisory %} advisory{% endif %}">
@@ -20,11 +21,11 @@ OLD_UNIT_ROWS = """{% load i18n humanize dashboard_tags %}
       <td>{{ u.label }}{% if u.group %} <span class="tag" title="{{ u.members|join:'、' }}">{% translate "合并任务" %}</span>{% endif %}{% if u.advisory %} <span class="tag">{% translate "指导性，不计入合计" %}</span>{% endif %}</td>
       <td>{{ u.category_label }}</td><td>{{ u.period_text|default:_("全年") }}</td>
       <td class="num">{% if u.advisory %}（{{ u.target }}）{% else %}{{ u.target|intcomma }}{% endif %}</td><td class="num">{{ u.completed|intcomma }}</td>
-      <td class="num">{{ u.rate|percent }}</td><td class="num">{{ u.shortfall|intcomma }}</td>
+      <td class="num verified">{% verified_text u %}</td><td class="num">{{ u.rate|percent }}</td><td class="num">{{ u.shortfall|intcomma }}</td>
       <td class="num">{{ u.on_time|intcomma }}</td><td class="num">{{ u.blood_units|blood }}</td><td class="date">{{ u.due }}</td>
       <td><span class="badge">{{ u.status_label }}</span></td>
     </tr>
-  {% empty %}<tr><td colspan="12">{% translate "没有符合条件的单位。" %}</td></tr>
+  {% empty %}<tr><td colspan="13">{% translate "没有符合条件的单位。" %}</td></tr>
   {% endfor %}"""
 OLD_LIST_ROWS = """{% load i18n humanize %}{% for u in rows %}
     <tr class="status-{{ u.status }}"><td>{{ u.label }}<br><span class="muted">{{ u.jurisdiction }}</span></td><td class="num">{{ u.target|intcomma }}</td><td class="num">{{ u.completed|intcomma }}</td><td class="num">{{ u.shortfall|intcomma }}</td><td class="date">{{ u.due }}</td></tr>
@@ -43,6 +44,8 @@ def _unit(**fields) -> dict:
         "period_text": "6月",
         "target": 12345,
         "completed": 6789,
+        "verified": 6500,
+        "verified_share": 0.9574,
         "rate": 0.5499,
         "shortfall": 5556,
         "on_time": 4321,

@@ -53,6 +53,6 @@ def test_bench_dashboard_runs_and_its_floor_counts_what_the_page_counts():
     call_command("bench_dashboard", "--runs", "1", "--activity", "20", "--readers", "0", "--inserts", "0", stdout=out)
     text = out.getvalue()
     # (the readers' processes are not run here: forked children of a test share its database setup)
-    for moment in ("kept", "after 20", "exact after 20", "refresh after 20", "month start", "cold"):
+    for moment in ("kept", "after 20", "exact after 20", "refresh after 20", "month start", "cold", "verified basis"):
         assert moment in text
     assert text.count("floor") >= 6

@@ -11,11 +11,11 @@ import pytest
 from django.urls import reverse
 
 from quotas.drafting.allocation import RATE
+from quotas.drafting.publishing import draft_publish
 from quotas.drafting.selectors import SUB_JURISDICTION, allocation_from_above, drafting_scope
 from quotas.drafting.services import (
     DraftError,
     draft_create,
-    draft_publish,
     draft_refresh_figures,
     draft_update,
     line_update,
@@ -169,7 +169,7 @@ def test_dekads_move_fixed_months_and_print_dekad_labels(staff, draft):
     yihua = draft.lines.get(label="仪化公司")
     assert yihua.fixed_periods == [15, 18]  # 6月上旬, 7月上旬
     assert len(draft.result["period_labels"]) == 36 and draft.result["period_labels"][15] == "6月上旬"
-    from quotas.drafting.services import draft_attachment
+    from quotas.drafting.rows import draft_attachment
 
     assert {r.period for r in draft_attachment(draft).rows if r.unit == "仪化公司"} == {"6月上旬", "7月上旬"}
 
@@ -203,7 +203,7 @@ def test_publishing_from_the_page(client_of, staff, draft):
 
 
 def test_republishing_a_revised_draft_updates_the_plan_as_a_diff(staff, draft):
-    from quotas.drafting.services import draft_reopen
+    from quotas.drafting.publishing import draft_reopen
 
     plan = draft_publish(draft=draft, user=staff)
     kept = set(plan.quotas.values_list("pk", flat=True))
@@ -313,3 +313,22 @@ def test_a_published_draft_is_not_published_twice(staff, draft):
     with pytest.raises(DraftError, match="已发布"):
         draft_publish(draft=draft, user=staff)
     assert AnnualPlan.objects.get(jurisdiction=draft.jurisdiction, year=2027).history.count() == 2
+
+
+def test_last_year_figures_read_completion_through_the_registered_counting_core(monkeypatch):
+    """Drafting (quotas) asks campaigns' counting core through a hook, never by import; without
+    a reader, last year's completed is unknown (None), never a made-up 0."""
+    from campaigns.dashboard import plan_completed
+    from quotas.drafting import selectors
+    from tests.factories import PlanFactory, QuotaFactory, UnitFactory, make_donation
+
+    plan = PlanFactory(year=2025)
+    unit = UnitFactory(jurisdiction=plan.jurisdiction)
+    QuotaFactory(plan=plan, target=5, units=[unit])
+    make_donation(unit, donated_on=dt.date(2025, 3, 10), seq=1)
+    make_donation(unit, donated_on=dt.date(2025, 6, 10), seq=2)
+    today = dt.date(2026, 3, 1)
+    assert selectors._completed_reader == [plan_completed]
+    assert [f.completed for f in selectors.last_year_figures(plan, today=today)] == [2]
+    monkeypatch.setattr(selectors, "_completed_reader", [])
+    assert [f.completed for f in selectors.last_year_figures(plan, today=today)] == [None]

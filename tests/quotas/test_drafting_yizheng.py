@@ -19,14 +19,9 @@ from django.core.management import call_command
 from quotas.drafting.allocation import LAST_TASK, RATE
 from quotas.drafting.balancing import Item, balance
 from quotas.drafting.periods import demand_by_period
-from quotas.drafting.services import (
-    draft_attachment,
-    draft_create,
-    draft_export,
-    draft_publish,
-    draft_update,
-    rule_entry,
-)
+from quotas.drafting.publishing import draft_publish
+from quotas.drafting.rows import draft_attachment, draft_export
+from quotas.drafting.services import draft_create, draft_update, rule_entry
 from quotas.models import AnnualPlan, DraftLine, PlanDraft
 from tests.quotas.drafting_world import yizheng_2024
 from units.models import Unit

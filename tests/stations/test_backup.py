@@ -1,4 +1,4 @@
-"""The station's records travel in the portal backup (campaigns.backup PORTAL_APPS)."""
+"""The station's records travel in the portal backup (ops.backup PORTAL_APPS)."""
 
 from __future__ import annotations
 

@@ -15,6 +15,9 @@ For a county, a city and the whole country, `--runs` times each (medians reporte
 - month start: the first view on the first of next month (every kept summary ran out), and its
   refresh;
 - cold: after a recount of the tally (everything invalidated), and its refresh;
+- verified basis: the page counting only station-verified donations (`?basis=verified`, computed
+  afresh: nothing is kept for that basis), with nine in ten of the subtree's donations of the
+  year marked verified (not for the whole country);
 - readers: `--readers` leaders opening the page at the same moment right after the
   invalidation (each in its own thread and database connection), timed from that moment.
 
@@ -168,6 +171,7 @@ class Command(BaseCommand):
             with mock.patch("django.utils.timezone.localdate", return_value=first_of_next_month):
                 self._rolled_back(lambda: self._moment("month start", url, record, first_of_next_month))
             self._rolled_back(lambda: (invalidate_all(), self._moment("cold", url, record, self.today)))
+            self._rolled_back(lambda: self._verified(url, record, jurisdiction))
             floor, completed = self._floor(jurisdiction)
             page = dashboard_figures(jurisdiction=jurisdiction, year=self.year, today=self.today)
             if completed != page["headline"]["completed"]:
@@ -214,6 +218,28 @@ class Command(BaseCommand):
         t = time.perf_counter()
         warm(today=self.today)
         record(f"  refresh after {n:,}", time.perf_counter() - t)
+
+    def _verified(self, url: str, record, jurisdiction) -> None:
+        """Leadership counting only the station-verified donations (?basis=verified): nine in ten
+        of the subtree's donations of the year marked verified, as a station's apply marks them
+        (not for the whole country: nothing is marked there, and the page still reads every
+        candidate donation), then the page on that basis — every plan and jurisdiction computed
+        afresh, nothing kept for it — and its headline checked against the kept verified counts.
+        Rolled back after."""
+        if jurisdiction is not None:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    """UPDATE campaigns_donation d SET station_verified = true FROM units_unit u
+                       JOIN units_jurisdiction j ON j.id = u.jurisdiction_id
+                       WHERE u.id = d.unit_id AND j.path LIKE %s AND d.donated_on BETWEEN %s AND %s
+                       AND d.id %% 10 <> 0""",
+                    [jurisdiction.path + "%", dt.date(self.year, 1, 1), dt.date(self.year, 12, 31)],
+                )
+        record("verified basis", *self._page(url + "&basis=verified"))
+        figures = dashboard_figures(jurisdiction=jurisdiction, year=self.year, today=self.today, basis="verified")
+        head = figures["headline"]
+        if head["completed"] != head["verified"]:
+            raise CommandError(f"the verified basis counts {head['completed']}, the kept counts {head['verified']}")
 
     def _moment(self, name: str, url: str, record, today: dt.date) -> None:
         record(name, *self._page(url))

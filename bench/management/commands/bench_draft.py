@@ -24,7 +24,9 @@ from django.db import transaction
 
 from campaigns.models import DonationTally
 from quotas.drafting.allocation import LAST_TASK, RATE
-from quotas.drafting.services import draft_create, draft_export, draft_publish, draft_update, line_update
+from quotas.drafting.publishing import draft_publish
+from quotas.drafting.rows import draft_export
+from quotas.drafting.services import draft_create, draft_update, line_update
 from quotas.models import AnnualPlan, PlanDraft, Quota
 from units.models import Jurisdiction, Unit
 from units.naming import normalize_name

@@ -24,11 +24,10 @@ from django.utils import timezone
 
 from campaigns.models import Donation
 from core import crypto
+from stations.models import StationExport
+from stations.services import rematch, station_apply, station_preview
 from units.models import Jurisdiction, Unit
 from units.services import alias_create
-
-from ...models import StationExport
-from ...services import rematch, station_apply, station_preview
 
 FIXTURE = Path(settings.BASE_DIR) / "fixtures" / "station" / "yizheng-station-demo.csv"
 JURISDICTION = "仪征市"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from campaigns.backup import BackupError, export_everything
+from ops.backup import BackupError, export_everything
 
 
 class Command(BaseCommand):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from campaigns.backup import BackupError, import_everything
+from ops.backup import BackupError, import_everything
 
 
 class Command(BaseCommand):

@@ -35,9 +35,8 @@ from django.db import connection, transaction
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
+from campaigns import tally
 from core import crypto
-
-from . import tally
 
 FORMAT = "blood-quota-portal-backup"
 VERSION = 1
