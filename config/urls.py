@@ -6,6 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect
 from django.templatetags.static import static as static_url
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 from django.views.i18n import JavaScriptCatalog
 
@@ -18,9 +19,10 @@ def favicon(request):
     return redirect(static_url("favicon.svg"), permanent=True)
 
 
-admin.site.site_header = "无偿献血任务管理"
-admin.site.site_title = "无偿献血任务管理"
-admin.site.index_title = "献血办工作台"
+# Translated like the portal's own pages (an English admin said 无偿献血任务管理 in its header).
+admin.site.site_header = _("无偿献血任务管理")
+admin.site.site_title = _("无偿献血任务管理")
+admin.site.index_title = _("献血办工作台")
 admin.site.site_url = "/dashboard/"  # 查看站点: the dashboard (the home page sends staff back to the admin)
 
 urlpatterns = [

@@ -12,6 +12,7 @@ from import_export.forms import ImportForm
 from units.models import Jurisdiction
 from units.naming import clean_name
 from units.selectors import child_level
+from units.services import jurisdiction_named
 
 ALLOWED_SUFFIXES = {".xlsx", ".xls", ".et", ".csv", ".docx", ".doc", ".wps", ".pdf", ".txt", ".jpg", ".jpeg", ".png"}
 ERROR_TOO_LARGE = _("文件过大（%(size)s MB），上限为 %(limit)s MB。")
@@ -74,7 +75,7 @@ class NoticeUploadForm(forms.Form):
                 self.add_error("new_jurisdiction", ERROR_NEW_JURISDICTION_LEVEL)
                 return data
             data["parent"] = parent
-            data["jurisdiction"] = Jurisdiction.objects.filter(parent=parent, name=name).first() or Jurisdiction(
+            data["jurisdiction"] = jurisdiction_named(name, parent=parent) or Jurisdiction(
                 name=name, parent=parent, level=child_level(parent, name), path=""
             )
         return data

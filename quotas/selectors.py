@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 
-from .models import AnnualPlan
+from .models import AnnualPlan, Quota
 
 
 def plan_summary(*, plan_id: int) -> AnnualPlan | None:
@@ -21,4 +21,18 @@ def plan_summary(*, plan_id: int) -> AnnualPlan | None:
         )
         .filter(pk=plan_id)
         .first()
+    )
+
+
+def allocated_from_above(*, jurisdiction_id: int, parent_id: int | None, year: int) -> int | None:
+    """What the parent's published (or closed) plan of the year allocates to this jurisdiction
+    (上级下达), advisory numbers left out, in one query; None when it allocates nothing."""
+    if parent_id is None:
+        return None
+    return (
+        Quota.objects.filter(
+            plan__jurisdiction_id=parent_id, plan__year=year, sub_jurisdiction_id=jurisdiction_id, advisory=False
+        )
+        .exclude(plan__status=AnnualPlan.Status.DRAFT)
+        .aggregate(total=Sum("target"))["total"]
     )

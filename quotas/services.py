@@ -14,13 +14,14 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.bulk import copy_rows
 from core.sandbox import SandboxError, run_bounded
 from units.models import Jurisdiction, Unit
-from units.naming import clean_name, normalize_name
-from units.selectors import NameMatch, UnitMatcher, child_level, unit_name_of
-from units.services import aliases_create_bulk, jurisdiction_get_or_create, units_create_bulk
+from units.naming import normalize_name
+from units.selectors import NameMatch, UnitMatcher, child_level, jurisdiction_name_of, unit_name_of
+from units.services import aliases_create_bulk, jurisdiction_get_or_create, jurisdiction_named, units_create_bulk
 
 from .models import AnnualPlan, PlanSource, Quota
 from .notice.layouts import FLAG_MESSAGES, FLAG_UNMATCHED, KIND_YEAR, Issue, ParsedRow
@@ -59,7 +60,7 @@ class RowPreview:
 
     @property
     def status_label(self) -> str:
-        return STATUS_LABELS[self.status]
+        return gettext(STATUS_LABELS[self.status])  # the preview's words, translated there too
 
 
 @dataclass
@@ -417,8 +418,8 @@ def _sub_jurisdiction(report: ImportReport, jurisdiction: Jurisdiction, match: N
     (CREATE_SUB_JURISDICTION) or one of its children by id."""
     decision = str(decisions[match.key])
     if decision == CREATE_SUB_JURISDICTION:
-        name = clean_name(unit_name_of(match.printed))
-        existed = Jurisdiction.objects.filter(parent=jurisdiction, name=name).exists()
+        name = jurisdiction_name_of(match.printed)  # "永定区（含城区）" → 永定区
+        existed = jurisdiction_named(name, parent=jurisdiction) is not None
         child = jurisdiction_get_or_create(name=name, parent=jurisdiction, level=child_level(jurisdiction, name))
         report.created_jurisdictions += not existed
         return child.pk

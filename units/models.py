@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from .naming import clean_name, normalize_name
 from .querysets import JurisdictionQuerySet, UnitQuerySet
+
+ERROR_SIBLING_NAME = _("“%(name)s”与同一上级下的“%(other)s”是同一个名称（只差空格、全半角或括号的写法）。")
 
 
 class Jurisdiction(models.Model):
@@ -49,6 +53,17 @@ class Jurisdiction(models.Model):
 
     def natural_key(self) -> tuple:
         return (self.name, *(self.parent.natural_key() if self.parent_id else ()))
+
+    def clean(self):
+        """The name as stored everywhere (units.naming.clean_name), and no sibling of the same
+        name in another spelling: jurisdictions are found by their normalised name (an old
+        spelling such as "桑 植 县" names 桑植县), so two such siblings would be one name twice."""
+        self.name = clean_name(self.name)
+        key = normalize_name(self.name)
+        siblings = Jurisdiction.objects.filter(parent_id=self.parent_id).exclude(pk=self.pk)
+        for other in siblings.values_list("name", flat=True):
+            if normalize_name(other) == key:
+                raise ValidationError({"name": ERROR_SIBLING_NAME % {"name": self.name, "other": other}})
 
     @property
     def full_name(self) -> str:

@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from .models import Jurisdiction, Unit, UnitAlias
-from .naming import NameProfile, normalize_name
+from .naming import NameProfile, clean_name, normalize_name
 
 SUGGESTION_THRESHOLD = 0.45
 MAX_SUGGESTIONS = 5
@@ -52,6 +52,17 @@ def unit_name_of(printed: str) -> str:
     return _SUBORDINATES.sub("", printed.strip()).strip() or printed.strip()
 
 
+# A note in brackets after a jurisdiction's name says what the figure covers ("永定区（含城区）",
+# "慈利县(不含工业园)"); it is no part of the jurisdiction's name.
+_TRAILING_NOTE = re.compile(r"\s*[（(][^（）()]*[）)]$")
+
+
+def jurisdiction_name_of(printed: str) -> str:
+    """The jurisdiction a printed name stands for, as stored: "永定区（含城区）" → "永定区"."""
+    name = unit_name_of(printed)
+    return clean_name(_TRAILING_NOTE.sub("", name).strip() or name)
+
+
 @dataclass
 class Suggestion:
     unit_id: int
@@ -74,6 +85,10 @@ class NameMatch:
     # (a quota allocated to it, Quota.sub_jurisdiction), preselected for a city's counties.
     jurisdiction_level: int | None = None
     prefer_jurisdiction: bool = False
+    # The name a sub-jurisdiction created for it gets (the printed name without a bracketed note),
+    # and the existing child of that name, preselected when the printed name adds a note to it.
+    jurisdiction_name: str = ""
+    suggested_child: int | None = None
 
     @property
     def matched(self) -> bool:
@@ -133,8 +148,15 @@ class UnitMatcher:
         if key in self.children:
             result.sub_jurisdiction_id = self.children[key]
             return result
-        level = jurisdiction_level_of(key)
-        if level is not None and self.level is not None and level > self.level:
+        name = jurisdiction_name_of(printed)
+        child = self.children.get(normalize_name(name))
+        level = jurisdiction_level_of(name)
+        if child is not None:  # "永定区（含城区）" and the child 永定区: offered, preselected
+            result.jurisdiction_name, result.suggested_child = name, child
+            result.jurisdiction_level = max(level or 0, (self.level or 0) + 1)
+            result.prefer_jurisdiction = True
+        elif level is not None and self.level is not None and level > self.level:
+            result.jurisdiction_name = name
             result.jurisdiction_level = level
             result.prefer_jurisdiction = level == Jurisdiction.Level.COUNTY
         if suggest:

@@ -30,25 +30,40 @@ def jurisdiction_save(*, jurisdiction: Jurisdiction) -> Jurisdiction:
     return jurisdiction
 
 
+def jurisdiction_named(name: str, *, parent: Jurisdiction | None) -> Jurisdiction | None:
+    """The child of `parent` (a top-level jurisdiction when None) that `name` names, in any
+    spelling: names compare in their normalised form, as unit names do. Jurisdictions keep no
+    aliases because they need none: the stored names were cleaned (migration 0003: "桑 植 县" →
+    桑植县) by `clean_name`, which never changes the normalised form, so every old spelling
+    still names the same jurisdiction. One query (a parent's children are a few hundred at most)."""
+    key = normalize_name(name)
+    for sibling in Jurisdiction.objects.filter(parent=parent).order_by("pk"):
+        if normalize_name(sibling.name) == key:
+            return sibling
+    return None
+
+
 def jurisdiction_get_or_create(
     *, name: str, parent: Jurisdiction | None = None, level: int | None = None
 ) -> Jurisdiction:
-    """Find a jurisdiction by name under a parent, or create it there."""
-    existing = Jurisdiction.objects.filter(parent=parent, name=name).first()
+    """Find a jurisdiction by name (in any spelling) under a parent, or create it there."""
+    existing = jurisdiction_named(name, parent=parent)
     if existing:
         return existing
     if level is None:
         level = (parent.level + 1) if parent else Jurisdiction.Level.CITY
-    return jurisdiction_save(jurisdiction=Jurisdiction(name=name, parent=parent, level=min(level, 4)))
+    return jurisdiction_save(jurisdiction=Jurisdiction(name=clean_name(name), parent=parent, level=min(level, 4)))
 
 
 def jurisdiction_find(name: str) -> Jurisdiction | None:
-    """A jurisdiction by its name ("袁州区") or its full name ("宜春市袁州区")."""
+    """A jurisdiction by its name ("袁州区") or its full name ("宜春市袁州区"), in any spelling
+    ("袁 州 区", as an older notice or script printed it)."""
     key = normalize_name(name)
-    matches = list(Jurisdiction.objects.filter(name=name))
+    cleaned = clean_name(name)
+    matches = list(Jurisdiction.objects.filter(name=cleaned))
     if len(matches) == 1:
         return matches[0]
-    for candidate in Jurisdiction.objects.filter(name__in=[key[i:] for i in range(len(key))]):
+    for candidate in Jurisdiction.objects.filter(name__in=[cleaned[i:] for i in range(len(cleaned))]):
         if normalize_name(candidate.full_name) == key:
             return candidate
     return matches[0] if matches else None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from campaigns.models import Donation
 from tests.browser.test_journeys import EARLIER, login, world  # noqa: F401 - the shared world
@@ -61,3 +62,21 @@ def test_staff_merge_units_and_review_donations_and_the_liaison_sees_it(page, li
     text = page.inner_text("main")
     assert "退回原因：血站无此人当日采血记录" in text and "处理说明：外地记录有误，间隔已核实" in text
     assert "已核实" in text and "已退回" in text and "待复核" not in text
+
+
+def test_staff_filter_the_review_list_by_typing_a_units_name(page, live_server, world):  # noqa: F811
+    staff = UserFactory(username="office", role="献血办")
+    StaffProfile.objects.create(user=staff, jurisdiction=world["county"])
+    elsewhere = UnitFactory(name="仪表厂", jurisdiction=UnitFactory().jurisdiction)  # another office's
+    login(page, live_server, "office", "/admin/campaigns/donation/")
+    page.click("#filter-unit + .select2")
+    page.keyboard.type("仪")
+    # Only the office's own unit is offered (仪表厂 is another office's): one option, once the
+    # search has answered (before, select2 lists everything it was first given).
+    expect(page.locator(".select2-results__option")).to_have_text(["仪化公司"])
+    assert elsewhere.name not in page.locator(".select2-results").inner_text()
+    with page.expect_navigation():  # choosing applies the filter
+        page.click(".select2-results__option:has-text('仪化公司')")
+    assert f"unit__id__exact={world['ours'].pk}" in page.url
+    units = page.locator("#result_list td.field-unit").all_inner_texts()
+    assert units and set(units) == {"仪化公司"}

@@ -275,7 +275,9 @@ def test_a_recount_leaves_the_summaries_warm(tree, django_assert_num_queries):
     assert "2026" in out.getvalue()
     with django_assert_num_queries(18):  # kept: the recount computed them (16 + the verified counts and column)
         client.get("/dashboard/?year=2026")
-    with django_assert_num_queries(18):  # kept too (asked for by id: it and its ancestors are one query)
+    # kept too (asked for by id: it and its ancestors are one query); a county's page also reads
+    # what the city's plan allocated to it (上级下达): one query
+    with django_assert_num_queries(19):
         client.get(f"/dashboard/?year=2026&j={tree.county1.pk}")
     assert dashboard_figures(jurisdiction=tree.city, year=2026, today=today) == fresh
 

@@ -106,3 +106,15 @@ def test_another_offices_staff_and_leadership_cannot_review(flagged, leader_clie
     assert _review(leader_client, flagged, "rejected", "领导").status_code == 403
     flagged.refresh_from_db()
     assert flagged.status == "logged"
+
+
+def test_the_flags_are_in_the_staff_members_language(flagged, staff_client):
+    """A flag is stored in Chinese (as the rule wrote it); an English page shows it in English."""
+    from campaigns.rules import FLAG_WHOLE_INTERVAL
+
+    message = FLAG_WHOLE_INTERVAL.format(other="2026-01-05", days=57, limit=180)
+    Donation.objects.filter(pk=flagged.pk).update(flags=[{"code": "whole_interval", "message": message}])
+    staff_client.cookies["django_language"] = "en"
+    page = _page(staff_client, flagged)
+    assert message not in page
+    assert page.count("Only 57 days since the previous whole-blood donation (2026-01-05)") == 3  # box, history, field

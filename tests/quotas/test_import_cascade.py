@@ -168,3 +168,57 @@ def test_a_new_jurisdiction_only_under_the_users_own(city, staff_client, staff_u
     )
     assert "jurisdiction" in response.context["form"].errors  # another city is no choice of theirs
     assert not Jurisdiction.objects.filter(name="某县").exists()
+
+
+def test_a_county_printed_with_a_note_is_offered_its_existing_child_preselected(city, staff_client, staff_user):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from units.models import StaffProfile
+
+    StaffProfile.objects.update_or_create(user=staff_user, defaults={"jurisdiction": city})
+    yongding = JurisdictionFactory(name="永定区", parent=city)
+    data = xlsx([["县市区", "任务数"], ["永定区（含城区）", 3000], ["慈利县(不含工业园)", 2700]])
+    report = preview_import(data=data, filename="n.xlsx", jurisdiction=city, year=2026)
+    noted, cili = (p.matches[0] for p in report.rows)
+    assert (noted.suggested_child, noted.prefer_jurisdiction, noted.matched) == (yongding.pk, True, False)
+    assert (cili.jurisdiction_name, cili.jurisdiction_level, cili.suggested_child) == ("慈利县", 3, None)
+    response = staff_client.post(
+        reverse("admin:quotas_annualplan_import"),
+        {"jurisdiction": city.pk, "year": 2026, "file": SimpleUploadedFile("n.xlsx", data)},
+    )
+    html = response.content.decode()
+    assert f'value="sub:{yongding.pk}" selected' in html and "新建下级行政区划“慈利县”" in html
+    # Created from the preview, the county is named without the note; the quota keeps the print.
+    report = plan_import(
+        data=data,
+        filename="n.xlsx",
+        jurisdiction=city,
+        year=2026,
+        decisions={noted.key: f"sub:{yongding.pk}", cili.key: CREATE_SUB_JURISDICTION},
+    )
+    assert report.applied and report.created_jurisdictions == 1 and not Unit.objects.exists()
+    plan = AnnualPlan.objects.get()
+    assert plan.quotas.get(label="永定区（含城区）").sub_jurisdiction == yongding
+    assert plan.quotas.get(label="慈利县(不含工业园)").sub_jurisdiction.name == "慈利县"
+
+
+def test_a_countys_own_dashboard_shows_what_the_city_allocated(city, client):
+    from tests.factories import UserFactory
+    from units.models import StaffProfile
+
+    report = plan_import(
+        data=city_notice(),
+        filename="n.xlsx",
+        jurisdiction=city,
+        year=2026,
+        decisions={normalize_name("慈利县"): CREATE_SUB_JURISDICTION},
+    )
+    cili = Jurisdiction.objects.get(name="慈利县")
+    leader = UserFactory(username="cili-leader", role="领导")
+    StaffProfile.objects.create(user=leader, jurisdiction=cili)
+    client.force_login(leader)
+    url = f"/dashboard/?j={cili.pk}&year=2026"
+    assert 'id="from-above"' not in client.get(url).content.decode()  # a draft allocates nothing yet
+    plan_set_status(plans=[report.plan], status=AnnualPlan.Status.PUBLISHED)
+    html = client.get(url).content.decode()
+    assert 'id="from-above"' in html and "2,700" in html.split('id="from-above"')[1][:200]

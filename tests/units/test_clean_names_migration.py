@@ -52,9 +52,12 @@ def test_a_cleaned_name_that_is_another_units_keeps_both_and_says_so(jurisdictio
 
 
 def test_jurisdictions_are_cleaned_unless_a_sibling_has_the_name(jurisdiction, capsys):
-    spaced = JurisdictionFactory(name="真 州 镇", parent=jurisdiction, level=Jurisdiction.Level.TOWN)
-    twin = JurisdictionFactory(name="城 南", parent=jurisdiction, level=Jurisdiction.Level.TOWN)
+    # Names as they were stored before: today's services clean them and refuse the twin.
+    spaced = JurisdictionFactory(name="真州镇", parent=jurisdiction, level=Jurisdiction.Level.TOWN)
+    twin = JurisdictionFactory(name="城南街", parent=jurisdiction, level=Jurisdiction.Level.TOWN)
     JurisdictionFactory(name="城南", parent=jurisdiction, level=Jurisdiction.Level.TOWN)
+    Jurisdiction.objects.filter(pk=spaced.pk).update(name="真 州 镇")
+    Jurisdiction.objects.filter(pk=twin.pk).update(name="城 南")
     report = migration.clean_stored_names(apps)
     spaced.refresh_from_db()
     twin.refresh_from_db()
