@@ -25,7 +25,7 @@ Changes are made in a transaction rolled back after each measurement (the reader
 commits an invalidation and refreshes after it). Floors, each fetched and decoded by Python:
 
 - floor: the same tables the page reads — the reader's session and permissions, the
-  jurisdiction's ancestors and latest bulletins, the subtree, its plans, their kept summaries, the
+  jurisdiction's ancestors, what its parent allocated to it (上级下达) and its latest bulletins, the subtree, its plans, their kept summaries, the
   jurisdictions' kept monthly sums and kept verified counts, and for the page's own plan the
   statements its unit table needs (quotas, their tallied sums, their station-verified sums, their
   labels and member units); its completed total is checked against the page's;
@@ -129,6 +129,10 @@ ANCESTORS = """WITH RECURSIVE up (id, depth) AS (
                    SELECT j.parent_id, up.depth + 1 FROM units_jurisdiction j JOIN up ON j.id = up.id
                    WHERE j.parent_id IS NOT NULL)
                SELECT j.* FROM up JOIN units_jurisdiction j ON j.id = up.id ORDER BY up.depth"""
+# 上级下达 on a jurisdiction's own page: what its parent's plan of the year allocated to it.
+FROM_ABOVE = """SELECT SUM(q.target) FROM quotas_quota q JOIN quotas_annualplan p ON p.id = q.plan_id
+                WHERE p.jurisdiction_id = %(parent)s AND p.year = %(year)s AND q.sub_jurisdiction_id = %(jurisdiction)s
+                AND NOT q.advisory AND p.status <> 'draft'"""
 BULLETINS = """SELECT * FROM campaigns_bulletin WHERE jurisdiction_id = %(jurisdiction)s AND year = %(year)s
                ORDER BY created_at DESC, id DESC LIMIT 10"""
 
@@ -388,6 +392,9 @@ class Command(BaseCommand):
             if jurisdiction is not None:
                 cursor.execute(ANCESTORS, params)
                 cursor.fetchall()
+                if jurisdiction.parent_id is not None:
+                    cursor.execute(FROM_ABOVE, params | {"parent": jurisdiction.parent_id})
+                    cursor.fetchall()
             bulletins = BULLETINS if jurisdiction is not None else BULLETINS.replace("= %(jurisdiction)s", "IS NULL")
             cursor.execute(bulletins, params)
             cursor.fetchall()
