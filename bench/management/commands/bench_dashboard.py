@@ -25,8 +25,8 @@ Changes are made in a transaction rolled back after each measurement (the reader
 commits an invalidation and refreshes after it). Floors, each fetched and decoded by Python:
 
 - floor: the same tables the page reads — the reader's session and permissions, the
-  jurisdiction's ancestors, what its parent allocated to it (上级下达) and its latest bulletins, the subtree, its plans, their kept summaries, the
-  jurisdictions' kept monthly sums and kept verified counts, and for the page's own plan the
+  jurisdiction's ancestors, what its parent allocated to it (上级下达) and its latest bulletins,
+  the subtree, its plans, their kept summaries, the jurisdictions' kept monthly sums and kept verified counts, and for the page's own plan the
   statements its unit table needs (quotas, their tallied sums, their station-verified sums, their
   labels and member units); its completed total is checked against the page's;
 - donations floor: the same figures straight from the donations (no tally, nothing kept).
