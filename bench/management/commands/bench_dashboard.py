@@ -26,9 +26,10 @@ commits an invalidation and refreshes after it). Floors, each fetched and decode
 
 - floor: the same tables the page reads — the reader's session and permissions, the
   jurisdiction's ancestors, what its parent allocated to it (上级下达) and its latest bulletins,
-  the subtree, its plans, their kept summaries, the jurisdictions' kept monthly sums and kept verified counts, and for the page's own plan the
-  statements its unit table needs (quotas, their tallied sums, their station-verified sums, their
-  labels and member units); its completed total is checked against the page's;
+  the subtree, its plans, their kept summaries, the jurisdictions' kept monthly sums and kept
+  verified counts, and for the page's own plan the statements its unit table needs (quotas,
+  their tallied sums, their station-verified sums, their labels and member units); its
+  completed total is checked against the page's;
 - donations floor: the same figures straight from the donations (no tally, nothing kept).
 
 Then it logs `--inserts` donations with the tally triggers on and `--inserts` with them off, each
