@@ -372,6 +372,11 @@ def _station_donation(check: RowCheck, user) -> Donation:
     )
 
 
+def _mark_verified(donation_ids: list[int]) -> None:
+    for start in range(0, len(donation_ids), BATCH):
+        Donation.objects.filter(pk__in=donation_ids[start : start + BATCH]).update(station_verified=True)
+
+
 def confirm_suggestions(*, jurisdiction: Jurisdiction, choices: dict[str, int]) -> int:
     """Save each workplace text staff confirmed as an alias of the chosen unit; how many.
 
@@ -444,12 +449,15 @@ def station_apply(
             for start in range(0, len(plain), BATCH):
                 batch = plain[start : start + BATCH]
                 _insert_records([_record_values(c, export.pk, jurisdiction.pk) for c in batch])
-            # Then, last, what liaisons' writes meet: the donations of station-only records
-            # (their tally rows; the people's lock, which `reflag` takes exclusively above
-            # `MANY_PEOPLE` people), their records, the verified marks, the rule flags. Held from
-            # here to the commit only, not across the whole apply.
+            # Then, last, what liaisons' writes meet, from here to the commit only (not across
+            # the whole apply): the people's lock first, as every writer of donations takes it
+            # before any donation row (`lock_people`; exclusive above `MANY_PEOPLE` people, so
+            # liaisons' logging waits for this part), then the matched donations marked verified
+            # (one statement a batch: the kept count, campaigns' trigger once per statement),
+            # the donations of station-only records, their records, marks and rule flags.
             if creating:
                 lock_people({c.id_hash for c in creating})
+            _mark_verified([c.donation_id for c in new if c.donation_id])
             for start in range(0, len(creating), BATCH):
                 batch = creating[start : start + BATCH]
                 created = bulk_create_with_history(
@@ -461,11 +469,7 @@ def station_apply(
                 for check, donation in zip(batch, created, strict=True):
                     check.donation_id = donation.pk
                 _insert_records([_record_values(c, export.pk, jurisdiction.pk) for c in batch])
-            # Matched and created donations marked verified in one statement a batch: the kept
-            # count (campaigns' trigger, once per statement) is written once per batch.
-            linked = [c.donation_id for c in new if c.donation_id]
-            for start in range(0, len(linked), BATCH):
-                Donation.objects.filter(pk__in=linked[start : start + BATCH]).update(station_verified=True)
+            _mark_verified([c.donation_id for c in creating])
             for start in range(0, len(creating), BATCH):  # a created donation may breach an interval
                 reflag(
                     list({c.id_hash for c in creating[start : start + BATCH]}),
