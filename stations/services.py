@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from simple_history.utils import bulk_create_with_history
 
 from campaigns.identity import Identity, IdNumberError, check_id_number, mask_id_number
@@ -187,6 +187,7 @@ def _classify_batch(
                 donated_on__range=(min(days), max(days)),
             )
             .exclude(status=Donation.Status.REJECTED)
+            .annotate(linked=Exists(CollectionRecord.objects.filter(donation_id=OuterRef("pk"))))
             .values_list(
                 "pk",
                 "unit_id",
@@ -195,7 +196,7 @@ def _classify_batch(
                 "kind",
                 "volume_ml",
                 "doses",
-                "collection_record__id",
+                "linked",
                 "unit__jurisdiction__path",
             )
         )
@@ -204,7 +205,7 @@ def _classify_batch(
     )
     for pk, unit_id, id_hash, day, kind, volume, doses, linked, unit_path in found_donations:
         occupied.add((id_hash, day))
-        if linked is None and unit_path.startswith(jurisdiction.path):
+        if not linked and unit_path.startswith(jurisdiction.path):
             donations[(id_hash, day, kind)] = (pk, volume if kind == Donation.Kind.WHOLE_BLOOD else doses, unit_id)
     donation_ids = taken.setdefault("donations", set())
     for check in batch:
@@ -504,8 +505,8 @@ def rematch(*, jurisdiction: Jurisdiction) -> int:
                 id_number_hash__in={b[1] for b in batch},
                 donated_on__range=(min(days), max(days)),
                 unit__jurisdiction__path__startswith=jurisdiction.path,
-                collection_record__isnull=True,
             )
+            .exclude(Exists(CollectionRecord.objects.filter(donation_id=OuterRef("pk"))))
             .exclude(status=Donation.Status.REJECTED)
             .values_list("pk", "unit_id", "id_number_hash", "donated_on", "kind", "volume_ml", "doses")
         }
