@@ -137,6 +137,13 @@ def read_station_export(data: bytes, filename: str, *, today: dt.date) -> Statio
     """Every collection row of every sheet that has the station's header."""
     reading = StationReading()
     memo = _Memo(today)
+    # One string object for each distinct place, workplace and sex: a few hundred texts
+    # repeated over 100,000 rows, kept once here, in the pickle to the parent and in its rows.
+    texts: dict[str, str] = {}
+
+    def shared(text: str) -> str:
+        return texts.setdefault(text, text)
+
     try:
         grids = read_grids(data, filename)
     except GridError as exc:
@@ -174,13 +181,13 @@ def read_station_export(data: bytes, filename: str, *, today: dt.date) -> Statio
             item = StationRow(
                 ref=sheet.ref(r, columns[NAME]),
                 name=name,
-                sex=_text(get(SEX)),
+                sex=shared(_text(get(SEX))),
                 id_number=number,
                 collected_on=None,
                 kind="whole",
                 amount=None,
-                place=_text(get(PLACE))[:200],
-                workplace=_text(get(WORKPLACE))[:200],
+                place=shared(_text(get(PLACE))[:200]),
+                workplace=shared(_text(get(WORKPLACE))[:200]),
                 code=to_halfwidth(_text(get(CODE)))[:80],
             )
             if not name:

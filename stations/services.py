@@ -270,6 +270,9 @@ def station_preview(
         taken: dict[str, set] = {}
         for start in range(0, len(ready), BATCH):
             _classify_batch(ready[start : start + BATCH], jurisdiction, names, aliases, seen, taken, matcher)
+    for check in ready:  # only a donation to create needs the birth date and sex
+        if not check.creates_donation:
+            check.identity = None
     days = [c.row.collected_on for c in preview.rows if c.row.collected_on]
     if days:
         preview.first_day, preview.last_day = min(days), max(days)
