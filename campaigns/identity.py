@@ -7,6 +7,7 @@ character is wrong.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from dataclasses import dataclass
 
 from units.naming import to_halfwidth
@@ -33,7 +34,7 @@ class Identity:
 
 def check_character(first17: str) -> str:
     """The 18th character GB 11643 requires for these 17 digits."""
-    return CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=False)) % 11]
+    return CHECK_CHARS[sum(map(operator.mul, map(int, first17), WEIGHTS)) % 11]
 
 
 def normalize_id_number(raw: str) -> str:
@@ -46,9 +47,11 @@ def check_id_number(raw: str) -> Identity:
     number = normalize_id_number(raw)
     if len(number) != 18:
         raise IdNumberError(ERROR_LENGTH.format(length=len(number)))
-    for position, char in enumerate(number[:17], start=1):
-        if not char.isdigit() or not char.isascii():
-            raise IdNumberError(ERROR_CHARACTER.format(position=position, char=char))
+    head = number[:17]
+    if not (head.isascii() and head.isdigit()):  # the slow look only to name the wrong character
+        for position, char in enumerate(head, start=1):
+            if not char.isdigit() or not char.isascii():
+                raise IdNumberError(ERROR_CHARACTER.format(position=position, char=char))
     last = number[17]
     if not (last.isdigit() and last.isascii()) and last != "X":
         raise IdNumberError(ERROR_CHARACTER.format(position=18, char=last))

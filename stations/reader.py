@@ -46,7 +46,7 @@ _ROLES = [
 _PLATELET_WORDS = ("血小板", "机采", "单采", "成分")
 
 
-@dataclass
+@dataclass(slots=True)
 class StationRow:
     ref: str
     name: str
@@ -90,9 +90,60 @@ def parse_kind_amount(kind_text: str, amount_value: object) -> tuple[str, int]:
     return ("platelets" if platelets else "whole"), int(amount)
 
 
+class _Memo:
+    """Parse each distinct date cell and kind/amount pair once: an export of 100,000 rows holds
+    a few hundred of each. The result or the error message is kept, so every row gets what the
+    parser says for its value."""
+
+    def __init__(self, today: dt.date):
+        self.today = today
+        self.days: dict[tuple, tuple[dt.date | None, str]] = {}
+        self.amounts: dict[tuple, tuple[tuple[str, int] | None, str]] = {}
+
+    def day(self, value: object) -> dt.date:
+        key = (type(value), value)  # 1, 1.0 and True are equal keys but different cells
+        try:
+            found = self.days.get(key)
+        except TypeError:  # an unhashable cell value: parse it every time
+            return parse_day(value, self.today)
+        if found is None:
+            try:
+                found = (parse_day(value, self.today), "")
+            except ValueError as exc:
+                found = (None, str(exc))
+            self.days[key] = found
+        if found[1]:
+            raise ValueError(found[1])
+        return found[0]
+
+    def kind_amount(self, kind_text: str, amount_value: object) -> tuple[str, int]:
+        key = (kind_text, type(amount_value), amount_value)
+        try:
+            found = self.amounts.get(key)
+        except TypeError:
+            return parse_kind_amount(kind_text, amount_value)
+        if found is None:
+            try:
+                found = (parse_kind_amount(kind_text, amount_value), "")
+            except ValueError as exc:
+                found = (None, str(exc))
+            self.amounts[key] = found
+        if found[1]:
+            raise ValueError(found[1])
+        return found[0]
+
+
 def read_station_export(data: bytes, filename: str, *, today: dt.date) -> StationReading:
     """Every collection row of every sheet that has the station's header."""
     reading = StationReading()
+    memo = _Memo(today)
+    # One string object for each distinct place, workplace and sex: a few hundred texts
+    # repeated over 100,000 rows, kept once here, in the pickle to the parent and in its rows.
+    texts: dict[str, str] = {}
+
+    def shared(text: str) -> str:
+        return texts.setdefault(text, text)
+
     try:
         grids = read_grids(data, filename)
     except GridError as exc:
@@ -113,8 +164,15 @@ def read_station_export(data: bytes, filename: str, *, today: dt.date) -> Statio
         if header is None:
             continue
         found = True
-        for r in range(header + 1, len(sheet.rows)):
-            get = {role: sheet.value(r, c) for role, c in columns.items()}.get
+        # A sheet without merged cells (every CSV) is read straight from its stored cells.
+        cells = None if sheet.merges else sheet.cells
+        for r in range(header + 1, len(sheet.cells)):
+            if cells is None:
+                get = {role: sheet.value(r, c) for role, c in columns.items()}.get
+            else:
+                line = cells[r]
+                width = len(line)
+                get = {role: line[c] if c < width else None for role, c in columns.items()}.get
             name, number = _text(get(NAME)), _text(get(ID))
             if not name and not number:
                 continue
@@ -123,13 +181,13 @@ def read_station_export(data: bytes, filename: str, *, today: dt.date) -> Statio
             item = StationRow(
                 ref=sheet.ref(r, columns[NAME]),
                 name=name,
-                sex=_text(get(SEX)),
+                sex=shared(_text(get(SEX))),
                 id_number=number,
                 collected_on=None,
                 kind="whole",
                 amount=None,
-                place=_text(get(PLACE))[:200],
-                workplace=_text(get(WORKPLACE))[:200],
+                place=shared(_text(get(PLACE))[:200]),
+                workplace=shared(_text(get(WORKPLACE))[:200]),
                 code=to_halfwidth(_text(get(CODE)))[:80],
             )
             if not name:
@@ -137,11 +195,11 @@ def read_station_export(data: bytes, filename: str, *, today: dt.date) -> Statio
             if not number:
                 item.errors.append(ERROR_MISSING.format(what="证件号码"))
             try:
-                item.collected_on = parse_day(get(DATE), today)
+                item.collected_on = memo.day(get(DATE))
             except ValueError as exc:
                 item.errors.append(str(exc))
             try:
-                item.kind, item.amount = parse_kind_amount(_text(get(KIND)), get(AMOUNT) if AMOUNT in columns else "")
+                item.kind, item.amount = memo.kind_amount(_text(get(KIND)), get(AMOUNT) if AMOUNT in columns else "")
             except ValueError as exc:
                 item.errors.append(str(exc))
             reading.rows.append(item)

@@ -12,17 +12,18 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import io
 from collections import Counter
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef, Q
 from simple_history.utils import bulk_create_with_history
 
 from campaigns.identity import Identity, IdNumberError, check_id_number, mask_id_number
 from campaigns.models import Donation
-from campaigns.services import reflag
+from campaigns.services import lock_people, reflag
 from core import crypto
 from core.sandbox import SandboxError, run_bounded
 from units.models import Jurisdiction, Unit, UnitAlias
@@ -60,7 +61,7 @@ CAUSE_CREATED = "血站采血记录新增 {day}"
 _VALID_AMOUNTS = {"whole": {200, 300, 400}, "platelets": {1, 2}}
 
 
-@dataclass
+@dataclass(slots=True)
 class RowCheck:
     """One row of the export and what it would become."""
 
@@ -78,6 +79,7 @@ class RowCheck:
     # 血站记录) unless the person already has a counted donation that day (one a day).
     creates_donation: bool = False
     suggestions: list = field(default_factory=list)  # [(unit id, unit name)], best first
+    encrypted: str = ""  # the ID number's ciphertext, made once on apply for record and donation
 
 
 @dataclass
@@ -139,7 +141,7 @@ def _unit_names(jurisdiction: Jurisdiction) -> tuple[dict[str, int | None], dict
     return names, aliases
 
 
-def _check_row(check: RowCheck) -> None:
+def _check_row(check: RowCheck, lookup_hash=crypto.lookup_hash) -> None:
     row = check.row
     check.errors = list(row.errors)
     try:
@@ -152,7 +154,7 @@ def _check_row(check: RowCheck) -> None:
         check.errors.append(ERROR_AMOUNT)
     if check.errors:
         return
-    check.id_hash = crypto.lookup_hash(check.id_number)
+    check.id_hash = lookup_hash(check.id_number)
     check.match_key = match_key_for(check.id_hash, row.collected_on, row.kind)
     check.station_key = f"c:{row.code}" if row.code else f"k:{check.match_key}"
 
@@ -172,29 +174,38 @@ def _classify_batch(
         Q(station_key__in=station_keys) | Q(match_key__in=match_keys)
     ).values_list("station_key", "match_key"):
         kept.update((skey, mkey))
-    days = [c.row.collected_on for c in batch]
+    # Only rows not already kept can match or create a donation: a file applied before (every
+    # row kept) costs this one query a batch.
+    fresh = [c for c in batch if c.station_key not in kept and c.match_key not in kept]
+    days = [c.row.collected_on for c in fresh]
     donations = {}
     occupied = taken.setdefault("days", set())  # (hash, day): a counted donation exists or will
-    for pk, unit_id, id_hash, day, kind, volume, doses, linked, unit_path in (
-        Donation.objects.filter(
-            id_number_hash__in={c.id_hash for c in batch},
-            donated_on__range=(min(days), max(days)),
+    found_donations = (
+        (
+            Donation.objects.filter(
+                id_number_hash__in={c.id_hash for c in fresh},
+                donated_on__range=(min(days), max(days)),
+            )
+            .exclude(status=Donation.Status.REJECTED)
+            .annotate(linked=Exists(CollectionRecord.objects.filter(donation_id=OuterRef("pk"))))
+            .values_list(
+                "pk",
+                "unit_id",
+                "id_number_hash",
+                "donated_on",
+                "kind",
+                "volume_ml",
+                "doses",
+                "linked",
+                "unit__jurisdiction__path",
+            )
         )
-        .exclude(status=Donation.Status.REJECTED)
-        .values_list(
-            "pk",
-            "unit_id",
-            "id_number_hash",
-            "donated_on",
-            "kind",
-            "volume_ml",
-            "doses",
-            "collection_record__id",
-            "unit__jurisdiction__path",
-        )
-    ):
+        if fresh
+        else []
+    )
+    for pk, unit_id, id_hash, day, kind, volume, doses, linked, unit_path in found_donations:
         occupied.add((id_hash, day))
-        if linked is None and unit_path.startswith(jurisdiction.path):
+        if not linked and unit_path.startswith(jurisdiction.path):
             donations[(id_hash, day, kind)] = (pk, volume if kind == Donation.Kind.WHOLE_BLOOD else doses, unit_id)
     donation_ids = taken.setdefault("donations", set())
     for check in batch:
@@ -247,8 +258,9 @@ def station_preview(
     except SandboxError as exc:
         reading = StationReading(errors=[str(exc)])
     preview = StationPreview(rows=[RowCheck(row=r) for r in reading.rows], errors=list(reading.errors))
+    lookup_hash = crypto.lookup_hasher()
     for check in preview.rows:
-        _check_row(check)
+        _check_row(check, lookup_hash)
     ready = [c for c in preview.rows if not c.errors]
     if ready:
         names, aliases = _unit_names(jurisdiction)
@@ -258,13 +270,17 @@ def station_preview(
         taken: dict[str, set] = {}
         for start in range(0, len(ready), BATCH):
             _classify_batch(ready[start : start + BATCH], jurisdiction, names, aliases, seen, taken, matcher)
+    for check in ready:  # only a donation to create needs the birth date and sex
+        if not check.creates_donation:
+            check.identity = None
     days = [c.row.collected_on for c in preview.rows if c.row.collected_on]
     if days:
         preview.first_day, preview.last_day = min(days), max(days)
     return preview
 
 
-def _record(check: RowCheck, export: StationExport, jurisdiction: Jurisdiction) -> CollectionRecord:
+def _record_values(check: RowCheck, export_id: int, jurisdiction_id: int) -> dict:
+    """The record a row becomes, as {attname: value} (written by COPY or `bulk_create`)."""
     row = check.row
     platelets = row.kind == CollectionRecord.Kind.PLATELETS
     anonymous = check.status in (UNATTRIBUTED, SUGGESTED)  # no unit of ours: no personal data kept
@@ -275,27 +291,64 @@ def _record(check: RowCheck, export: StationExport, jurisdiction: Jurisdiction) 
     attribution = {MATCHED: "donation", VOLUME: "donation", BY_NAME: "name", BY_ALIAS: "alias"}.get(
         check.status, "none"
     )
-    return CollectionRecord(
-        station_key=check.station_key,
-        match_key=check.match_key,
-        export=export,
-        jurisdiction=jurisdiction,
-        donor_name="" if anonymous else row.name[:50],
-        sex="" if anonymous else {"男": "M", "女": "F"}.get(row.sex, ""),
-        id_number_encrypted="" if anonymous else crypto.encrypt(check.id_number),
-        id_number_hash="" if anonymous else check.id_hash,
-        id_number_masked="" if anonymous else mask_id_number(check.id_number),
-        collected_on=row.collected_on,
-        kind=row.kind,
-        volume_ml=None if platelets else row.amount,
-        doses=row.amount if platelets else None,
-        place=row.place,
-        workplace=row.workplace,
-        unit_id=None if anonymous else check.unit_id,
-        attribution=attribution,
-        donation_id=check.donation_id,
-        outcome=outcome,
-    )
+    return {
+        "station_key": check.station_key,
+        "match_key": check.match_key,
+        "export_id": export_id,
+        "jurisdiction_id": jurisdiction_id,
+        "donor_name": "" if anonymous else row.name[:50],
+        "sex": "" if anonymous else {"男": "M", "女": "F"}.get(row.sex, ""),
+        "id_number_encrypted": "" if anonymous else check.encrypted or crypto.encrypt(check.id_number),
+        "id_number_hash": "" if anonymous else check.id_hash,
+        "id_number_masked": "" if anonymous else mask_id_number(check.id_number),
+        "collected_on": row.collected_on,
+        "kind": row.kind,
+        "volume_ml": None if platelets else row.amount,
+        "doses": row.amount if platelets else None,
+        "place": row.place,
+        "workplace": row.workplace,
+        "unit_id": None if anonymous else check.unit_id,
+        "attribution": attribution,
+        "donation_id": check.donation_id,
+        "outcome": outcome,
+    }
+
+
+def _copy_text(value) -> str:
+    """A value in COPY's text format: NULL as \\N, backslash and line/field breaks escaped."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _insert_records(values: list[dict]) -> None:
+    """Insert one batch of records: PostgreSQL's COPY, else `bulk_create`.
+
+    COPY because the ORM's per-field preparation of 100,000 model instances was most of the
+    apply's time (`bench_station`, docs/performance.md); the database checks the same
+    constraints (unique keys, foreign keys, checks) and raises the same IntegrityError.
+    """
+    if not values:
+        return
+    if connection.vendor != "postgresql":
+        CollectionRecord.objects.bulk_create([CollectionRecord(**v) for v in values])
+        return
+    meta = CollectionRecord._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    names = [f.attname for f in fields]
+    buffer = io.StringIO()
+    for v in values:
+        buffer.write("\t".join([_copy_text(v[name]) for name in names]))
+        buffer.write("\n")
+    buffer.seek(0)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    sql = f"COPY {connection.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN"
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        cursor.cursor.copy_expert(sql, buffer)
 
 
 def _station_donation(check: RowCheck, user) -> Donation:
@@ -306,7 +359,7 @@ def _station_donation(check: RowCheck, user) -> Donation:
     amount = row.amount if row.amount is not None else (1 if platelets else 400)
     return Donation(
         donor_name=row.name.strip()[:50],
-        id_number_encrypted=crypto.encrypt(check.id_number),
+        id_number_encrypted=check.encrypted or crypto.encrypt(check.id_number),
         id_number_hash=check.id_hash,
         id_number_masked=mask_id_number(check.id_number),
         sex=check.identity.sex,
@@ -321,6 +374,11 @@ def _station_donation(check: RowCheck, user) -> Donation:
         source=Donation.Source.STATION,
         station_verified=False,  # set with the matched ones, in one statement (station_apply)
     )
+
+
+def _mark_verified(donation_ids: list[int]) -> None:
+    for start in range(0, len(donation_ids), BATCH):
+        Donation.objects.filter(pk__in=donation_ids[start : start + BATCH]).update(station_verified=True)
 
 
 def confirm_suggestions(*, jurisdiction: Jurisdiction, choices: dict[str, int]) -> int:
@@ -383,32 +441,45 @@ def station_apply(
     export.save()
     new = [c for c in preview.rows if c.status not in (ERROR, ALREADY)]
     reason = CHANGE_REASON_CREATED.format(filename=filename[:200])
+    for check in new:
+        if check.status not in (UNATTRIBUTED, SUGGESTED):  # kept with personal data
+            check.encrypted = crypto.encrypt(check.id_number)  # once, for the record and its donation
+    creating = [c for c in new if c.creates_donation and c.status in (BY_NAME, BY_ALIAS)]
+    plain = [c for c in new if not (c.creates_donation and c.status in (BY_NAME, BY_ALIAS))]
     try:
         with transaction.atomic():
-            for start in range(0, len(new), BATCH):
-                batch = new[start : start + BATCH]
-                creating = [c for c in batch if c.creates_donation and c.status in (BY_NAME, BY_ALIAS)]
-                if creating:
-                    created = bulk_create_with_history(
-                        [_station_donation(c, user) for c in creating],
-                        Donation,
-                        default_user=user,
-                        default_change_reason=reason,
-                    )
-                    for check, donation in zip(creating, created, strict=True):
-                        check.donation_id = donation.pk
-                # Matched and created donations marked verified in one statement: the kept count
-                # (campaigns' trigger, once per statement) is written once per batch.
-                linked = [c.donation_id for c in batch if c.donation_id]
-                if linked:
-                    Donation.objects.filter(pk__in=linked).update(station_verified=True)
-                CollectionRecord.objects.bulk_create([_record(c, export, jurisdiction) for c in batch])
-                if creating:  # a created donation may breach the interval with a reported one
-                    reflag(
-                        list({c.id_hash for c in creating}),
-                        cause=CAUSE_CREATED.format(day=f"{first_day}–{last_day}"),
-                        user=user,
-                    )
+            # First the records that create no donation: they take no lock a liaison's logging
+            # waits for (a matched donation's row is only share-locked by the foreign key).
+            for start in range(0, len(plain), BATCH):
+                batch = plain[start : start + BATCH]
+                _insert_records([_record_values(c, export.pk, jurisdiction.pk) for c in batch])
+            # Then, last, what liaisons' writes meet, from here to the commit only (not across
+            # the whole apply): the people's lock first, as every writer of donations takes it
+            # before any donation row (`lock_people`; exclusive above `MANY_PEOPLE` people, so
+            # liaisons' logging waits for this part), then the matched donations marked verified
+            # (one statement a batch: the kept count, campaigns' trigger once per statement),
+            # the donations of station-only records, their records, marks and rule flags.
+            if creating:
+                lock_people({c.id_hash for c in creating})
+            _mark_verified([c.donation_id for c in new if c.donation_id])
+            for start in range(0, len(creating), BATCH):
+                batch = creating[start : start + BATCH]
+                created = bulk_create_with_history(
+                    [_station_donation(c, user) for c in batch],
+                    Donation,
+                    default_user=user,
+                    default_change_reason=reason,
+                )
+                for check, donation in zip(batch, created, strict=True):
+                    check.donation_id = donation.pk
+                _insert_records([_record_values(c, export.pk, jurisdiction.pk) for c in batch])
+            _mark_verified([c.donation_id for c in creating])
+            for start in range(0, len(creating), BATCH):  # a created donation may breach an interval
+                reflag(
+                    list({c.id_hash for c in creating[start : start + BATCH]}),
+                    cause=CAUSE_CREATED.format(day=f"{first_day}–{last_day}"),
+                    user=user,
+                )
     except IntegrityError as exc:
         raise ValidationError(ERROR_CONFLICT) from exc
     return export
@@ -437,8 +508,8 @@ def rematch(*, jurisdiction: Jurisdiction) -> int:
                 id_number_hash__in={b[1] for b in batch},
                 donated_on__range=(min(days), max(days)),
                 unit__jurisdiction__path__startswith=jurisdiction.path,
-                collection_record__isnull=True,
             )
+            .exclude(Exists(CollectionRecord.objects.filter(donation_id=OuterRef("pk"))))
             .exclude(status=Donation.Status.REJECTED)
             .values_list("pk", "unit_id", "id_number_hash", "donated_on", "kind", "volume_ml", "doses")
         }

@@ -206,3 +206,27 @@ def test_preview_queries_do_not_grow_with_rows(jurisdiction, unit_a, unit_b, dja
     with django_assert_max_num_queries(4):
         preview = station_preview(data=many, filename="s.xlsx", jurisdiction=jurisdiction, today=TODAY)
     assert preview.counts["matched"] == 43 and preview.counts["name"] == 257
+
+
+def test_text_with_tabs_backslashes_and_line_breaks_is_kept_as_read(jurisdiction, unit_b, staff_user):
+    """Records are written with COPY on PostgreSQL: its text format's special characters survive."""
+    row = station_row(21, dt.date(2026, 3, 5), "教育局")
+    row[7] = "献血屋\t二号\\车\n东门"  # 采血点
+    unattributed = station_row(23, dt.date(2026, 3, 6), "某某\\N个体户\r")
+    _import(jurisdiction, staff_user, station_xlsx([row, unattributed]))
+    places = dict(CollectionRecord.objects.values_list("attribution", "place"))
+    assert places["name"] == "献血屋\t二号\\车\n东门"
+    assert CollectionRecord.objects.get(attribution="none").workplace == "某某\\N个体户"
+
+
+def test_each_row_keeps_the_error_of_a_date_or_amount_repeated_in_the_file(jurisdiction):
+    """The reader parses each distinct date and amount once; every row still gets its own error."""
+    rows = [station_row(21 + 2 * i, dt.date(2026, 3, 5), "教育局") for i in range(3)]
+    for row in rows:
+        row[4], row[6] = "三月某天", "很多"
+    rows.append(station_row(41, dt.date(2026, 3, 5), "教育局"))
+    preview = station_preview(data=station_xlsx(rows), filename="s.xlsx", jurisdiction=jurisdiction, today=TODAY)
+    bad = {c.row.ref: c.errors for c in preview.error_rows}
+    assert set(bad) == {"Sheet!B3", "Sheet!B4", "Sheet!B5"}
+    assert all(len(errors) == 2 for errors in bad.values())  # the date and the amount, on each row
+    assert preview.rows[3].row.collected_on == dt.date(2026, 3, 5) and not preview.rows[3].errors
