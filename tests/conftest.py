@@ -1,7 +1,8 @@
 """Shared fixtures: one user per role, a jurisdiction with units and a published plan.
 
 `--clock YYYY-MM-DD` runs the whole suite as if it were that day (the clock keeps ticking from
-there): CI runs it on next January 1 and on a leap day, so no test depends on today's date.
+noon there): CI runs it on next January 1 and on a leap day, so no test depends on today's date.
+Without it the suite runs from noon of today (Asia/Shanghai), so no run sees the date change.
 """
 
 from __future__ import annotations
@@ -130,12 +131,17 @@ _travel = None
 
 
 def pytest_configure(config):
-    """Move the clock before collection, so module-level dates in test files see it too."""
+    """Move the clock before collection, so module-level dates in test files see it too.
+
+    Without `--clock`, to noon of today in the portal's time zone: a run that starts late in the
+    evening must not see the date change under it (a module-level TODAY taken at collection and
+    the pages' today would then differ)."""
     global _travel
+    import time_machine
+
     day = config.getoption("--clock", default=None)
     if not day:
-        return
-    import time_machine
+        day = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
 
     # Noon in the portal's time zone, so the local date is the one asked for; the clock ticks on.
     moment = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(12), tzinfo=dt.timezone(dt.timedelta(hours=8)))
