@@ -156,3 +156,62 @@ def test_the_liaison_sees_verified_and_unseen_on_their_donations(
     assert Donation.objects.filter(pk=verified.pk).exists()
     home = liaison_client.get(reverse("campaigns:liaison_home")).content.decode()
     assert "未见采血记录" in home
+
+
+def test_a_created_donation_is_what_donation_build_gives(jurisdiction, unit_a, unit_b, staff_user):
+    """The apply writes station-only donations in bulk (COPY on PostgreSQL): every field and the
+    history row must be those of `donation_build` with source 血站记录, and the flags those the
+    rules give (a whole-blood donation 30 days after another breaches the interval)."""
+    from campaigns.services import donation_build
+    from core import crypto
+    from tests.factories import id_number
+
+    make_donation(unit_a, donated_on=MARCH_3, seq=31)
+    later = MARCH_3 + dt.timedelta(days=30)
+    _import(
+        jurisdiction,
+        staff_user,
+        [
+            station_row(21, MARCH_3, "教育局", name=" 李四 "),
+            station_row(31, later, "教育局", name="王五"),
+            station_row(41, MARCH_3, "教育局", kind="单采血小板", amount=2, name="赵六"),
+        ],
+    )
+    created = {d.donor_name: d for d in Donation.objects.filter(source="station")}
+    assert sorted(created) == ["李四", "王五", "赵六"]
+    skip = {"id", "logged_at", "id_number_encrypted", "station_verified", "flags"}
+    for seq, name, day, kind, amount in [
+        (21, "李四", MARCH_3, "whole", 400),
+        (31, "王五", later, "whole", 400),
+        (41, "赵六", MARCH_3, "platelets", 2),
+    ]:
+        donation = created[name]
+        built = donation_build(
+            unit=unit_b,
+            donor_name=name,
+            id_number=id_number(seq=seq),
+            donated_on=day,
+            kind=kind,
+            amount=amount,
+            logged_by=staff_user,
+        )
+        built.source = Donation.Source.STATION
+        for field in Donation._meta.concrete_fields:
+            if field.attname not in skip:
+                assert getattr(donation, field.attname) == getattr(built, field.attname), field.attname
+        assert crypto.decrypt(donation.id_number_encrypted) == id_number(seq=seq)
+        assert donation.station_verified and donation.logged_at is not None
+        first = donation.history.order_by("history_id").first()
+        assert (first.history_type, first.history_user, first.station_verified) == ("+", staff_user, False)
+        assert first.history_change_reason == "血站采血记录新增：s.xlsx"
+        for field in Donation.history.model.tracked_fields:
+            if field.attname not in {"station_verified", "flags", "logged_at"}:
+                assert getattr(first, field.attname) == getattr(donation, field.attname), field.attname
+        assert first.logged_at == donation.logged_at and first.flags == []
+    assert created["李四"].flags == [] and created["赵六"].flags == []
+    assert created["王五"].flags  # the interval breached: flagged by the reflag under the lock
+    assert created["王五"].history.count() == 2  # created, then flagged
+    assert DonationTally.objects.get(unit=unit_b, day=MARCH_3).persons == 2
+    assert str(DonationTally.objects.get(unit=unit_b, day=MARCH_3).blood_units) == str(
+        created["李四"].blood_units + created["赵六"].blood_units
+    )
