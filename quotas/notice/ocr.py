@@ -579,8 +579,9 @@ WARN_OCR = (
 def scan_pages(data: bytes, filename: str) -> int:
     """How many pages of an upload OCR would read (0: none, the file has text), found cheaply
     before reading it: a .jpg/.png is one page; a PDF's pages without a character of text are
-    pictures (pdfium's count, no layout analysis). A file that cannot be opened, or has more
-    pages than the readers accept, is 0: the ordinary reading says what is wrong at once."""
+    pictures (pdfium's count, no layout analysis). A file that cannot be opened, an image or a
+    page too large, or more pages than the readers accept, is 0: the ordinary reading refuses it
+    at once, with its message, in the request."""
     from .grid import detect_format
     from .pdf import MAX_PAGES
 
@@ -589,7 +590,7 @@ def scan_pages(data: bytes, filename: str) -> int:
     except GridError:
         return 0
     if kind == "image":
-        return 1
+        return 1 if _image_looks_readable(data) else 0
     if kind != "pdf":
         return 0
     import pypdfium2
@@ -605,6 +606,10 @@ def scan_pages(data: bytes, filename: str) -> int:
         pictures = 0
         for index in range(count):
             page = document[index]
+            width, height = page.get_size()
+            if width * height * (RENDER_DPI / 72) ** 2 > MAX_IMAGE_PIXELS:
+                page.close()
+                return 0  # refused by the reader at once (`render_pdf_pages`)
             text = page.get_textpage()
             if text.count_chars() == 0:
                 pictures += 1
@@ -615,6 +620,20 @@ def scan_pages(data: bytes, filename: str) -> int:
         return 0
     finally:
         document.close()
+
+
+def _image_looks_readable(data: bytes) -> bool:
+    """A .jpg/.png whose header opens, within MAX_IMAGE_PIXELS, and whose structure checks
+    (Pillow's `verify`, no decoding): else the reader refuses it at once, in the request."""
+    try:
+        image = Image.open(io.BytesIO(data))
+        width, height = image.size
+        if width * height > MAX_IMAGE_PIXELS:
+            return False
+        image.verify()
+    except Exception:  # noqa: BLE001 - damaged: `open_image` says how
+        return False
+    return True
 
 
 def read_image_file(data: bytes):

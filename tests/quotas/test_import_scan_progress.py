@@ -18,6 +18,7 @@ from core.models import StagedUpload
 from quotas import tasks
 from quotas.models import AnnualPlan, Quota
 from quotas.notice.ocr import ERROR_OCR_NO_TABLE, scan_pages
+from tests.corpus.build import png_declaring
 from tests.factories import UnitFactory, UserFactory
 from units.models import StaffProfile
 
@@ -69,6 +70,9 @@ def test_which_uploads_are_read_by_ocr(scan):
     buffer = io.BytesIO()
     Image.new("L", (10, 10)).save(buffer, "PNG")
     assert scan_pages(buffer.getvalue(), "photo.png") == 1
+    # Refused at once by the reader, in the request: a damaged picture, an image bomb.
+    assert scan_pages(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "photo.png") == 0
+    assert scan_pages(png_declaring(100_000, 100_000), "bomb.png") == 0
 
 
 @pytest.mark.django_db
