@@ -82,7 +82,7 @@ def test_a_text_file_is_still_previewed_in_the_request(staff_client, jurisdictio
     assert StagedUpload.objects.get().progress == {} and recorded == []
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the worker closes its database connection when done
 def test_the_upload_answers_at_once_and_a_worker_reads_the_scan(
     staff_client, jurisdiction, settings, scan, recorded, django_capture_on_commit_callbacks
 ):
