@@ -18,6 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 
 from core import uploads
 from core.models import StagedUpload
@@ -186,6 +187,7 @@ def _reading(request, context):
     return _preview_response(request, context, report, shown_rows, token, jurisdiction, meta["year"], upload.filename)
 
 
+@require_GET
 def import_status_view(request, token, *, model_admin):
     """How far the background reading of the user's own staged scan is, as JSON for the progress
     page: {"state", "done", "total"}. Another user's token, or no token staged, is a 404."""
