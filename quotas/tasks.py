@@ -16,7 +16,7 @@ from django_tasks import task
 
 from core import uploads
 from core.models import StagedUpload
-from core.sandbox import SandboxError, run_bounded
+from core.sandbox import ERROR_CRASHED, SandboxError, run_bounded
 
 from .notice.reader import read_scan
 
@@ -45,14 +45,20 @@ def read_scan_task(token: str) -> str:
 
     try:
         document, error = run_bounded(read_scan, data, upload.filename, on_progress=on_progress)
+        if document is not None:
+            # Pickled, then encrypted and authenticated with the portal's key (core.crypto): only
+            # the portal can write what it later unpickles.
+            uploads.save_derived(upload, SCAN_DOCUMENT, pickle.dumps(document))
     except SandboxError as exc:
         document, error = None, str(exc)
+    except Exception:
+        # Anything else (the disk, the database): the page must not wait for ever.
+        logger.exception("reading staged scan %s failed", token)
+        uploads.set_progress(upload, upload.progress | {"state": FAILED, "error": str(ERROR_CRASHED)})
+        raise
     if document is None:
         uploads.set_progress(upload, upload.progress | {"state": FAILED, "error": error})
         return FAILED
-    # Pickled, then encrypted and authenticated with the portal's key (core.crypto): only the
-    # portal can write what it later unpickles.
-    uploads.save_derived(upload, SCAN_DOCUMENT, pickle.dumps(document))
     pages = upload.progress.get("total", total)
     uploads.set_progress(upload, {"state": DONE, "done": pages, "total": pages})
     return DONE

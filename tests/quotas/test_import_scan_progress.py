@@ -170,3 +170,14 @@ def test_only_the_uploader_can_read_the_status(staff_client, jurisdiction, setti
     client.logout()
     assert client.get(status).status_code == 302  # to the login page
     assert staff_client.get(reverse(STATUS, args=["00000000-0000-0000-0000-000000000000"])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_task_that_breaks_does_not_leave_the_page_waiting(staff_client, jurisdiction, scan, monkeypatch):
+    def broken(upload, name, content):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(tasks.uploads, "save_derived", broken)
+    response = upload(staff_client, jurisdiction, "scan.jpg", scan, follow=True)
+    assert "没有读出文件“scan.jpg”" in response.content.decode() and "读取这个文件时出错" in response.content.decode()
+    assert not StagedUpload.objects.exists() and not AnnualPlan.objects.exists()
