@@ -1,6 +1,6 @@
 # Two commands do everything on a fresh machine:
 #   make run   - virtualenv, requirements, SQLite database, demo data (with a blood-station export
-#                reconciled), server on 127.0.0.1:8000
+#                reconciled), server on 127.0.0.1:8000 and the background worker beside it
 #                (another port: make run PORT=8001)
 #   make test  - virtualenv, requirements, the test suite in JOBS processes (PostgreSQL when
 #                DATABASE_URL is set); the browser journeys and the whole-demo backup round trip
@@ -28,6 +28,8 @@ run: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
 	$(PY) manage.py load_station_demo
+	@# The background worker reads scanned notices by OCR (quotas/tasks.py); it stops with the server.
+	$(PY) manage.py db_worker --no-reload & worker=$$!; trap 'kill $$worker' EXIT INT TERM; \
 	DJANGO_DEBUG=true $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(STAMP)

@@ -31,6 +31,8 @@ INSTALLED_APPS = [
     "import_export",
     "axes",
     "simple_history",
+    "django_tasks",
+    "django_tasks_db",
     "core",
     "units",
     "quotas",
@@ -186,6 +188,12 @@ UPLOAD_PARSE_MEMORY_MB = env.int("UPLOAD_PARSE_MEMORY_MB", default=1024)
 UPLOAD_PARSE_CPU_SECONDS = env.int("UPLOAD_PARSE_CPU_SECONDS", default=60)
 # A previewed upload waits this long for its confirmation (core.uploads), then is purged.
 UPLOAD_STAGING_HOURS = env.int("UPLOAD_STAGING_HOURS", default=24)
+# Background tasks (django-tasks): a scanned notice is read by OCR outside the request
+# (quotas.tasks), queued in the database and run by `manage.py db_worker` (docs/deploy.md;
+# `make run` starts one beside the server). TASKS_BACKEND=django_tasks.backends.immediate.
+# ImmediateBackend runs each task inside the request instead (the tests do): no worker needed,
+# no progress seen.
+TASKS = {"default": {"BACKEND": env("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}}
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

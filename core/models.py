@@ -34,6 +34,9 @@ class StagedUpload(models.Model):
     expires_at = models.DateTimeField(_("过期时间"), db_index=True)
     claimed_at = models.DateTimeField(_("应用时间"), null=True, blank=True)
     result = models.JSONField(_("应用结果"), default=dict, blank=True)
+    # A scan read in the background (quotas.tasks): {"state": queued|running|done|failed,
+    # "done": pages read, "total": pages, "error": the message for staff}; empty otherwise.
+    progress = models.JSONField(_("读取进度"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("待确认的上传")

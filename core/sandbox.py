@@ -9,6 +9,10 @@ small single-threaded process started once per worker), never from a threaded we
 Limits (settings, from the environment): `UPLOAD_PARSE_MEMORY_MB` of address space above what
 the child starts with, `UPLOAD_PARSE_CPU_SECONDS` of CPU time, and twice that of wall time, after
 which the parent kills the child: nothing keeps burning CPU after the client has given up.
+
+A reader may tell how far it is (`report_progress(done, total)`, e.g. pages read by OCR): the
+child sends it up the pipe and `run_bounded(..., on_progress=callback)` calls the callback in
+the parent (the background task that reads a scan writes it on the staged upload).
 """
 
 from __future__ import annotations
@@ -61,6 +65,14 @@ class Limits:
 
 
 _context = None
+_progress = None  # in a child: the pipe to the parent, for `report_progress`
+
+
+def report_progress(done: int, total: int) -> None:
+    """In a bounded child: tell the parent that `done` of `total` steps are done. Elsewhere
+    (a reader called directly, a test, the command line) it does nothing."""
+    if _progress is not None:
+        _progress.send(("progress", int(done), int(total)))
 
 
 def _forget_the_parents_fork_server() -> None:
@@ -100,7 +112,10 @@ def _vm_size() -> int:
 
 
 def _child(conn, limits: Limits, func, args, kwargs) -> None:
-    """In the child: set the limits, run, send ("ok", result) or ("error", kind, detail)."""
+    """In the child: set the limits, run, send ("ok", result) or ("error", kind, detail),
+    after any number of ("progress", done, total)."""
+    global _progress
+    _progress = conn
     headroom = limits.memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (_vm_size() + headroom,) * 2)
     # The soft limit sends SIGXCPU (which ends the process); the hard one a second later SIGKILL.
@@ -121,10 +136,12 @@ def _child(conn, limits: Limits, func, args, kwargs) -> None:
     conn.close()
 
 
-def run_bounded(func, *args, limits: Limits | None = None, **kwargs):
+def run_bounded(func, *args, limits: Limits | None = None, on_progress=None, **kwargs):
     """`func(*args, **kwargs)` in a bounded child process; its result, or SandboxError.
 
     `func` and its arguments and result must pickle (a module-level function, plain data).
+    `on_progress(done, total)` is called in this process each time the child reports progress
+    (`report_progress`); the wall-clock limit counts from the start whatever it reports.
     """
     limits = limits or Limits.from_settings()
     context = _get_context()
@@ -135,11 +152,17 @@ def run_bounded(func, *args, limits: Limits | None = None, **kwargs):
     send.close()
     try:
         message = None
-        if receive.poll(limits.wall_seconds):
+        while receive.poll(max(0.0, limits.wall_seconds - (time.monotonic() - started))):
             try:
                 message = receive.recv()
             except (EOFError, OSError):
                 message = None
+                break
+            if message[0] != "progress":
+                break
+            if on_progress is not None:
+                on_progress(message[1], message[2])
+            message = None
         if message is None:
             process.join(1)
     finally:

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -143,7 +144,12 @@ def claim(*, kind: str, token: str, owner) -> Iterator[Claim]:
         yield claimed
         upload.result = claimed.result
         upload.save(update_fields=["result"])
-        transaction.on_commit(lambda: _path(token).unlink(missing_ok=True))
+        transaction.on_commit(lambda: _unlink_all(token))
+
+
+def _unlink_all(token) -> None:
+    for path in staging_dir().glob(f"{uuid.UUID(str(token))}.*"):
+        path.unlink(missing_ok=True)
 
 
 def peek(*, kind: str, token: str, owner) -> Claim:
@@ -173,6 +179,37 @@ def update_meta(upload: StagedUpload, meta: dict) -> None:
     if not changed:
         raise NotStaged(str(upload.token))
     upload.meta = meta
+
+
+def _derived_path(token, name: str) -> Path:
+    return staging_dir() / f"{uuid.UUID(str(token))}.{name}.bin"
+
+
+def save_derived(upload: StagedUpload, name: str, content: bytes) -> None:
+    """Keep something computed from a staged upload beside it, encrypted like it (a scan's
+    document as OCR read it, `quotas.tasks`): purged with it, deleted when it is applied."""
+    _write_private(_derived_path(upload.token, name), crypto.encrypt_bytes(content))
+
+
+def load_derived(upload: StagedUpload, name: str) -> bytes | None:
+    """What `save_derived` kept, or None (never saved, purged, or the key changed)."""
+    try:
+        return crypto.decrypt_bytes(_derived_path(upload.token, name).read_bytes())
+    except (OSError, ValueError, InvalidToken):
+        return None
+
+
+def set_progress(upload: StagedUpload, progress: dict) -> None:
+    """Record how far the reading of a staged upload is (one UPDATE; the row's other fields
+    untouched)."""
+    StagedUpload.objects.filter(pk=upload.pk).update(progress=progress)
+    upload.progress = progress
+
+
+def discard(upload: StagedUpload) -> None:
+    """Forget a staged upload that will not be confirmed (its reading failed): row and files."""
+    _unlink_all(upload.token)
+    StagedUpload.objects.filter(pk=upload.pk, claimed_at__isnull=True).delete()
 
 
 def purge_expired(*, now=None, orphans_older_than: timedelta = timedelta(hours=1)) -> tuple[int, int]:

@@ -32,7 +32,7 @@ from .services import (
     plan_reopen,
     plan_set_status,
 )
-from .views import import_notice_view
+from .views import import_notice_view, import_status_view
 
 
 class MonthFilter(admin.SimpleListFilter):
@@ -114,6 +114,11 @@ class AnnualPlanAdmin(ScopedAdmin, AuditedAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("import/", wrap(partial(import_notice_view, model_admin=self)), name="quotas_annualplan_import"),
+            path(
+                "import/status/<uuid:token>/",
+                wrap(partial(import_status_view, model_admin=self)),
+                name="quotas_annualplan_import_status",
+            ),
             path(
                 "<int:plan_id>/import/",
                 wrap(partial(import_notice_view, model_admin=self)),

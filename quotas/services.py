@@ -161,13 +161,15 @@ def preview_import(
     notice_text: str = "",
     suggest: bool = True,
     corrections: dict[str, str] | None = None,
+    document=None,
 ) -> ImportReport:
     """Read a file and compare it with what is stored: nothing is written.
 
     The file is read in a bounded child process (`core.sandbox`). `suggest=False` leaves out
     the ranked suggestions for unknown names: applying needs only the exact matches, and the
     staff member's choices among the suggestions come with the confirmation. `corrections`
-    (address → text) are staff's corrections of cells read from a scan (`read_notice`).
+    (address → text) are staff's corrections of cells read from a scan (`read_notice`);
+    `document` is a scan already read by OCR (`quotas.tasks`), so it is not read again.
     """
     reading = read_notice_bounded(
         data,
@@ -175,6 +177,7 @@ def preview_import(
         year=year,
         jurisdiction=jurisdiction.full_name if jurisdiction else "",
         corrections=corrections,
+        document=document,
     )
     if notice_text:
         check_notice_text(reading, notice_text, override=True)
@@ -237,6 +240,7 @@ def plan_import(
     notice_text: str = "",
     plan_fields: dict | None = None,
     corrections: dict[str, str] | None = None,
+    document=None,
 ) -> ImportReport:
     """Import a notice attachment into the jurisdiction's plan for `year`, all or nothing.
 
@@ -256,6 +260,7 @@ def plan_import(
         notice_text=notice_text,
         suggest=False,
         corrections=corrections,
+        document=document,
     )
     if report.errors or dry_run:
         return report
@@ -321,17 +326,40 @@ def correction_note(corrections: list[dict], user=None) -> str:
 
 
 def read_notice_bounded(
-    data: bytes, filename: str, *, year: int, jurisdiction: str = "", corrections: dict[str, str] | None = None
+    data: bytes,
+    filename: str,
+    *,
+    year: int,
+    jurisdiction: str = "",
+    corrections: dict[str, str] | None = None,
+    document=None,
 ) -> NoticeReading:
     """`read_notice` in a child process with the upload limits; a refused child is a file error."""
     try:
         return run_bounded(
-            read_notice, data, filename, year=year, jurisdiction=jurisdiction, corrections=corrections or None
+            read_notice,
+            data,
+            filename,
+            year=year,
+            jurisdiction=jurisdiction,
+            corrections=corrections or None,
+            document=document,
         )
     except SandboxError as exc:
         reading = NoticeReading(year=year, jurisdiction=jurisdiction)
         reading.errors.append(Issue("error", str(exc)))
         return reading
+
+
+def scan_pages_bounded(data: bytes, filename: str) -> int:
+    """How many pages OCR would read (`ocr.scan_pages`), in the upload sandbox; 0 if that
+    fails (the ordinary reading then says what is wrong with the file)."""
+    from .notice.ocr import scan_pages
+
+    try:
+        return run_bounded(scan_pages, data, filename)
+    except SandboxError:
+        return 0
 
 
 def cell_images_bounded(data: bytes, cells: list[tuple[int, tuple]]) -> list[bytes]:

@@ -12,10 +12,13 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 
 from core import uploads
 from core.models import StagedUpload
@@ -31,7 +34,8 @@ from .notice.layouts import FLAG_OCR_CONFIDENCE, FLAG_SEQ, FLAG_TOTAL, FLAG_UNMA
 from .notice.ocr import MAX_CELL_IMAGES
 from .notice.reader import same_text
 from .notice.text import decode_notice_text
-from .services import CHANGED, ERROR, cell_images_bounded, plan_import, preview_import
+from .services import CHANGED, ERROR, cell_images_bounded, plan_import, preview_import, scan_pages_bounded
+from .tasks import DONE, FAILED, QUEUED, read_scan_task, scan_document
 
 
 class _NotApplied(Exception):
@@ -69,6 +73,8 @@ def import_notice_view(request, plan_id=None, *, model_admin):
             # Corrections typed but not yet seen re-checked: show them re-checked, apply nothing.
             messages.warning(request, _("已按您的更正重新核对，请检查后再确认导入。"))
         return _recheck(request, context, typed)
+    if request.method == "GET" and "reading" in request.GET:
+        return _reading(request, context)
     form = NoticeUploadForm(
         request.POST or None,
         request.FILES or None,
@@ -83,6 +89,27 @@ def import_notice_view(request, plan_id=None, *, model_admin):
         jurisdiction = form.cleaned_data["jurisdiction"]
         year = form.cleaned_data["year"]
         filename = form.cleaned_data["file"].name
+        meta = {
+            "jurisdiction": jurisdiction.pk,
+            # A jurisdiction created by the confirmation: its name under the chosen parent.
+            "new_jurisdiction": "" if jurisdiction.pk else jurisdiction.name,
+            "parent": jurisdiction.parent_id,
+            "year": year,
+            "notice_text": notice_text,
+            # A scan's cells as the preview shows them, and staff's corrections of them.
+            "shown": {},
+            "corrections": {},
+        }
+        pages = scan_pages_bounded(data, filename)
+        if pages:
+            # A scan: OCR takes seconds a page. Staged at once, read by a background task; this
+            # answers with the progress page, which becomes the preview when the task is done.
+            staged = uploads.stage(
+                kind=StagedUpload.Kind.NOTICE, owner=request.user, filename=filename, data=data, meta=meta
+            )
+            uploads.set_progress(staged, {"state": QUEUED, "done": 0, "total": pages})
+            read_scan_task.enqueue(str(staged.token))
+            return redirect(f"{request.path}?{urlencode({'reading': str(staged.token)})}")
         report = preview_import(
             data=data, filename=filename, jurisdiction=jurisdiction, year=year, notice_text=notice_text
         )
@@ -95,22 +122,88 @@ def import_notice_view(request, plan_id=None, *, model_admin):
                 owner=request.user,
                 filename=filename,
                 data=data,
-                meta={
-                    "jurisdiction": jurisdiction.pk,
-                    # A jurisdiction created by the confirmation: its name under the chosen parent.
-                    "new_jurisdiction": "" if jurisdiction.pk else jurisdiction.name,
-                    "parent": jurisdiction.parent_id,
-                    "year": year,
-                    "notice_text": notice_text,
-                    # A scan's cells as the preview shows them, and staff's corrections of them.
-                    "shown": shown,
-                    "corrections": {},
-                },
+                meta=meta | {"shown": shown},
             )
             token = str(staged.token)
         return _preview_response(request, context, report, shown_rows, token, jurisdiction, year, filename)
     context["form"] = form
     return TemplateResponse(request, "admin/quotas/import_upload.html", context)
+
+
+def _reading(request, context):
+    """A scan being read in the background (`quotas.tasks`): the progress page while it is read,
+    then the preview as for any file; a failed reading says why and keeps nothing."""
+    try:
+        staged = uploads.peek(kind=StagedUpload.Kind.NOTICE, token=request.GET["reading"], owner=request.user)
+    except uploads.AlreadyApplied:
+        messages.info(request, _("这个文件已导入，没有重复导入。"))
+        return redirect(reverse("admin:quotas_annualplan_changelist"))
+    except uploads.NotStaged:
+        messages.error(request, _("导入已过期或已完成，请重新上传。"))
+        return redirect(reverse("admin:quotas_annualplan_changelist"))
+    upload, meta = staged.upload, dict(staged.upload.meta)
+    progress = upload.progress or {}
+    state = progress.get("state")
+    if state not in (DONE, FAILED):
+        context.update(
+            upload=upload,
+            progress=progress,
+            done=progress.get("done", 0),
+            total=progress.get("total", 0),
+            status_url=reverse("admin:quotas_annualplan_import_status", args=[upload.token]),
+        )
+        response = TemplateResponse(request, "admin/quotas/import_progress.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+    document = scan_document(upload) if state == DONE else None
+    if document is None:
+        uploads.discard(upload)
+        error = progress.get("error") or _("识别结果已丢失，请重新上传。")
+        messages.error(
+            request, _("没有读出文件“%(name)s”，未导入任何内容：%(error)s") % {"name": upload.filename, "error": error}
+        )
+        return redirect(request.path)
+    jurisdiction = _staged_jurisdiction(request, meta)
+    report = preview_import(
+        data=staged.data,
+        filename=upload.filename,
+        jurisdiction=jurisdiction,
+        year=meta["year"],
+        notice_text=meta.get("notice_text", ""),
+        document=document,
+    )
+    shown_rows = _rows_to_show(report)
+    shown = _attach_review_cells(report, shown_rows, staged.data)
+    token = str(upload.token)
+    if report.errors:  # a file that cannot be applied is not kept
+        uploads.discard(upload)
+        token = None
+    else:
+        try:
+            uploads.update_meta(upload, meta | {"shown": shown, "corrections": {}})
+        except uploads.NotStaged:
+            messages.error(request, _("导入已过期或已完成，请重新上传。"))
+            return redirect(reverse("admin:quotas_annualplan_changelist"))
+    return _preview_response(request, context, report, shown_rows, token, jurisdiction, meta["year"], upload.filename)
+
+
+@require_GET
+def import_status_view(request, token, *, model_admin):
+    """How far the background reading of the user's own staged scan is, as JSON for the progress
+    page: {"state", "done", "total"}. Another user's token, or no token staged, is a 404."""
+    if not (model_admin.has_add_permission(request) and model_admin.has_change_permission(request)):
+        raise PermissionDenied
+    upload = StagedUpload.objects.filter(
+        token=token, kind=StagedUpload.Kind.NOTICE, owner=request.user, claimed_at__isnull=True
+    ).first()
+    if upload is None:
+        raise Http404
+    progress = upload.progress or {}
+    response = JsonResponse(
+        {"state": progress.get("state", ""), "done": progress.get("done", 0), "total": progress.get("total", 0)}
+    )
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _preview_response(request, context, report, shown_rows, token, jurisdiction, year, filename):
@@ -176,6 +269,7 @@ def _recheck(request, context, typed: dict[str, str]):
         year=meta["year"],
         notice_text=meta.get("notice_text", ""),
         corrections=corrections,
+        document=scan_document(upload),
     )
     shown_rows = _rows_to_show(report)
     shown = _attach_review_cells(report, shown_rows, staged.data, typed=typed)
@@ -364,6 +458,7 @@ def _apply(request, context):
                 decisions=decisions,
                 notice_text=staged.meta.get("notice_text", ""),
                 corrections=corrections,
+                document=scan_document(staged),
             )
             if not report.applied:
                 raise _NotApplied(report)

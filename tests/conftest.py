@@ -60,6 +60,15 @@ def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+IMMEDIATE_TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture(autouse=True)
+def _immediate_tasks(settings):
+    """Background tasks (a scan's OCR, `quotas.tasks`) run inside the request: no worker."""
+    settings.TASKS = IMMEDIATE_TASKS
+
+
 @pytest.fixture
 def jurisdiction(db):
     return JurisdictionFactory(name="仪征市")

@@ -59,6 +59,7 @@ ADMIN_RIGHTS: dict[str, tuple[set[str], set[str]]] = {
     "axes.accessattempt": (set(), set()),
     "axes.accesslog": (set(), set()),
     "axes.accessfailurelog": (set(), set()),
+    "django_tasks_database.dbtaskresult": (set(), set()),  # background tasks: superusers look
 }
 # Admin views and the rights they need, for GET and POST.
 ADMIN_VIEWS = {
@@ -110,6 +111,8 @@ TABLE: dict[str, tuple[dict, dict]] = {
     # the notice import (issue 3) and the flat-format import/export of quotas
     "admin:quotas_annualplan_import": (admin_only(DENIED), admin_only(DENIED)),
     "admin:quotas_annualplan_import_into": (admin_only(DENIED), admin_only(DENIED)),
+    # a scan's reading progress: the uploader's own staged upload only (here nobody's: a 404)
+    "admin:quotas_annualplan_import_status": (admin_only(DENIED, MISSING), admin_only(METHOD, METHOD)),
     "admin:quotas_quota_import": (admin_only(DENIED), admin_only(DENIED)),
     "admin:quotas_quota_process_import": (admin_only(METHOD, METHOD), admin_only(DENIED)),
     "admin:quotas_quota_export": (admin_only(), admin_only()),
@@ -234,6 +237,15 @@ def world(db, jurisdiction, unit_a, unit_b, plan):
     )
     objects["axes.accesslog"] = AccessLog.objects.create(username="x", ip_address="127.0.0.1")
     objects["axes.accessfailurelog"] = AccessFailureLog.objects.create(username="x", ip_address="127.0.0.1")
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    objects["django_tasks_database.dbtaskresult"] = DBTaskResult.objects.create(
+        args_kwargs={"args": [], "kwargs": {}},
+        task_path="quotas.tasks.read_scan_task",
+        backend_name="default",
+        run_after=timezone.now(),
+    )
     for tracked in ("units.unit", "units.unitalias", "quotas.annualplan", "quotas.quota", "campaigns.donation"):
         app, model = tracked.split(".")
         objects[f"{app}.historical{model}"] = objects[tracked].history.earliest()
@@ -283,6 +295,8 @@ def _concrete(route: str, name: str | None, key: str, objects: dict) -> str:
         return reverse(name, kwargs={"pk": objects["units.unit"].pk})
     if key == "admin:quotas_annualplan_reopen":
         return reverse(name, kwargs={"object_id": objects["quotas.annualplan"].pk})
+    if key == "admin:quotas_annualplan_import_status":
+        return reverse(name, kwargs={"token": "6f1c2b1e-0000-4000-8000-000000000000"})
     if key == "admin:quotas_annualplan_import_into":
         return reverse(name, kwargs={"plan_id": objects["quotas.annualplan"].pk})
     short = name.removeprefix("admin:") if name else ""

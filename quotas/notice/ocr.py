@@ -555,10 +555,14 @@ def read_images(pages: list[np.ndarray], numbers: list[int] | None = None):
 
     if len(pages) > MAX_OCR_PAGES:
         raise GridError(ERROR_OCR_TOO_MANY_PAGES.format(pages=len(pages), limit=MAX_OCR_PAGES))
+    from core.sandbox import report_progress
+
     elements = []
-    for number, gray in zip(numbers or range(1, len(pages) + 1), pages, strict=True):
+    report_progress(0, len(pages))
+    for done, (number, gray) in enumerate(zip(numbers or range(1, len(pages) + 1), pages, strict=True), start=1):
         page_elements, _ = read_page(gray, number)
         elements.extend(page_elements)
+        report_progress(done, len(pages))  # the upload's progress page shows it (quotas.tasks)
     sheets, text = _assemble(elements)
     if not sheets:
         raise GridError(ERROR_OCR_NO_TABLE)
@@ -570,6 +574,66 @@ def read_images(pages: list[np.ndarray], numbers: list[int] | None = None):
 WARN_OCR = (
     "这是扫描件或照片（{pages} 页），表格由文字识别读取：请逐行核对，识别把握不足的单元格、与合计不符的数字已标出。"
 )
+
+
+def scan_pages(data: bytes, filename: str) -> int:
+    """How many pages of an upload OCR would read (0: none, the file has text), found cheaply
+    before reading it: a .jpg/.png is one page; a PDF's pages without a character of text are
+    pictures (pdfium's count, no layout analysis). A file that cannot be opened, an image or a
+    page too large, or more pages than the readers accept, is 0: the ordinary reading refuses it
+    at once, with its message, in the request."""
+    from .grid import detect_format
+    from .pdf import MAX_PAGES
+
+    try:
+        kind = detect_format(data, filename)
+    except GridError:
+        return 0
+    if kind == "image":
+        return 1 if _image_looks_readable(data) else 0
+    if kind != "pdf":
+        return 0
+    import pypdfium2
+
+    try:
+        document = pypdfium2.PdfDocument(data)
+    except Exception:  # noqa: BLE001 - damaged or encrypted: read_pdf says which
+        return 0
+    try:
+        count = len(document)
+        if not count or count > MAX_PAGES or count > MAX_OCR_PAGES:
+            return 0
+        pictures = 0
+        for index in range(count):
+            page = document[index]
+            width, height = page.get_size()
+            if width * height * (RENDER_DPI / 72) ** 2 > MAX_IMAGE_PIXELS:
+                page.close()
+                return 0  # refused by the reader at once (`render_pdf_pages`)
+            text = page.get_textpage()
+            if text.count_chars() == 0:
+                pictures += 1
+            text.close()
+            page.close()
+        return pictures
+    except Exception:  # noqa: BLE001
+        return 0
+    finally:
+        document.close()
+
+
+def _image_looks_readable(data: bytes) -> bool:
+    """A .jpg/.png whose header opens, within MAX_IMAGE_PIXELS, and whose structure checks
+    (Pillow's `verify`, no decoding): else the reader refuses it at once, in the request."""
+    try:
+        image = Image.open(io.BytesIO(data))
+        width, height = image.size
+        if width * height > MAX_IMAGE_PIXELS:
+            return False
+        image.verify()
+    except Exception:  # noqa: BLE001 - damaged: `open_image` says how
+        return False
+    return True
 
 
 def read_image_file(data: bytes):

@@ -75,7 +75,13 @@ class NoticeReading:
 
 
 def read_notice(
-    data: bytes, filename: str, *, year: int, jurisdiction: str = "", corrections: dict[str, str] | None = None
+    data: bytes,
+    filename: str,
+    *,
+    year: int,
+    jurisdiction: str = "",
+    corrections: dict[str, str] | None = None,
+    document=None,
 ) -> NoticeReading:
     """Read every sheet of a notice attachment. Never raises for a bad file: errors say why.
 
@@ -83,18 +89,30 @@ def read_notice(
     each is checked for its cell's role (`check_correction`) and put in the grid in place of
     the recognised text before the tables are read, so totals, periods and names are checked
     again as for any cell. A correction of a cell that is not a scanned cell of a row is an error.
+    `document` is the file already read (`read_scan`: a scan read by OCR in the background);
+    the tables are read from it and the file is not read again.
     """
     reading = NoticeReading(year=year, jurisdiction=jurisdiction)
-    try:
-        document = read_document(data, filename)
-    except GridError as exc:
-        reading.errors.append(Issue("error", str(exc)))
-        return reading
+    if document is None:
+        try:
+            document = read_document(data, filename)
+        except GridError as exc:
+            reading.errors.append(Issue("error", str(exc)))
+            return reading
     if corrections:
         _correct(document, year, corrections, reading)
     _read_tables(document, year, reading)
     _collect_ocr_cells(document, reading)
     return reading
+
+
+def read_scan(data: bytes, filename: str) -> tuple[object, str]:
+    """The expensive half of `read_notice` for a scan: (the document read by OCR, "") or (None,
+    the error for staff). Run by the background task (`quotas.tasks`) in the upload sandbox."""
+    try:
+        return read_document(data, filename), ""
+    except GridError as exc:
+        return None, str(exc)
 
 
 def _read_tables(document, year: int, reading: NoticeReading) -> None:

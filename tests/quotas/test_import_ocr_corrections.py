@@ -126,7 +126,9 @@ def test_staff_correct_a_flagged_cell_recheck_and_confirm(staff_client, staff_us
     for name in NAMES:
         UnitFactory(name=name, jurisdiction=jurisdiction)
     response = staff_client.post(
-        reverse(URL), {"jurisdiction": jurisdiction.pk, "year": 2024, "file": SimpleUploadedFile("scan.jpg", scan)}
+        reverse(URL),
+        {"jurisdiction": jurisdiction.pk, "year": 2024, "file": SimpleUploadedFile("scan.jpg", scan)},
+        follow=True,  # a scan is read in the background (here at once): its progress page, then the preview
     )
     html = response.content.decode()
     token = response.context["token"]
@@ -175,7 +177,9 @@ def test_staff_correct_a_flagged_cell_recheck_and_confirm(staff_client, staff_us
 @pytest.mark.django_db
 def test_a_wrong_correction_is_refused_and_nothing_is_applied(staff_client, jurisdiction, scan):
     response = staff_client.post(
-        reverse(URL), {"jurisdiction": jurisdiction.pk, "year": 2024, "file": SimpleUploadedFile("scan.jpg", scan)}
+        reverse(URL),
+        {"jurisdiction": jurisdiction.pk, "year": 2024, "file": SimpleUploadedFile("scan.jpg", scan)},
+        follow=True,  # a scan is read in the background (here at once): its progress page, then the preview
     )
     token = response.context["token"]
     wrong = staff_client.post(reverse(URL), {"token": token, "recheck": "1", f"fix:{scans.MISREAD_REF}": "38O"})
