@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -130,17 +130,24 @@ def import_notice_view(request, plan_id=None, *, model_admin):
     return TemplateResponse(request, "admin/quotas/import_upload.html", context)
 
 
+def _peek(request, token: str):
+    """The user's staged notice, still unapplied (`uploads.peek`), or where to go instead: the
+    plan list, saying it was imported already or has expired."""
+    try:
+        return uploads.peek(kind=StagedUpload.Kind.NOTICE, token=token, owner=request.user)
+    except uploads.AlreadyApplied:
+        messages.info(request, _("这个文件已导入，没有重复导入。"))
+    except uploads.NotStaged:
+        messages.error(request, _("导入已过期或已完成，请重新上传。"))
+    return redirect(reverse("admin:quotas_annualplan_changelist"))
+
+
 def _reading(request, context):
     """A scan being read in the background (`quotas.tasks`): the progress page while it is read,
     then the preview as for any file; a failed reading says why and keeps nothing."""
-    try:
-        staged = uploads.peek(kind=StagedUpload.Kind.NOTICE, token=request.GET["reading"], owner=request.user)
-    except uploads.AlreadyApplied:
-        messages.info(request, _("这个文件已导入，没有重复导入。"))
-        return redirect(reverse("admin:quotas_annualplan_changelist"))
-    except uploads.NotStaged:
-        messages.error(request, _("导入已过期或已完成，请重新上传。"))
-        return redirect(reverse("admin:quotas_annualplan_changelist"))
+    staged = _peek(request, request.GET["reading"])
+    if isinstance(staged, HttpResponse):
+        return staged
     upload, meta = staged.upload, dict(staged.upload.meta)
     progress = upload.progress or {}
     state = progress.get("state")
@@ -250,14 +257,9 @@ def _recheck(request, context, typed: dict[str, str]):
     """The preview again, the staged scan read with the corrections typed over its cells: each
     checked, the totals added up again, the flags recomputed. Nothing is applied; the staged
     upload keeps the corrections (what a confirmation will apply) and the fields as shown."""
-    try:
-        staged = uploads.peek(kind=StagedUpload.Kind.NOTICE, token=request.POST["token"], owner=request.user)
-    except uploads.AlreadyApplied:
-        messages.info(request, _("这个文件已导入，没有重复导入。"))
-        return redirect(reverse("admin:quotas_annualplan_changelist"))
-    except uploads.NotStaged:
-        messages.error(request, _("导入已过期或已完成，请重新上传。"))
-        return redirect(reverse("admin:quotas_annualplan_changelist"))
+    staged = _peek(request, request.POST["token"])
+    if isinstance(staged, HttpResponse):
+        return staged
     upload, meta = staged.upload, dict(staged.upload.meta)
     jurisdiction = _staged_jurisdiction(request, meta)
     # Every field as typed: the reader keeps those that differ from what it recognised.
