@@ -44,7 +44,14 @@ def _fast_passwords(settings):
 
 CITY, COUNTY, TOWN = Jurisdiction.Level.CITY, Jurisdiction.Level.COUNTY, Jurisdiction.Level.TOWN
 # Admins no scope applies to: accounts, groups and lockouts span every office.
-SUPERUSER_ONLY = {"auth.user", "auth.group", "axes.accessattempt", "axes.accesslog", "axes.accessfailurelog"}
+SUPERUSER_ONLY = {
+    "auth.user",
+    "auth.group",
+    "axes.accessattempt",
+    "axes.accesslog",
+    "axes.accessfailurelog",
+    "django_tasks_database.dbtaskresult",
+}
 
 
 def _office(name: str, city, seq: int) -> dict:

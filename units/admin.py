@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
+from django_tasks_db.models import DBTaskResult
 
 from .admin_scope import ScopedAdmin, make_superuser_only
 from .audit import AuditedAdmin, register_histories
@@ -173,7 +174,8 @@ class StaffProfileAdmin(ScopedAdmin, admin.ModelAdmin):
 
 register_histories(Unit, UnitAlias)
 
-# Accounts, groups and lockouts span every office: superusers only, whatever a group grants
-# (a scoped account list would still let a staff member hand out permissions). The admins of
-# django.contrib.auth and django-axes are registered before this module is imported.
-make_superuser_only(admin.site, User, Group, AccessAttempt, AccessLog, AccessFailureLog)
+# Accounts, groups, lockouts and background tasks span every office: superusers only, whatever
+# a group grants (a scoped account list would still let a staff member hand out permissions; a
+# task's arguments name another office's upload). The admins of django.contrib.auth,
+# django-axes and django-tasks-db are registered before this module is imported.
+make_superuser_only(admin.site, User, Group, AccessAttempt, AccessLog, AccessFailureLog, DBTaskResult)
