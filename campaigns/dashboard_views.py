@@ -16,6 +16,7 @@ from django.utils.dates import MONTHS_AP
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from quotas.selectors import allocated_from_above
 from units.models import Jurisdiction, Unit
 from units.roles import FREEZE_BULLETIN, LOG_DONATION, VIEW_DASHBOARD
 from units.scope import Scope, scope_for
@@ -180,6 +181,9 @@ def dashboard(request):
         years=range(today.year + 1, today.year - 5, -1),
         year=year,
         bulletins=queries.latest_bulletins(jurisdiction, year),
+        # 上级下达: what the parent's plan allocated to this jurisdiction (one query; none at the top)
+        allocated=jurisdiction
+        and allocated_from_above(jurisdiction_id=jurisdiction.pk, parent_id=jurisdiction.parent_id, year=year),
         can_freeze=request.user.has_perm(FREEZE_BULLETIN),
         query=request.GET.urlencode(),
     )

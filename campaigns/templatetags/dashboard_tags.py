@@ -14,8 +14,6 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from quotas.selectors import allocated_from_above
-
 register = template.Library()
 
 
@@ -235,12 +233,3 @@ def quota_list_rows(rows, empty) -> SafeString:
     if not out:
         return format_html('<tr><td colspan="5" class="muted">{}</td></tr>', empty)
     return mark_safe("".join(out))  # noqa: S308 - every value escaped by _e
-
-
-@register.simple_tag
-def from_above(jurisdiction, year) -> int | None:
-    """What the parent's published plan of `year` allocated to the page's jurisdiction (上级下达),
-    for its own page: one query, none for a jurisdiction without a parent or no page's one."""
-    if jurisdiction is None or not getattr(jurisdiction, "parent_id", None):
-        return None
-    return allocated_from_above(jurisdiction_id=jurisdiction.pk, parent_id=jurisdiction.parent_id, year=year)

@@ -13,6 +13,7 @@ from units.models import Jurisdiction
 from units.scope import Scope, scope_for
 
 from ..models import AnnualPlan, PlanDraft, Quota
+from ..selectors import allocated_from_above
 
 SUB_JURISDICTION = "jurisdiction"  # the rule category of lines that allocate to a sub-jurisdiction
 
@@ -142,7 +143,7 @@ def allocation_from_above(jurisdiction: Jurisdiction, year: int) -> FromAbove | 
     )
     if plan is None:
         return None
-    total = plan.quotas.filter(sub_jurisdiction=jurisdiction, advisory=False).aggregate(t=Sum("target"))["t"]
+    total = allocated_from_above(jurisdiction_id=jurisdiction.pk, parent_id=jurisdiction.parent_id, year=year)
     return None if total is None else FromAbove(total=total, plan=plan)
 
 
