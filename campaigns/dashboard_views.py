@@ -16,6 +16,7 @@ from django.utils.dates import MONTHS_AP
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from core.shared import shared
 from quotas.selectors import allocated_from_above
 from units.models import Jurisdiction, Unit
 from units.roles import FREEZE_BULLETIN, LOG_DONATION, VIEW_DASHBOARD
@@ -171,9 +172,20 @@ def dashboard(request):
     year = _year(request.GET, today)
     jurisdiction, lineage = _jurisdiction_and_lineage(request.GET, scope)
     budget = settings.DASHBOARD_RECOMPUTE_QUOTAS  # beyond it: last kept figures, refreshed in the background
-    figures = dashboard_figures(
-        jurisdiction=jurisdiction, year=year, today=today, budget=budget, basis=_basis(request.GET)
-    )
+    basis = _basis(request.GET)
+
+    def compute() -> dict:
+        return dashboard_figures(jurisdiction=jurisdiction, year=year, today=today, budget=budget, basis=basis)
+
+    if settings.DASHBOARD_SHARED_LEVEL and (
+        jurisdiction is None or jurisdiction.level <= settings.DASHBOARD_SHARED_LEVEL
+    ):
+        # Leaders opening the same wide page together share one computation (core.shared);
+        # a county's page costs tens of milliseconds, not worth the lock's two round trips.
+        key = f"dashboard:{jurisdiction.pk if jurisdiction else 0}:{year}:{basis}:{budget}"
+        figures = shared(key, today.isoformat(), compute)
+    else:
+        figures = compute()
     context = _context(
         request, figures, jurisdiction=jurisdiction, trail=_trail(lineage, scope), scope=scope, today=today
     )

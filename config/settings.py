@@ -217,6 +217,10 @@ DONOR_ID_HMAC_KEY = env("DONOR_ID_HMAC_KEY", default="demo-and-tests-only-hmac-k
 DASHBOARD_RECOMPUTE_QUOTAS = env.int("DASHBOARD_RECOMPUTE_QUOTAS", default=5000)
 # The same for the jurisdictions' monthly sums (from the tally), in jurisdictions.
 DASHBOARD_RECOMPUTE_JURISDICTIONS = env.int("DASHBOARD_RECOMPUTE_JURISDICTIONS", default=500)
+# Pages of the whole country and of jurisdictions at this level or above (1: provinces) are
+# computed once for the leaders who open them at the same moment (core.shared; PostgreSQL);
+# 0: every reader computes its page (bench_dashboard compares the two).
+DASHBOARD_SHARED_LEVEL = env.int("DASHBOARD_SHARED_LEVEL", default=1)
 
 DONOR_RULES = {
     "MIN_AGE": 18,

@@ -45,3 +45,24 @@ class StagedUpload(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.filename}"
+
+
+class SharedResult(models.Model):
+    """The last result of a computation that readers arriving together share (`core.shared`).
+
+    Written only when another reader was waiting for it; `generation` tells a waiter whether a
+    computation finished while it waited. Holds no personal data (dashboard figures).
+    """
+
+    key = models.CharField(_("键"), max_length=200, unique=True)
+    variant = models.CharField(_("计算条件"), max_length=100)
+    generation = models.PositiveBigIntegerField(_("代次"), default=0)
+    data = models.TextField(_("结果"))
+    computed_at = models.DateTimeField(_("计算时间"))
+
+    class Meta:
+        verbose_name = _("共享计算结果")
+        verbose_name_plural = _("共享计算结果")
+
+    def __str__(self) -> str:
+        return self.key

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import re
 import threading
+from unittest import mock
 
 import pytest
 from django.db import connection, connections, transaction
@@ -482,3 +484,27 @@ def test_an_edited_allocation_to_a_county_shows_now(tree):
     page = dashboard_figures(jurisdiction=tree.city, year=2026, today=JULY)
     assert {c["name"]: c["allocated"] for c in page["children"]}["仪征市"] == 30
     assert page["headline"]["task"] == 10 + 6 + 30 + 15 and page == _fresh(tree.city, JULY)
+
+
+def test_the_figures_survive_the_json_round_trip_readers_share_them_by(tree):
+    # core.shared hands waiting readers the figures through JSON: they must come back unchanged.
+    for jurisdiction in (None, tree.city, tree.county1):
+        figures = dashboard_figures(jurisdiction=jurisdiction, year=2026, today=JULY)
+        assert json.loads(json.dumps(figures)) == figures
+
+
+def test_only_the_wide_pages_are_shared(tree, settings):
+    seen = []
+
+    def record(key, variant, compute):
+        seen.append((key, variant))
+        return compute()
+
+    client = _leader(tree.city)
+    with mock.patch("campaigns.dashboard_views.shared", side_effect=record):
+        assert client.get("/dashboard/?year=2026").status_code == 200
+        assert seen == []  # a city: computed by each reader
+        settings.DASHBOARD_SHARED_LEVEL = Jurisdiction.Level.CITY
+        client.get("/dashboard/?year=2026&basis=verified")
+    key = f"dashboard:{tree.city.pk}:2026:verified:{settings.DASHBOARD_RECOMPUTE_QUOTAS}"
+    assert seen == [(key, timezone.localdate().isoformat())]

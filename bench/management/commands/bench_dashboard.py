@@ -18,8 +18,10 @@ For a county, a city and the whole country, `--runs` times each (medians reporte
 - verified basis: the page counting only station-verified donations (`?basis=verified`, computed
   afresh: nothing is kept for that basis), with nine in ten of the subtree's donations of the
   year marked verified (not for the whole country);
-- readers: `--readers` leaders opening the page at the same moment right after the
-  invalidation (each in its own thread and database connection), timed from that moment.
+- readers: `--readers` leaders opening the page at the same moment right after an
+  invalidation (each in its own process and database connection), timed from that moment;
+  `--reader-rounds` times, alternating the page computed by every reader and shared by the
+  readers who arrive together (`core.shared`, `DASHBOARD_SHARED_LEVEL`).
 
 Changes are made in a transaction rolled back after each measurement (the readers' case
 commits an invalidation and refreshes after it). Floors, each fetched and decoded by Python:
@@ -52,7 +54,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, connections, transaction
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from campaigns import tally
@@ -154,6 +156,12 @@ class Command(BaseCommand):
         parser.add_argument("--year", type=int, default=None)
         parser.add_argument("--activity", type=int, nargs="*", default=[2000, 12000])
         parser.add_argument("--readers", type=int, default=6, help="leaders at once after an invalidation; 0: none")
+        parser.add_argument(
+            "--reader-rounds",
+            type=int,
+            default=1,
+            help="rounds of the readers' case, each with the page shared and not (alternating)",
+        )
         parser.add_argument("--scopes", nargs="*", default=["county", "city", "country"])
         parser.add_argument(
             "--moments",
@@ -167,6 +175,7 @@ class Command(BaseCommand):
         self, *args, runs: int, inserts: int, year: int | None, activity: list[int], readers: int, scopes, moments, **o
     ):
         self.moments = set(moments)
+        self.reader_rounds = o["reader_rounds"]
         if connection.vendor != "postgresql":
             raise CommandError("bench_dashboard measures PostgreSQL (set DATABASE_URL).")
         self.today = timezone.localdate()
@@ -239,13 +248,19 @@ class Command(BaseCommand):
                 raise CommandError(f"floor counts {completed}, the page {page['headline']['completed']}")
             record("floor", floor)
             record("donations floor", self._donations_floor(jurisdiction))
-        waits, readers_behind = self._readers(url, readers) if readers else ([], 0)
-        if readers:
-            behind[f"{readers} readers at once"] = readers_behind
+        waits: dict[str, list[float]] = {}
+        for i in range(self.reader_rounds if readers else 0):
+            # Alternating: each reader computing the page, then sharing one computation (core.shared).
+            for shared_level in (0, 1) if i % 2 == 0 else (1, 0):
+                name = f"{readers} readers, {'shared' if shared_level else 'each computes'}"
+                with override_settings(DASHBOARD_SHARED_LEVEL=shared_level):
+                    samples, shown_behind = self._readers(url, readers)
+                waits.setdefault(name, []).extend(samples)
+                behind[name] = behind.get(name, 0) + shown_behind
         floor = statistics.median(rows["floor"])
         self.stdout.write(f"\n{label}: floor {floor * 1000:.0f} ms (same tables as the page)")
         self.stdout.write(f"  {'moment':<22}{'median ms':>10}{'range':>16}{'÷ floor':>9}  shown behind")
-        for name, samples in [*rows.items(), *([(f"{readers} readers at once", waits)] if readers else [])]:
+        for name, samples in [*rows.items(), *waits.items()]:
             med = statistics.median(samples)
             spread = f"[{min(samples) * 1000:.0f}-{max(samples) * 1000:.0f}]"
             note = f"{behind.get(name, 0)} of {len(samples)}" if not name.startswith(("floor", "donations")) else ""
