@@ -72,6 +72,12 @@ class MergeReport:
     def reason(self) -> str:
         return MERGE_REASON.format(sources="、".join(self.merged), target=self.target.name)
 
+    def count(self, model, n: int, label=None) -> None:
+        """`n` rows of `model` moved (under `label`, else the model's plural name)."""
+        if n:
+            name = str(label or model._meta.verbose_name_plural)
+            self.moved[name] = self.moved.get(name, 0) + n
+
 
 def unit_relations() -> list:
     """Every relation from another model (or Unit itself) to Unit, hidden ones included,
@@ -122,13 +128,8 @@ def merge_preview(*, target: Unit, sources: list[Unit]) -> dict[str, int]:
     return counts
 
 
-@transaction.atomic
-def units_merge(*, target: Unit, sources: list[Unit], user=None, scope=None) -> MergeReport:
-    """Merge `sources` into `target` in one transaction and delete them.
-
-    `scope` (units.scope.Scope): every unit must lie in it, else PermissionDenied. Raises
-    MergeRefused (nothing written) when a registered check refuses.
-    """
+def _lock(target: Unit, sources: list[Unit], scope) -> tuple[Unit, list[Unit], dict[int, Unit]]:
+    """The kept and merged units, locked and read again; refused when out of scope or gone."""
     ids = sorted({u.pk for u in sources} - {target.pk})
     if not ids:
         raise MergeRefused([_("请选择至少一个要并入的其他单位。")])
@@ -144,16 +145,12 @@ def units_merge(*, target: Unit, sources: list[Unit], user=None, scope=None) -> 
     problems = [message for check in _CHECKS for message in check(target, sources)]
     if problems:
         raise MergeRefused(problems)
+    return target, sources, locked
 
-    report = MergeReport(target=target, merged=[u.name for u in sources])
-    reason = report.reason
 
-    def count(model, n: int, label=None) -> None:
-        if n:
-            name = str(label or model._meta.verbose_name_plural)
-            report.moved[name] = report.moved.get(name, 0) + n
-
-    # Aliases first: a unit's own alias table is keyed by jurisdiction and normalised name.
+def _move_aliases(target: Unit, ids: list[int], report: MergeReport, *, user) -> set[str]:
+    """The merged units' aliases become the kept unit's (one dropped where it would clash: the
+    alias table is keyed by jurisdiction and normalised name). Returns the names now taken."""
     taken = set(UnitAlias.objects.filter(jurisdiction=target.jurisdiction).values_list("normalized_name", flat=True))
     keep, drop = [], []
     for alias in UnitAlias.objects.filter(unit_id__in=ids).order_by("pk"):
@@ -165,8 +162,70 @@ def units_merge(*, target: Unit, sources: list[Unit], user=None, scope=None) -> 
     if drop:
         UnitAlias.objects.filter(pk__in=drop).delete()
     UnitAlias.objects.filter(pk__in=keep).update(unit=target, jurisdiction=target.jurisdiction)
-    _write_history(UnitAlias, keep, user=user, reason=reason)
-    count(UnitAlias, len(keep))
+    _write_history(UnitAlias, keep, user=user, reason=report.reason)
+    report.count(UnitAlias, len(keep))
+    return taken
+
+
+def _move_links(relation, target: Unit, ids: list[int], report: MergeReport) -> None:
+    """A many-to-many to Unit: the merged units' links go to the kept unit, dropped where it is
+    already linked (a group quota naming both) and kept once where two merged units were."""
+    through = relation.field.remote_field.through
+    unit_column = relation.field.m2m_reverse_field_name()  # the through's FK to Unit
+    other_column = relation.field.m2m_field_name()  # the through's FK to the related model
+    rows = through._base_manager.filter(**{f"{unit_column}__in": [target.pk, *ids]})
+    linked = set(rows.filter(**{unit_column: target.pk}).values_list(f"{other_column}_id", flat=True))
+    moving = rows.filter(**{f"{unit_column}__in": ids})
+    moving.filter(**{f"{other_column}_id__in": linked}).delete()
+    seen, extra = set(), []
+    for pk, other in moving.order_by("pk").values_list("pk", f"{other_column}_id"):
+        (extra if other in seen else []).append(pk)
+        seen.add(other)
+    through._base_manager.filter(pk__in=extra).delete()
+    through._base_manager.filter(**{f"{unit_column}__in": ids}).update(**{unit_column: target.pk})
+    report.count(relation.related_model, len(seen))
+
+
+def _move_rows(relation, target: Unit, ids: list[int], report: MergeReport, *, user) -> None:
+    """A foreign key to Unit: one UPDATE re-points the merged units' rows, with their history."""
+    model, name = relation.related_model, relation.field.name
+    rows = model._base_manager.filter(**{f"{name}__in": ids})
+    if model is Unit:
+        rows = rows.exclude(pk=target.pk)
+    pks = list(rows.values_list("pk", flat=True))
+    if not pks:
+        return
+    model._base_manager.filter(pk__in=pks).update(**{name: target.pk})
+    _write_history(model, pks, user=user, reason=report.reason)
+    report.count(model, len(pks), _("下属单位") if model is Unit else None)
+
+
+def _alias_merged_names(target: Unit, sources: list[Unit], taken: set[str], report: MergeReport, *, user) -> None:
+    """The merged units' names become aliases of the kept unit: next year's notice finds it."""
+    for source in sources:
+        name, key = clean_name(source.name), normalize_name(source.name)
+        if key == target.normalized_name or key in taken:
+            continue
+        taken.add(key)
+        alias = UnitAlias(unit=target, jurisdiction=target.jurisdiction, name=name, normalized_name=key)
+        alias._change_reason = report.reason
+        alias._history_user = user
+        alias.full_clean()
+        alias.save()
+        report.aliases_added.append(name)
+
+
+@transaction.atomic
+def units_merge(*, target: Unit, sources: list[Unit], user=None, scope=None) -> MergeReport:
+    """Merge `sources` into `target` in one transaction and delete them.
+
+    `scope` (units.scope.Scope): every unit must lie in it, else PermissionDenied. Raises
+    MergeRefused (nothing written) when a registered check refuses.
+    """
+    target, sources, locked = _lock(target, sources, scope)
+    ids = [u.pk for u in sources]
+    report = MergeReport(target=target, merged=[u.name for u in sources])
+    taken = _move_aliases(target, ids, report, user=user)  # first: keyed by jurisdiction and name
 
     # The kept unit's own parent may be one of the merged: it takes that unit's parent.
     if target.parent_id in ids:
@@ -177,51 +236,17 @@ def units_merge(*, target: Unit, sources: list[Unit], user=None, scope=None) -> 
     for relation in unit_relations():
         if _key(relation) in DERIVED or relation.related_model is UnitAlias:
             continue
-        model, name = relation.related_model, relation.field.name
         if relation.many_to_many:
-            through = relation.field.remote_field.through
-            unit_column = relation.field.m2m_reverse_field_name()  # the through's FK to Unit
-            other_column = relation.field.m2m_field_name()  # the through's FK to `model`
-            rows = through._base_manager.filter(**{f"{unit_column}__in": [target.pk, *ids]})
-            linked = set(rows.filter(**{unit_column: target.pk}).values_list(f"{other_column}_id", flat=True))
-            moving = rows.filter(**{f"{unit_column}__in": ids})
-            duplicate = moving.filter(**{f"{other_column}_id__in": linked})
-            duplicate.delete()
-            # A row linked to two merged units keeps one link.
-            seen, extra = set(), []
-            for pk, other in moving.order_by("pk").values_list("pk", f"{other_column}_id"):
-                (extra if other in seen else []).append(pk)
-                seen.add(other)
-            through._base_manager.filter(pk__in=extra).delete()
-            through._base_manager.filter(**{f"{unit_column}__in": ids}).update(**{unit_column: target.pk})
-            count(model, len(seen))
-            continue
-        rows = model._base_manager.filter(**{f"{name}__in": ids})
-        if model is Unit:
-            rows = rows.exclude(pk=target.pk)
-        pks = list(rows.values_list("pk", flat=True))
-        if not pks:
-            continue
-        model._base_manager.filter(pk__in=pks).update(**{name: target.pk})
-        _write_history(model, pks, user=user, reason=reason)
-        count(model, len(pks), _("下属单位") if model is Unit else None)
+            _move_links(relation, target, ids, report)
+        else:
+            _move_rows(relation, target, ids, report, user=user)
 
     for source in sources:
-        source._change_reason = reason
+        source._change_reason = report.reason
         source._history_user = user
         source.delete()
-    for source in sources:  # the merged names find the kept unit in next year's notice
-        name, key = clean_name(source.name), normalize_name(source.name)
-        if key == target.normalized_name or key in taken:
-            continue
-        taken.add(key)
-        alias = UnitAlias(unit=target, jurisdiction=target.jurisdiction, name=name, normalized_name=key)
-        alias._change_reason = reason
-        alias._history_user = user
-        alias.full_clean()
-        alias.save()
-        report.aliases_added.append(name)
-    target._change_reason = reason
+    _alias_merged_names(target, sources, taken, report, user=user)
+    target._change_reason = report.reason
     target._history_user = user
     target.save()
     return report
