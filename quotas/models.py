@@ -306,7 +306,7 @@ class DraftLine(models.Model):
     split_amounts = models.JSONField(_("拆分数"), default=list, blank=True)
     location = models.CharField(_("献血地点"), max_length=200, blank=True, default="")
     note = models.CharField(_("备注"), max_length=200, blank=True, default="")
-    # Computed by quotas.drafting.services.draft_recompute:
+    # Computed by quotas.drafting.recompute.draft_recompute:
     rule = models.CharField(_("所用规则"), max_length=20, blank=True, default="")
     basis = models.CharField(_("规则所得（未取整）"), max_length=40, blank=True, default="")
     missing = models.CharField(_("缺少"), max_length=20, blank=True, default="")

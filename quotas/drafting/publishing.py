@@ -12,8 +12,9 @@ from core.bulk import update_rows
 from ..models import AnnualPlan, DraftLine, PlanDraft, Quota
 from ..services import plan_import, plan_set_status, preview_import
 from . import attachment as sheet
+from .recompute import draft_recompute
 from .rows import XLSX, attachment_rows, draft_export
-from .services import DraftError, draft_recompute, editable
+from .services import DraftError, editable
 
 ERROR_MISSING = _lazy("还有 {count} 个单位没有任务数（缺总人数或上年数据）：请填写人数、指定任务数或设为本年不分配。")
 ERROR_NOT_EXACT = _lazy("各单位合计 {drafted} 与计划总数 {total} 不一致：请调整规则或指定数。")

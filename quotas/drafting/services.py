@@ -7,12 +7,10 @@ import datetime as dt
 import json
 from collections import Counter
 from decimal import Decimal, InvalidOperation
-from fractions import Fraction
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Max
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
@@ -20,20 +18,13 @@ from core.bulk import copy_rows, update_rows
 from units.models import Jurisdiction, Unit
 
 from ..models import AnnualPlan, DraftLine, PlanDraft
-from . import attachment as sheet
 from .allocation import (
     FIXED,
     LAST_TASK,
-    OVERRIDE,
     RULE_KINDS,
-    LineInput,
-    Rule,
-    allocate,
-    largest_remainder,
 )
-from .balancing import Item, balance
-from .periods import DEKAD, demand_by_period, month_ends, periods
-from .rows import attachment_rows, member_headcounts
+from .periods import DEKAD, periods
+from .recompute import FLAT_DEMAND, draft_recompute
 from .selectors import SUB_JURISDICTION, allocation_from_above, last_year_figures
 
 ERROR_EXISTS = _lazy("{jurisdiction} {year} 年已有计划草稿。")
@@ -42,7 +33,6 @@ CHANGE_REASON_CREATED = "新建草稿：{lines} 个单位，上年计划 {base}"
 CHANGE_REASON_SETTINGS = "修改规则与设置：{fields}"
 CHANGE_REASON_LINE = "调整“{label}”：{changes}"
 CHANGE_REASON_FIGURES = "刷新上年数据（截至 {date}）"
-FLAT_DEMAND = [1] * 12
 
 
 class DraftError(ValueError):
@@ -50,22 +40,6 @@ class DraftError(ValueError):
 
 
 # -- Rules ----------------------------------------------------------------------------------
-
-
-def rules_of(draft: PlanDraft) -> dict[str, Rule]:
-    """The draft's rules as the allocation reads them; a malformed entry is left out (its lines
-    are then listed as having no rule)."""
-    rules = {}
-    for category, entry in (draft.rules or {}).items():
-        try:
-            rules[category] = Rule(
-                kind=entry["kind"],
-                value=Fraction(str(entry.get("value", "1"))),
-                scalable=bool(entry.get("scalable", True)),
-            )
-        except (KeyError, TypeError, ValueError, ZeroDivisionError):
-            continue
-    return rules
 
 
 def rule_entry(kind: str, value: Decimal | int | str, scalable: bool = True) -> dict:
@@ -377,139 +351,3 @@ def lines_add(*, draft: PlanDraft, units: list[Unit], user=None) -> int:
     draft.save()
     draft_recompute(draft=draft)
     return len(new)
-
-
-# -- Computing ------------------------------------------------------------------------------
-
-
-def _format_basis(value: Fraction | None) -> str:
-    if value is None:
-        return ""
-    return f"{float(value):.2f}".rstrip("0").rstrip(".")
-
-
-def draft_recompute(*, draft: PlanDraft) -> dict:
-    """Every line's number (allocation) and period(s) (balancing), stored on the lines, and the
-    draft's result: totals, issues, the curves and the largest gap with its bound.
-
-    Headcounts are read from the units as they are now (a group's is the sum of its members',
-    unknown if any member's is); last year's figures as taken when the draft was made or refreshed.
-    """
-    lines = list(draft.lines.order_by("position", "pk"))
-    headcounts = member_headcounts(draft)
-    for line in lines:
-        members = headcounts.get(line.pk, [])
-        line.headcount = sum(members) if members and not line.sub_jurisdiction_id and None not in members else None
-    active = [line for line in lines if not line.excluded]
-    target = draft.total if draft.fit_total else None
-    allocation = allocate(
-        [
-            LineInput(
-                key=line.pk,
-                category=line.category,
-                headcount=line.headcount,
-                last_task=line.last_task,
-                last_completed=line.last_completed,
-                override=line.override,
-            )
-            for line in active
-        ],
-        rules_of(draft),
-        total=target,
-        minimum=draft.minimum,
-    )
-    results = {r.key: r for r in allocation.lines}
-    period_list = periods(draft.period_kind, draft.year)
-    items: list[Item] = []
-    owners: list[DraftLine] = []
-    for line in lines:
-        result = results.get(line.pk)
-        line.parts = []
-        if result is None:  # excluded
-            line.rule, line.basis, line.missing, line.proposal = "", "", "", None
-            continue
-        line.rule = result.rule
-        line.basis = _format_basis(result.basis)
-        line.missing = result.missing
-        line.proposal = result.amount
-        if result.amount is None:
-            continue
-        if line.period_mode == DraftLine.PeriodMode.ANNUAL:
-            line.parts = [[result.amount, None]]
-        elif line.period_mode == DraftLine.PeriodMode.FIXED and line.fixed_periods:
-            fixed = [p for p in line.fixed_periods if 0 <= p < len(period_list)] or [0]
-            weights = (
-                line.split_amounts
-                if len(line.split_amounts) == len(fixed) and sum(line.split_amounts)
-                else [1] * len(fixed)
-            )
-            for amount, period in zip(largest_remainder(weights, result.amount), fixed, strict=True):
-                items.append(Item(len(items), amount, fixed=period))
-                owners.append(line)
-        else:
-            items.append(Item(len(items), result.amount))
-            owners.append(line)
-    demand = demand_by_period(draft.period_kind, draft.year, draft.demand or FLAT_DEMAND)
-    scheduled = balance(items, demand) if items else None
-    if scheduled:
-        for item, owner, period in zip(items, owners, scheduled.periods, strict=True):
-            owner.parts.append([item.size, period])
-        for line in lines:
-            line.parts.sort(key=lambda part: (part[1] is None, part[1] if part[1] is not None else 0))
-    computed = ["headcount", "rule", "basis", "missing", "proposal", "parts"]
-    update_rows(DraftLine, [{"pk": line.pk, **{f: getattr(line, f) for f in computed}} for line in lines], computed)
-
-    rows = attachment_rows(draft, lines, {pk: len(found) for pk, found in headcounts.items()}, period_list)
-    unreadable = []
-    for row, line in rows:
-        reason = sheet.unreadable(row)
-        if reason:
-            unreadable.append([line.pk, line.label, reason])
-    result = {
-        "computed_at": timezone.now().isoformat(),
-        "lines": len(lines),
-        "excluded": len(lines) - len(active),
-        "total": allocation.total,
-        "target": draft.total,
-        "fitted": target is not None,
-        "exact": allocation.total == draft.total if draft.total is not None else True,
-        "scale": float(allocation.scale) if allocation.scale is not None else None,
-        "issues": allocation.issues,
-        "missing": dict(Counter(r.missing for r in allocation.lines if r.amount is None)),
-        "overrides": sum(1 for r in allocation.lines if r.rule == OVERRIDE),
-        "at_minimum": sum(1 for r in allocation.lines if r.at_minimum),
-        "unreadable": unreadable,
-        "demand_entered": bool(draft.demand) and draft.demand != FLAT_DEMAND,
-        "period_labels": [p.label for p in period_list],
-        "month_ends": month_ends(draft.period_kind),
-        "annual_total": sum(line.parts[0][0] for line in lines if line.parts and line.parts[0][1] is None),
-    }
-    if scheduled:
-        result.update(
-            scheduled_total=scheduled.planned_curve[-1],
-            loads=scheduled.loads,
-            demand_curve=[float(v) for v in scheduled.demand_curve],
-            planned_curve=scheduled.planned_curve,
-            gaps=[float(v) for v in scheduled.gaps],
-            largest_gap=float(scheduled.largest_gap),
-            bound=float(scheduled.bound),
-            lower_bound=float(scheduled.lower_bound),
-            within_bound=scheduled.largest_gap <= scheduled.bound,
-            largest_movable=scheduled.largest_movable,
-            largest_movable_label=next(
-                (
-                    o.label
-                    for it, o in zip(items, owners, strict=True)
-                    if it.fixed is None and it.size == scheduled.largest_movable
-                ),
-                "",
-            ),
-            worst_period=scheduled.worst_period,
-            units_per_period=[
-                sum(1 for it, p in zip(items, scheduled.periods, strict=True) if p == q)
-                for q in range(len(period_list))
-            ],
-        )
-    PlanDraft.objects.filter(pk=draft.pk).update(result=result)
-    draft.result = result
-    return result

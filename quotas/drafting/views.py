@@ -25,6 +25,7 @@ from . import headcount_import, publishing, services
 from .allocation import FIXED, LAST_COMPLETED, LAST_TASK, OVERRIDE, RATE
 from .forms import AddUnitsForm, DraftCreateForm, DraftSettingsForm, HeadcountUploadForm, LineForm, category_label
 from .periods import ANNUAL_LABEL, periods
+from .recompute import draft_recompute
 from .rows import CONTENT_TYPES, draft_export
 from .selectors import allocation_from_above, drafting_scope, drafts_for, jurisdictions_for
 
@@ -400,7 +401,7 @@ def headcounts_view(request, *, model_admin):
         if staged.get("draft"):
             back = get_object_or_404(drafts_for(scope), pk=staged["draft"])
             if back.status == PlanDraft.Status.DRAFT:
-                services.draft_recompute(draft=back)
+                draft_recompute(draft=back)
             return redirect(_workbench_url(back))
         return redirect(reverse("admin:quotas_plandraft_changelist"))
     form = HeadcountUploadForm(
