@@ -176,10 +176,73 @@ def _cell_value(row: Row, column: str) -> object:
 # -- xlsx ---------------------------------------------------------------------------------
 
 
+class _XlsxWriter:
+    """One attachment sheet being written: its fonts, borders and cells (`escape` guards every
+    text cell against formulas)."""
+
+    def __init__(self, sheet, escape: Callable[[object], object]):
+        from openpyxl.styles import Alignment, Border, Font, Side
+
+        thin = Side(style="thin")
+        self.sheet, self.escape = sheet, escape
+        self.border = Border(left=thin, right=thin, top=thin, bottom=thin)
+        self.centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        self.left = Alignment(horizontal="left", vertical="center", wrap_text=True)
+        self.body = Font(name="宋体", size=11)
+        self.bold = Font(name="黑体", size=11, bold=True)
+
+    def put(self, r: int, c: int, value, *, font=None, align=None, framed=True):
+        cell = self.sheet.cell(row=r, column=c, value=self.escape(value) if isinstance(value, str) else value)
+        cell.font = font or self.body
+        cell.alignment = align or self.centre
+        if framed:
+            cell.border = self.border
+        return cell
+
+    def block(self, rows: list, columns: list[str], *, first_row: int, first_column: int) -> None:
+        """One block of rows side by side with the others; each run of rows sharing a period
+        gets one merged period cell."""
+        for i, row in enumerate(rows):
+            for k, column in enumerate(columns):
+                if column != "period":
+                    self.put(
+                        first_row + i,
+                        first_column + k,
+                        _cell_value(row, column),
+                        align=self.left if column in ("unit", "location") else self.centre,
+                    )
+        period_col = first_column + columns.index("period")
+        for start, count in _runs(rows):
+            self.put(first_row + start, period_col, rows[start].period)
+            for j in range(1, count):
+                self.sheet.cell(row=first_row + start + j, column=period_col).border = self.border
+            if count > 1:
+                self.sheet.merge_cells(
+                    start_row=first_row + start,
+                    start_column=period_col,
+                    end_row=first_row + start + count - 1,
+                    end_column=period_col,
+                )
+
+    def print_setup(self, orientation: str) -> None:
+        """A4, fitted to the page's width, centred, the attachment's margins."""
+        sheet = self.sheet
+        setup = sheet.page_setup
+        setup.paperSize = sheet.PAPERSIZE_A4
+        setup.orientation = orientation
+        setup.fitToWidth = 1
+        setup.fitToHeight = 0
+        sheet.sheet_properties.pageSetUpPr.fitToPage = True
+        sheet.print_options.horizontalCentered = True
+        margin = MARGIN / 72
+        sheet.page_margins.left = sheet.page_margins.right = margin
+        sheet.page_margins.top = sheet.page_margins.bottom = margin
+
+
 def write_xlsx(attachment: Attachment, *, escape: Callable[[object], object]) -> bytes:
     """The attachment as a workbook; `escape` guards every text cell against formulas."""
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Border, Font, Side
+    from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.pagebreak import Break
 
@@ -189,27 +252,13 @@ def write_xlsx(attachment: Attachment, *, escape: Callable[[object], object]) ->
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = (attachment.label or "附件")[:31]
-    thin = Side(style="thin")
-    border = Border(left=thin, right=thin, top=thin, bottom=thin)
-    centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    left = Alignment(horizontal="left", vertical="center", wrap_text=True)
-    body = Font(name="宋体", size=11)
-    bold = Font(name="黑体", size=11, bold=True)
-
-    def put(r: int, c: int, value, *, font=body, align=centre, framed=True):
-        cell = sheet.cell(row=r, column=c, value=escape(value) if isinstance(value, str) else value)
-        cell.font = font
-        cell.alignment = align
-        if framed:
-            cell.border = border
-        return cell
-
+    w = _XlsxWriter(sheet, escape)
     for b in range(plan.blocks):
         for k, column in enumerate(columns):
             sheet.column_dimensions[get_column_letter(b * width + k + 1)].width = WIDTHS[column]
 
-    put(1, 1, attachment.label, font=Font(name="黑体", size=14), align=Alignment(horizontal="left"), framed=False)
-    put(2, 1, attachment.title, font=Font(name="黑体", size=16, bold=True), framed=False)
+    w.put(1, 1, attachment.label, font=Font(name="黑体", size=14), align=Alignment(horizontal="left"), framed=False)
+    w.put(2, 1, attachment.title, font=Font(name="黑体", size=16, bold=True), framed=False)
     sheet.merge_cells(start_row=2, start_column=1, end_row=2, end_column=plan.blocks * width)
     sheet.row_dimensions[2].height = 36
     r = 4
@@ -218,53 +267,22 @@ def write_xlsx(attachment: Attachment, *, escape: Callable[[object], object]) ->
             sheet.row_breaks.append(Break(id=r - 1))
         for b in range(plan.blocks):
             for k, column in enumerate(columns):
-                put(r, b * width + k + 1, HEADERS[column], font=bold)
+                w.put(r, b * width + k + 1, HEADERS[column], font=w.bold)
         sheet.row_dimensions[r].height = HEADER_HEIGHT
         first_row = r + 1
         for i, height in enumerate(page.heights):
             sheet.row_dimensions[first_row + i].height = height
         for b, rows in enumerate(page.blocks):
-            for i, row in enumerate(rows):
-                for k, column in enumerate(columns):
-                    if column == "period":
-                        continue
-                    put(
-                        first_row + i,
-                        b * width + k + 1,
-                        _cell_value(row, column),
-                        align=left if column in ("unit", "location") else centre,
-                    )
-            period_col = b * width + columns.index("period") + 1
-            for start, count in _runs(rows):
-                put(first_row + start, period_col, rows[start].period)
-                for j in range(1, count):
-                    sheet.cell(row=first_row + start + j, column=period_col).border = border
-                if count > 1:
-                    sheet.merge_cells(
-                        start_row=first_row + start,
-                        start_column=period_col,
-                        end_row=first_row + start + count - 1,
-                        end_column=period_col,
-                    )
+            w.block(rows, columns, first_row=first_row, first_column=b * width + 1)
         r = first_row + len(page.heights)
     # 合计 under the first block: the label over 序号 and 单位, the number under 任务数.
-    put(r, 1, TOTAL_LABEL, font=bold)
-    put(r, 2, None)
+    w.put(r, 1, TOTAL_LABEL, font=w.bold)
+    w.put(r, 2, None)
     sheet.merge_cells(start_row=r, start_column=1, end_row=r, end_column=2)
-    put(r, 3, attachment.total, font=bold)
+    w.put(r, 3, attachment.total, font=w.bold)
     for c in range(4, plan.blocks * width + 1):
-        put(r, c, None)
-
-    setup = sheet.page_setup
-    setup.paperSize = sheet.PAPERSIZE_A4
-    setup.orientation = plan.orientation
-    setup.fitToWidth = 1
-    setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    sheet.print_options.horizontalCentered = True
-    margin = MARGIN / 72
-    sheet.page_margins.left = sheet.page_margins.right = margin
-    sheet.page_margins.top = sheet.page_margins.bottom = margin
+        w.put(r, c, None)
+    w.print_setup(plan.orientation)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
