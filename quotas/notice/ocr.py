@@ -409,11 +409,97 @@ def _clean_ink(binary: np.ndarray) -> np.ndarray:
     return keep[labels]
 
 
+def _table_jobs(table, horizontal, vertical, ink, gray, jobs: list) -> dict:
+    """A table's cells, each with the parts (text lines) to be recognised in it; the line
+    images go to `jobs` (where the text goes, the image). A line made of pieces apart is also
+    read piece by piece, to know where its spaces are."""
+    inset = 4
+    cells = {}
+    for top, left, bottom, right in _cells(table, horizontal, vertical):
+        y0, y1 = table.ys[top], table.ys[bottom + 1]
+        x0, x1 = table.xs[left], table.xs[right + 1]
+        inside = ink[y0 + inset : y1 - inset, x0 + inset : x1 - inset]
+        parts = []
+        for line in _text_lines(inside):
+            ly0, ly1, lx0, lx1 = line
+            room = ((x1 - inset) - (x0 + inset + lx1)) / max(ly1 - ly0, 1)
+            # Room for less than a character at the right edge: the line was wrapped. Room
+            # for half a character or more may also be a space the line ended with.
+            part = _LinePart(wrapped=room < 1.6, maybe_space=0.4 <= room < 1.6)
+            line_image = _crop(gray, y0 + inset + ly0, y0 + inset + ly1, x0 + inset + lx0, x0 + inset + lx1)
+            jobs.append(((part, -1), line_image))
+            pieces = _pieces(inside, line)
+            if len(pieces) > 1:  # read apart too, to know where the spaces are
+                for i, (px0, px1) in enumerate(pieces):
+                    image = _crop(gray, y0 + inset + ly0, y0 + inset + ly1, x0 + inset + px0, x0 + inset + px1)
+                    jobs.append(((part, i), image))
+                part.pieces = len(pieces)
+            parts.append(part)
+        cells[(top, left)] = (_OcrCell(top, left, bottom, right, None), parts, (x0, y0, x1, y1))
+    return cells
+
+
+def _outside_jobs(tables, ink, gray, jobs: list) -> list:
+    """Text outside the tables (the notice's title and body, 附件 labels, the table's title):
+    one holder per line, its image in `jobs`."""
+    outside = ink.copy()
+    for table in tables:
+        x0, y0, x1, y1 = table.bbox
+        outside[max(y0 - 3, 0) : y1 + 4, max(x0 - 3, 0) : x1 + 4] = False
+    holders = []
+    for ly0, ly1, lx0, lx1 in _text_lines(outside):
+        if ly1 - ly0 > 120:  # a picture or a seal, not a line of text
+            continue
+        holder = _LinePart(top=ly0)
+        holders.append(holder)
+        jobs.append(((holder, -1), _crop(gray, ly0, ly1, lx0, lx1)))
+    return holders
+
+
+def _cell_text(parts: list) -> tuple[str, float, float]:
+    """A cell's text from its recognised lines, with the lowest confidence and digit certainty."""
+    text = ""
+    confidence = min((part.confidence for part in parts), default=0.0)
+    digits = min((part.digits for part in parts), default=1.0)
+    for i, part in enumerate(parts):
+        if i:
+            before = parts[i - 1]
+            if before.wrapped and before.maybe_space and _ORGANISATION_END.search(text):
+                # "扬子文旅控股集团有限公司 / 扬子投资发展有限公司": two names sharing a
+                # number, or one name wrapped? The print cannot tell: two, in doubt.
+                text += " "
+                confidence = min(confidence, NAME_DOUBT_BELOW / 2)
+            else:
+                text += "" if before.wrapped else "\n"
+        text += part.spaced()
+    return _fix(text), confidence, digits
+
+
+def _table_element(table, cells: dict, number: int, to_points: float):
+    """A recognised table as `pdf._Table`: its grid of texts, merges and column edges."""
+    from .pdf import _Table
+
+    rows: list[list[object]] = [[None] * (len(table.xs) - 1) for _ in range(len(table.ys) - 1)]
+    merges = []
+    table_cells = {}
+    for (top, left), (cell, parts, box) in cells.items():
+        text, confidence, digits = _cell_text(parts)
+        if parts and text.strip():
+            cell.value = OcrText(text, confidence, digits, number, box)
+            rows[top][left] = cell.value
+        if cell.bottom > top or cell.right > left:
+            merges.append(Merge(top, left, cell.bottom, cell.right))
+        table_cells[(top, left)] = cell
+    x_first = table.xs[0]
+    col_edges = [(x - x_first) * to_points for x in table.xs]
+    return _Table(number, table.ys[0] * to_points, rows, merges, col_edges, table_cells)
+
+
 def read_page(gray: np.ndarray, number: int):
     """One page's text lines and tables, as `pdf._read_page` gives them (coordinates in points)."""
     import cv2
 
-    from .pdf import _Line, _Table
+    from .pdf import _Line
 
     gray = _straighten(gray)
     binary = _binary(gray)
@@ -423,90 +509,17 @@ def read_page(gray: np.ndarray, number: int):
     to_points = 72 / (gray.shape[1] / 8.27)  # the page's width is an A4 page's (8.27 in)
 
     jobs: list[tuple[object, np.ndarray]] = []  # (where the text goes, the line image)
-    layouts = []
-    for table in tables:
-        boxes = _cells(table, horizontal, vertical)
-        cells = {}
-        for top, left, bottom, right in boxes:
-            y0, y1 = table.ys[top], table.ys[bottom + 1]
-            x0, x1 = table.xs[left], table.xs[right + 1]
-            inset = 4
-            inside = ink[y0 + inset : y1 - inset, x0 + inset : x1 - inset]
-            found = _text_lines(inside)
-            cell = _OcrCell(top, left, bottom, right, None)
-            parts = []
-            for line in found:
-                ly0, ly1, lx0, lx1 = line
-                room = ((x1 - inset) - (x0 + inset + lx1)) / max(ly1 - ly0, 1)
-                # Room for less than a character at the right edge: the line was wrapped. Room
-                # for half a character or more may also be a space the line ended with.
-                part = _LinePart(wrapped=room < 1.6, maybe_space=0.4 <= room < 1.6)
-                jobs.append(
-                    ((part, -1), _crop(gray, y0 + inset + ly0, y0 + inset + ly1, x0 + inset + lx0, x0 + inset + lx1))
-                )
-                pieces = _pieces(inside, line)
-                if len(pieces) > 1:  # read apart too, to know where the spaces are
-                    for i, (px0, px1) in enumerate(pieces):
-                        image = _crop(gray, y0 + inset + ly0, y0 + inset + ly1, x0 + inset + px0, x0 + inset + px1)
-                        jobs.append(((part, i), image))
-                    part.pieces = len(pieces)
-                parts.append(part)
-            cells[(top, left)] = (cell, parts, (x0, y0, x1, y1))
-        layouts.append((table, cells))
-    # Text outside the tables: the notice's title and body, 附件 labels, the table's title.
-    outside = ink.copy()
-    for table in tables:
-        x0, y0, x1, y1 = table.bbox
-        outside[max(y0 - 3, 0) : y1 + 4, max(x0 - 3, 0) : x1 + 4] = False
-    text_lines = []
-    for ly0, ly1, lx0, lx1 in _text_lines(outside):
-        if ly1 - ly0 > 120:  # a picture or a seal, not a line of text
-            continue
-        holder = _LinePart(top=ly0)
-        text_lines.append(holder)
-        jobs.append(((holder, -1), _crop(gray, ly0, ly1, lx0, lx1)))
-
-    results = _recognise([image for _, image in jobs])
+    layouts = [(table, _table_jobs(table, horizontal, vertical, ink, gray, jobs)) for table in tables]
+    text_lines = _outside_jobs(tables, ink, gray, jobs)
+    results = _recognise([image for _, image in jobs])  # every line of the page in one batch
     for ((part, index), _), result in zip(jobs, results, strict=True):
         if index < 0:
             part.text, part.confidence, part.digits = result
         else:
             part.piece_texts.append(result[0])
 
-    elements = []
-    for holder in text_lines:
-        text = holder.text
-        if text.strip():
-            elements.append(_Line(number, holder.top * to_points, text))
-    for table, cells in layouts:
-        rows: list[list[object]] = [[None] * (len(table.xs) - 1) for _ in range(len(table.ys) - 1)]
-        merges = []
-        table_cells = {}
-        for (top, left), (cell, parts, box) in cells.items():
-            text = ""
-            confidence = min((part.confidence for part in parts), default=0.0)
-            digits = min((part.digits for part in parts), default=1.0)
-            for i, part in enumerate(parts):
-                if i:
-                    before = parts[i - 1]
-                    if before.wrapped and before.maybe_space and _ORGANISATION_END.search(text):
-                        # "扬子文旅控股集团有限公司 / 扬子投资发展有限公司": two names sharing a
-                        # number, or one name wrapped? The print cannot tell: two, in doubt.
-                        text += " "
-                        confidence = min(confidence, NAME_DOUBT_BELOW / 2)
-                    else:
-                        text += "" if before.wrapped else "\n"
-                text += part.spaced()
-            text = _fix(text)
-            if parts and text.strip():
-                cell.value = OcrText(text, confidence, digits, number, box)
-                rows[top][left] = cell.value
-            if cell.bottom > top or cell.right > left:
-                merges.append(Merge(top, left, cell.bottom, cell.right))
-            table_cells[(top, left)] = cell
-        x_first = table.xs[0]
-        col_edges = [(x - x_first) * to_points for x in table.xs]
-        elements.append(_Table(number, table.ys[0] * to_points, rows, merges, col_edges, table_cells))
+    elements = [_Line(number, holder.top * to_points, holder.text) for holder in text_lines if holder.text.strip()]
+    elements += [_table_element(table, cells, number, to_points) for table, cells in layouts]
     elements.sort(key=lambda e: e.top)
     return elements, bool(tables)
 
