@@ -51,7 +51,8 @@ class Command(BaseCommand):
         except _Rollback:
             pass
 
-    def _run(self, size: int, runs: int) -> None:
+    def _plan(self, size: int):
+        """A published plan of `size` quotas, one unit each, in a new city."""
         root = jurisdiction_save(jurisdiction=Jurisdiction(name="基准测试市", level=Jurisdiction.Level.CITY))
         plan = AnnualPlan.objects.create(jurisdiction=root, year=2026, status=AnnualPlan.Status.PUBLISHED)
         Unit.objects.bulk_create(
@@ -79,6 +80,10 @@ class Command(BaseCommand):
             (Quota.units.through(quota_id=q.pk, unit_id=u.pk) for q, u in zip(quotas, units, strict=True)),
             batch_size=2000,
         )
+        return root, plan, units, quotas
+
+    def _run(self, size: int, runs: int) -> None:
+        root, plan, units, quotas = self._plan(size)
         user = get_user_model().objects.create_superuser("bench-plan-admin", password="bench-pw-1")
         client = Client()
         client.force_login(user)
@@ -123,7 +128,11 @@ class Command(BaseCommand):
             ("quota search", lambda i: client.get(list_url + f"&q={units[-1].name}"), 200),
             ("quota save", lambda i: client.post(quota_url, quota_form(11 + i)), 302),
         ]
-        self.stdout.write(f"{size} quotas, median of {runs} runs ({connection.vendor})")
+        self._time(steps, runs, f"{size} quotas, median of {runs} runs ({connection.vendor})")
+
+    def _time(self, steps, runs: int, title: str) -> None:
+        """Each step `runs` times after a warm-up: median time, queries and response size."""
+        self.stdout.write(title)
         self.stdout.write(f"{'step':<14}{'ms':>8}{'queries':>9}{'KB':>8}")
         for name, request, expected in steps:
             request(-1)  # warm: templates, translations, the session
