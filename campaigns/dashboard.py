@@ -102,34 +102,73 @@ def _verified_months(prefix: str, year: int, jurisdiction_ids) -> dict[int, tupl
     return months
 
 
-def dashboard_figures(
-    *, jurisdiction: Jurisdiction | None, year: int, today: dt.date, budget: int | None = None, basis: str = ALL
-) -> dict:
-    """The whole dashboard for a jurisdiction (None: everything) and year, as JSON-ready data.
+def _present(row: dict, labels: dict, names: dict, categories: dict, labels_of: dict, *, verified=None) -> dict:
+    """A quota's row of the unit table or a list, as the page and the export read it."""
+    label, period_text, seq, jname = labels[row["id"]]
+    cats = sorted(set(categories.get(row["id"], [])))
+    return {
+        "id": row["id"],
+        "label": label,
+        "jurisdiction": jname,
+        "members": sorted(names.get(row["id"], [])),
+        "category": cats[0] if cats else "",
+        "category_label": labels_of["category"].get(cats[0], "") if cats else "",
+        "target": row["target"],
+        "completed": row["completed"],
+        "on_time": row["on_time"],
+        "blood_units": float(row["blood_units"]),
+        "rate": row["rate"],
+        "shortfall": row["shortfall"],
+        "period_text": period_text,
+        "due": row["due"].isoformat(),
+        "seq": seq,
+        "status": row["status"],
+        "status_label": labels_of["status"][row["status"]],
+        "advisory": row["advisory"],
+        "group": row["group"],
+    } | (
+        {"verified": verified, "verified_share": verified / row["completed"] if row["completed"] else None}
+        if verified is not None
+        else {}
+    )
 
-    `basis` (`campaigns.selectors`): ALL counts every reported donation, from the kept figures;
-    VERIFIED only the station-verified ones, by the same rules, computed afresh for every plan
-    and jurisdiction of the page (kept summaries exist for ALL only, and are neither read nor
-    written): one query for the months, two for all the plans' quotas, instead of the marks and
-    the kept rows.
 
-    `budget`: the most quotas of stale plans this call recomputes itself (the page passes
-    `settings.DASHBOARD_RECOMPUTE_QUOTAS`); beyond it, other plans' last kept summaries are used
-    and `behind_since` says since when. None: every figure exact (exports, bulletins, refresher).
-    The page's own plan is always exact: its unit table is computed anyway.
-    """
-    prefix = jurisdiction.path if jurisdiction else "/"
+def _as_row(figures: counting.QuotaFigures) -> dict:
+    return {
+        "id": figures.id,
+        "target": figures.target,
+        "completed": figures.completed,
+        "on_time": figures.on_time,
+        "blood_units": figures.blood_units,
+        "rate": figures.rate,
+        "shortfall": figures.shortfall,
+        "due": figures.due,
+        "status": figures.status,
+        "advisory": figures.advisory,
+        "group": figures.group,
+    }
+
+
+def _verified_basis(prefix: str, year: int, today: dt.date, tree: dict, plans: dict, own_plan):
+    """Months, plan summaries and the own plan's rows over the station-verified donations only,
+    computed afresh (nothing is kept for that basis)."""
+    months = _verified_months(prefix, year, tree)
+    own_rows, summaries = {}, {}
+    if plans:
+        fresh = quota_figures(sorted(plans), year=year, today=today, basis=VERIFIED)
+        rows_by_plan: dict[int, list] = {pk: [] for pk in plans}
+        for row in fresh.values():
+            rows_by_plan[row.plan_id].append(row)
+        summaries = {pk: summarise_plan(rows, year=year, today=today)[0] for pk, rows in rows_by_plan.items()}
+        own_rows = {pk: row for pk, row in fresh.items() if row.plan_id == own_plan}
+    return months, summaries, own_rows
+
+
+def _kept_basis(jurisdiction, prefix: str, year: int, today: dt.date, tree: dict, plans: dict, own_plan, budget):
+    """Months and plan summaries of every reported donation, kept (campaigns/progress.py) and
+    recomputed where stale within `budget`; the own plan's rows on both bases (its unit table
+    and its station-verified column); since when the figures shown are behind, if they are."""
     year_start, year_end = dt.date(year, 1, 1), dt.date(year, 12, 31)
-    under = prefix + "%"  # paths hold digits and slashes only: nothing to escape
-
-    # 1. The subtree's jurisdictions. 2. Its published (or closed) plans of the year.
-    tree = {pk: (name, level, path) for pk, name, level, path in fetch(_TREE_SQL, [under])}
-    plans = dict(fetch(_PLANS_SQL, [year, AnnualPlan.Status.DRAFT.value, under]))
-    planned = {jid: pk for pk, jid in plans.items()}
-    own_plan = planned.get(jurisdiction.pk) if jurisdiction else None
-
-    # 3. Counted donations per jurisdiction and month, kept; recomputed from the tally for the
-    # jurisdictions whose donations changed. 4. Every plan's summary, kept the same way.
 
     def monthly_from_tally(stale: list[int] | None):
         rows = DonationTally.objects.filter(day__gte=year_start, day__lte=year_end)
@@ -143,62 +182,41 @@ def dashboard_figures(
             .order_by()
         )
 
-    if basis == VERIFIED:
-        # Afresh, nothing kept: the same rules over the station-verified donations only.
-        months = _verified_months(prefix, year, tree)
-        own_rows = {}
-        summaries = {}
-        if plans:
-            fresh = quota_figures(sorted(plans), year=year, today=today, basis=VERIFIED)
-            rows_by_plan: dict[int, list] = {pk: [] for pk in plans}
-            for row in fresh.values():
-                rows_by_plan[row.plan_id].append(row)
-            summaries = {pk: summarise_plan(rows, year=year, today=today)[0] for pk, rows in rows_by_plan.items()}
-            own_rows = {pk: row for pk, row in fresh.items() if row.plan_id == own_plan}
-        behind_since = None
-    elif basis == ALL:
-        version = current_version()
-        months, months_behind = jurisdiction_months(
-            list(tree),
-            prefix=prefix,
-            year=year,
-            version=version,
-            compute=monthly_from_tally,
-            budget=None if budget is None else settings.DASHBOARD_RECOMPUTE_JURISDICTIONS,
-            exact=[jurisdiction.pk] if jurisdiction else [],
-        )
-        # The page's own plan is computed afresh for its unit table (with its station-verified
-        # column: the same quotas on the VERIFIED basis); a stale summary of it reuses that.
-        if own_plan:
-            both = quota_figures_by_basis([own_plan], year=year, today=today, bases=(ALL, VERIFIED))
-            own_rows, own_verified = both[ALL], both[VERIFIED]
-        else:
-            own_rows = own_verified = {}
-
-        def compute(stale: list[int]):
-            others = [pk for pk in stale if pk != own_plan]
-            fresh = quota_figures(others, year=year, today=today) if others else {}
-            return [*fresh.values(), *(own_rows.values() if own_plan in stale else ())]
-
-        kept = plan_summaries(
-            sorted(plans), year=year, today=today, version=version, compute=compute, budget=budget, exact=[own_plan]
-        )
-        summaries = kept.summaries
-        behind_since = min((t for t in (kept.behind_since, months_behind) if t is not None), default=None)
-    else:
-        raise ValueError(f"unknown basis {basis!r}")
-    rolled = counting.roll_up(
-        tree=JurisdictionTree(root_path=prefix, paths={pk: path for pk, (_, _, path) in tree.items()}),
-        plans=plans,
-        summaries=summaries,
-        months=months,
-        own_plan=own_plan,
+    version = current_version()
+    months, months_behind = jurisdiction_months(
+        list(tree),
+        prefix=prefix,
         year=year,
-        today=today,
+        version=version,
+        compute=monthly_from_tally,
+        budget=None if budget is None else settings.DASHBOARD_RECOMPUTE_JURISDICTIONS,
+        exact=[jurisdiction.pk] if jurisdiction else [],
     )
+    # The page's own plan is computed afresh for its unit table (with its station-verified
+    # column: the same quotas on the VERIFIED basis); a stale summary of it reuses that.
+    if own_plan:
+        both = quota_figures_by_basis([own_plan], year=year, today=today, bases=(ALL, VERIFIED))
+        own_rows, own_verified = both[ALL], both[VERIFIED]
+    else:
+        own_rows = own_verified = {}
 
-    # 4b. Station-verified donations, kept per jurisdiction and year (a few thousand rows for the
-    # country), added up per line as the completed figures are: a line's subtree.
+    def compute(stale: list[int]):
+        others = [pk for pk in stale if pk != own_plan]
+        fresh = quota_figures(others, year=year, today=today) if others else {}
+        return [*fresh.values(), *(own_rows.values() if own_plan in stale else ())]
+
+    kept = plan_summaries(
+        sorted(plans), year=year, today=today, version=version, compute=compute, budget=budget, exact=[own_plan]
+    )
+    behind_since = min((t for t in (kept.behind_since, months_behind) if t is not None), default=None)
+    return months, kept.summaries, own_rows, own_verified, behind_since
+
+
+def _lines(rolled, *, tree: dict, prefix: str, year: int, jurisdiction, own_plan, status_labels: dict) -> dict:
+    """The headline, the drill-down lines (children, then the page's own units) and their 合计,
+    each with its station-verified count: kept per jurisdiction and year (a few thousand rows for
+    the country), added up per line as the completed figures are: a line's subtree."""
+    under = prefix + "%"
     verified_by_path = {tree[pk][2]: n for pk, n in fetch(_VERIFIED_SQL, [year, under]) if pk in tree}
 
     def verified(path: str, completed: int, *, own_only: bool = False) -> dict:
@@ -209,8 +227,6 @@ def dashboard_figures(
         )
         return {"verified": n, "verified_share": n / completed if completed else None}
 
-    # Labels translated once per page, not once per row (a lazy label costs a lookup each time).
-    status_labels = {status: str(label) for status, label in STATUS_LABELS.items()}
     children = []
     for pk, line in rolled.children.items():
         name, level, path = tree[pk]
@@ -240,14 +256,15 @@ def dashboard_figures(
         "allocated": sum(allocations) if allocations else None,
         "shortfall": sum(line["shortfall"] for line in lines),
     }
+    return {"headline": headline, "children": children, "own": own, "lines_totals": lines_totals}
 
-    # 5. The lists over all plans, and the page's own plan's unit table.
+
+def _quota_tables(summaries: dict, own_rows: dict, verified_rows: dict, status_labels: dict) -> dict:
+    """The lists over all plans (overdue, shortfalls, due this month) and the page's own plan's
+    unit table with its station-verified column, labelled and with their member units."""
     lists = counting.merge_lists(summaries.values())
     unit_rows = [r for r in own_rows.values() if r.sub_jurisdiction is None]
     totals = counting.quota_totals(unit_rows)
-    # Each unit quota's station-verified donations: its completed on the VERIFIED basis, by the
-    # same rules (read with the ALL figures above; on that basis the unit table's completed is that figure).
-    verified_rows = own_rows if basis == VERIFIED else own_verified
     if unit_rows:
         totals["verified"] = counting.quota_totals(verified_rows[r.id] for r in unit_rows)["completed"]
         totals["verified_share"] = totals["verified"] / totals["completed"] if totals["completed"] else None
@@ -261,71 +278,18 @@ def dashboard_figures(
         labels = {pk: rest for pk, *rest in fetch(_LABELS_SQL.format(where=where), params)}
     categories: dict[int, list[str]] = defaultdict(list)
     names: dict[int, list[str]] = defaultdict(list)
-    if unit_rows:  # 6. Members and categories of the unit table's quotas.
+    if unit_rows:  # members and categories of the unit table's quotas
         where, params = any_of("qu.quota_id", [r.id for r in unit_rows])
         for qid, name, category in fetch(_MEMBERS_SQL.format(where=where), params):
             names[qid].append(name)
             categories[qid].append(category)
-    category_labels = {value: str(label) for value, label in Unit.Category.choices}
+    labels_of = {"status": status_labels, "category": {value: str(label) for value, label in Unit.Category.choices}}
 
-    def present(row: dict, *, verified: int | None = None) -> dict:
-        label, period_text, seq, jname = labels[row["id"]]
-        cats = sorted(set(categories.get(row["id"], [])))
-        return {
-            "id": row["id"],
-            "label": label,
-            "jurisdiction": jname,
-            "members": sorted(names.get(row["id"], [])),
-            "category": cats[0] if cats else "",
-            "category_label": category_labels.get(cats[0], "") if cats else "",
-            "target": row["target"],
-            "completed": row["completed"],
-            "on_time": row["on_time"],
-            "blood_units": float(row["blood_units"]),
-            "rate": row["rate"],
-            "shortfall": row["shortfall"],
-            "period_text": period_text,
-            "due": row["due"].isoformat(),
-            "seq": seq,
-            "status": row["status"],
-            "status_label": status_labels[row["status"]],
-            "advisory": row["advisory"],
-            "group": row["group"],
-        } | (
-            {"verified": verified, "verified_share": verified / row["completed"] if row["completed"] else None}
-            if verified is not None
-            else {}
-        )
-
-    def as_row(figures: counting.QuotaFigures) -> dict:
-        return {
-            "id": figures.id,
-            "target": figures.target,
-            "completed": figures.completed,
-            "on_time": figures.on_time,
-            "blood_units": figures.blood_units,
-            "rate": figures.rate,
-            "shortfall": figures.shortfall,
-            "due": figures.due,
-            "status": figures.status,
-            "advisory": figures.advisory,
-            "group": figures.group,
-        }
+    def present(row: dict, **verified) -> dict:
+        return _present(row, labels, names, categories, labels_of, **verified)
 
     return {
-        "year": year,
-        "basis": basis,
-        "as_of": today.isoformat(),
-        "behind_since": behind_since.isoformat() if behind_since else None,
-        "jurisdiction": {"id": jurisdiction.pk, "name": jurisdiction.name, "path": jurisdiction.path}
-        if jurisdiction
-        else None,
-        "has_own_plan": bool(own_plan),
-        "headline": headline,
-        "children": children,
-        "own": own,
-        "lines_totals": lines_totals,
-        "units": [present(as_row(r), verified=verified_rows[r.id].completed) for r in unit_rows],
+        "units": [present(_as_row(r), verified=verified_rows[r.id].completed) for r in unit_rows],
         "units_totals": totals,
         "units_truncated": truncated,
         "overdue": [present(r) for r in lists["overdue"]],
@@ -334,6 +298,76 @@ def dashboard_figures(
         "this_month": [present(r) for r in lists["this_month"]],
         "this_month_total": lists["this_month_total"],
     }
+
+
+def dashboard_figures(
+    *, jurisdiction: Jurisdiction | None, year: int, today: dt.date, budget: int | None = None, basis: str = ALL
+) -> dict:
+    """The whole dashboard for a jurisdiction (None: everything) and year, as JSON-ready data.
+
+    `basis` (`campaigns.selectors`): ALL counts every reported donation, from the kept figures;
+    VERIFIED only the station-verified ones, by the same rules, computed afresh for every plan
+    and jurisdiction of the page (kept summaries exist for ALL only, and are neither read nor
+    written): one query for the months, two for all the plans' quotas, instead of the marks and
+    the kept rows.
+
+    `budget`: the most quotas of stale plans this call recomputes itself (the page passes
+    `settings.DASHBOARD_RECOMPUTE_QUOTAS`); beyond it, other plans' last kept summaries are used
+    and `behind_since` says since when. None: every figure exact (exports, bulletins, refresher).
+    The page's own plan is always exact: its unit table is computed anyway.
+    """
+    prefix = jurisdiction.path if jurisdiction else "/"
+    under = prefix + "%"  # paths hold digits and slashes only: nothing to escape
+
+    # The subtree's jurisdictions and its published (or closed) plans of the year.
+    tree = {pk: (name, level, path) for pk, name, level, path in fetch(_TREE_SQL, [under])}
+    plans = dict(fetch(_PLANS_SQL, [year, AnnualPlan.Status.DRAFT.value, under]))
+    planned = {jid: pk for pk, jid in plans.items()}
+    own_plan = planned.get(jurisdiction.pk) if jurisdiction else None
+
+    # Counted donations per jurisdiction and month, and every plan's summary.
+    if basis == VERIFIED:
+        months, summaries, own_rows = _verified_basis(prefix, year, today, tree, plans, own_plan)
+        verified_rows, behind_since = own_rows, None  # on this basis, completed is the verified figure
+    elif basis == ALL:
+        months, summaries, own_rows, verified_rows, behind_since = _kept_basis(
+            jurisdiction, prefix, year, today, tree, plans, own_plan, budget
+        )
+    else:
+        raise ValueError(f"unknown basis {basis!r}")
+    rolled = counting.roll_up(
+        tree=JurisdictionTree(root_path=prefix, paths={pk: path for pk, (_, _, path) in tree.items()}),
+        plans=plans,
+        summaries=summaries,
+        months=months,
+        own_plan=own_plan,
+        year=year,
+        today=today,
+    )
+    # Labels translated once per page, not once per row (a lazy label costs a lookup each time).
+    status_labels = {status: str(label) for status, label in STATUS_LABELS.items()}
+    return (
+        {
+            "year": year,
+            "basis": basis,
+            "as_of": today.isoformat(),
+            "behind_since": behind_since.isoformat() if behind_since else None,
+            "jurisdiction": {"id": jurisdiction.pk, "name": jurisdiction.name, "path": jurisdiction.path}
+            if jurisdiction
+            else None,
+            "has_own_plan": bool(own_plan),
+        }
+        | _lines(
+            rolled,
+            tree=tree,
+            prefix=prefix,
+            year=year,
+            jurisdiction=jurisdiction,
+            own_plan=own_plan,
+            status_labels=status_labels,
+        )
+        | _quota_tables(summaries, own_rows, verified_rows, status_labels)
+    )
 
 
 def warm(*, today: dt.date) -> list[int]:
