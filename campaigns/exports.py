@@ -82,11 +82,8 @@ def _line_values(line: dict) -> list:
     ]
 
 
-def dashboard_workbook(figures: dict, *, title: str) -> bytes:
-    wb = Workbook()
-    as_of = _("数据截至 %(date)s（%(year)s 年度）") % {"date": figures["as_of"], "year": figures["year"]}
-    head = figures["headline"]
-    figure_columns = [
+def _figure_columns() -> list[tuple[str, str]]:
+    return [
         (_("任务数"), COUNT),
         (_("已完成（人次）"), COUNT),
         (_("血站核实（人次）"), COUNT),
@@ -98,6 +95,11 @@ def dashboard_workbook(figures: dict, *, title: str) -> bytes:
         (_("状态"), ""),
     ]
 
+
+def _summary_sheet(wb: Workbook, figures: dict, *, title: str, as_of: str) -> None:
+    """汇总: the headline, then the drill-down lines with their 合计 (the headline's figures)."""
+    head = figures["headline"]
+    figure_columns = _figure_columns()
     summary = _Sheet(wb.active, [8, 30, 12, 12, 12, 12, 12, 10, 12, 12, 14, 12, 10])
     summary.ws.title = _("汇总")
     summary.line(title, size=16, bold=True, center=True)
@@ -154,78 +156,83 @@ def dashboard_workbook(figures: dict, *, title: str) -> bytes:
     summary.ws.freeze_panes = "A3"
     summary.ws.print_title_rows = "1:2"
 
-    units = figures["units"]
-    if units:
-        sheet = _Sheet(wb.create_sheet(_("单位完成情况")), [8, 34, 10, 14, 10, 10, 10, 10, 10, 10, 10, 12, 12, 10])
-        sheet.line(title, size=14, bold=True, center=True)
-        sheet.line(as_of)
-        columns = [
-            (_("序号"), ""),
-            (_("单位"), ""),
-            (_("类别"), ""),
-            (_("时间"), ""),
-            (_("任务数"), COUNT),
-            (_("已完成（人次）"), COUNT),
-            (_("血站核实（人次）"), COUNT),
-            (_("血站核实占已完成"), PERCENT),
-            (_("完成率"), PERCENT),
-            (_("差额"), COUNT),
-            (_("按期完成"), COUNT),
-            (_("献血量（U）"), UNITS),
-            (_("截止日期"), DATE),
-            (_("状态"), ""),
-        ]
-        rows = [
-            [
-                u["seq"],
-                u["label"] + (_("（指导性，不计入合计）") if u["advisory"] else ""),
-                u["category_label"],
-                u["period_text"] or _("全年"),
-                u["target"],
-                u["completed"],
-                u.get("verified"),  # absent in a bulletin frozen before the column existed
-                u.get("verified_share"),
-                u["rate"],
-                u["shortfall"],
-                u["on_time"],
-                u["blood_units"],
-                u["due"],
-                u["status_label"],
-            ]
-            for u in units
-        ]
-        totals = figures.get("units_totals")
-        if totals:
-            rows.append(
-                [
-                    "",
-                    _("单位任务合计（不含指导性）"),
-                    "",
-                    "",
-                    totals["target"],
-                    totals["completed"],
-                    totals.get("verified"),
-                    totals.get("verified_share"),
-                    totals["rate"],
-                    totals["shortfall"],
-                    totals["on_time"],
-                    totals["blood_units"],
-                    None,
-                    "",
-                ]
-            )
-        header = sheet.table(columns, rows, totals=(len(rows) - 1,) if totals else ())
-        sheet.line(
-            _(
-                "差额合计为各单位差额之和（超额完成的单位不抵减其他单位）。献血量按各单位计入任务的人次分摊到同一单位的"
-                "多个任务上。下属单位的献血计入主管单位的任务；未分配任务的单位的献血只计入汇总页的已完成。"
-            )
-        )
-        if figures.get("units_truncated"):
-            sheet.line(_("单位较多，只列出前 1000 个；合计为全部单位任务之和。"))
-        sheet.ws.freeze_panes = f"C{header + 1}"
-        sheet.ws.print_title_rows = f"{header}:{header}"
 
+def _units_sheet(wb: Workbook, figures: dict, *, title: str, as_of: str) -> None:
+    """单位完成情况: the page's own plan's unit table with its 合计 (advisory quotas left out)."""
+    units = figures["units"]
+    sheet = _Sheet(wb.create_sheet(_("单位完成情况")), [8, 34, 10, 14, 10, 10, 10, 10, 10, 10, 10, 12, 12, 10])
+    sheet.line(title, size=14, bold=True, center=True)
+    sheet.line(as_of)
+    columns = [
+        (_("序号"), ""),
+        (_("单位"), ""),
+        (_("类别"), ""),
+        (_("时间"), ""),
+        (_("任务数"), COUNT),
+        (_("已完成（人次）"), COUNT),
+        (_("血站核实（人次）"), COUNT),
+        (_("血站核实占已完成"), PERCENT),
+        (_("完成率"), PERCENT),
+        (_("差额"), COUNT),
+        (_("按期完成"), COUNT),
+        (_("献血量（U）"), UNITS),
+        (_("截止日期"), DATE),
+        (_("状态"), ""),
+    ]
+    rows = [
+        [
+            u["seq"],
+            u["label"] + (_("（指导性，不计入合计）") if u["advisory"] else ""),
+            u["category_label"],
+            u["period_text"] or _("全年"),
+            u["target"],
+            u["completed"],
+            u.get("verified"),  # absent in a bulletin frozen before the column existed
+            u.get("verified_share"),
+            u["rate"],
+            u["shortfall"],
+            u["on_time"],
+            u["blood_units"],
+            u["due"],
+            u["status_label"],
+        ]
+        for u in units
+    ]
+    totals = figures.get("units_totals")
+    if totals:
+        rows.append(
+            [
+                "",
+                _("单位任务合计（不含指导性）"),
+                "",
+                "",
+                totals["target"],
+                totals["completed"],
+                totals.get("verified"),
+                totals.get("verified_share"),
+                totals["rate"],
+                totals["shortfall"],
+                totals["on_time"],
+                totals["blood_units"],
+                None,
+                "",
+            ]
+        )
+    header = sheet.table(columns, rows, totals=(len(rows) - 1,) if totals else ())
+    sheet.line(
+        _(
+            "差额合计为各单位差额之和（超额完成的单位不抵减其他单位）。献血量按各单位计入任务的人次分摊到同一单位的"
+            "多个任务上。下属单位的献血计入主管单位的任务；未分配任务的单位的献血只计入汇总页的已完成。"
+        )
+    )
+    if figures.get("units_truncated"):
+        sheet.line(_("单位较多，只列出前 1000 个；合计为全部单位任务之和。"))
+    sheet.ws.freeze_panes = f"C{header + 1}"
+    sheet.ws.print_title_rows = f"{header}:{header}"
+
+
+def _lists_sheet(wb: Workbook, figures: dict, *, title: str, as_of: str) -> None:
+    """重点名单: overdue, the ten largest shortfalls, due this month."""
     lists = _Sheet(wb.create_sheet(_("重点名单")), [34, 14, 10, 10, 10, 12, 10])
     lists.line(title, size=14, bold=True, center=True)
     lists.line(as_of)
@@ -250,6 +257,15 @@ def dashboard_workbook(figures: dict, *, title: str) -> bytes:
         ]
         lists.table(list_columns, rows or [[_("无"), "", None, None, None, None, ""]])
 
+
+def dashboard_workbook(figures: dict, *, title: str) -> bytes:
+    """The dashboard as a workbook: 汇总, 单位完成情况 (when the page has a unit table), 重点名单."""
+    wb = Workbook()
+    as_of = _("数据截至 %(date)s（%(year)s 年度）") % {"date": figures["as_of"], "year": figures["year"]}
+    _summary_sheet(wb, figures, title=title, as_of=as_of)
+    if figures["units"]:
+        _units_sheet(wb, figures, title=title, as_of=as_of)
+    _lists_sheet(wb, figures, title=title, as_of=as_of)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
