@@ -11,6 +11,6 @@ class CampaignsConfig(AppConfig):
         # figures, which only the counting core here knows: it asks through its hook.
         from quotas.drafting.selectors import register_completed_reader
 
-        from .dashboard import plan_completed
+        from .dashboard.figures import plan_completed
 
         register_completed_reader(plan_completed)

@@ -17,7 +17,8 @@ from functools import cache
 
 from django.utils.translation import get_language, gettext
 
-from . import identity, rules, services
+from . import services
+from .donors import identity, rules
 from .rosters import reader as roster
 from .rosters import services as roster_services
 

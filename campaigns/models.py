@@ -258,7 +258,7 @@ class PlanProgress(models.Model):
     earliest day one of its quotas may change status, or the next month), while its `version`
     equals `ProgressVersion` (bumped only by a recount or a TRUNCATE) and no `PlanProgressDirty`
     row names the plan (inserted by triggers on the tally, in the transaction that logs a
-    donation, and on quotas, their members, plans and units). See campaigns/progress.py.
+    donation, and on quotas, their members, plans and units). See campaigns/dashboard/kept.py.
     """
 
     plan = models.OneToOneField(AnnualPlan, primary_key=True, on_delete=models.CASCADE, related_name="+")
@@ -305,7 +305,8 @@ class JurisdictionProgress(models.Model):
 
     The dashboard's headline, chart and drill-down lines add these up over a subtree. Valid
     while its `version` equals `ProgressVersion` and no `JurisdictionProgressDirty` row names it
-    (triggers write one when a donation of its units changes, or a unit moves in or out). See campaigns/progress.py.
+    (triggers write one when a donation of its units changes, or a unit moves in or out).
+    See campaigns/dashboard/kept.py.
     """
 
     jurisdiction = models.ForeignKey("units.Jurisdiction", on_delete=models.CASCADE, related_name="+")

@@ -17,9 +17,9 @@ from simple_history.utils import bulk_update_with_history
 from core import crypto
 from units.models import Unit
 
-from .identity import IdNumberError, check_id_number, mask_id_number
+from .donors.identity import IdNumberError, check_id_number, mask_id_number
+from .donors.rules import PLATELETS, RuleResult, check_donor, interval_flags, pair_breach, person_flags
 from .models import AccessEvent, Donation, DonationDrive
-from .rules import PLATELETS, RuleResult, check_donor, interval_flags, pair_breach, person_flags
 from .sql import as_date, as_json
 
 ERROR_FUTURE = "献血日期不能晚于今天。"

@@ -58,7 +58,7 @@ def switch_triggers(*, enabled: bool) -> None:
 @transaction.atomic
 def recount() -> None:
     """Rebuild the tally from the donations (after a bulk load with triggers disabled)."""
-    from . import progress
+    from .dashboard import kept as progress
 
     postgresql = connection.vendor == "postgresql"
     with connection.cursor() as cursor:

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from . import dashboard_views, liaison_views
+from .dashboard import views as dashboard_views
+from .liaison import views as liaison_views
 
 app_name = "campaigns"
 

@@ -23,7 +23,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from campaigns.identity import Identity, IdNumberError, check_id_number, mask_id_number
+from campaigns.donors.identity import Identity, IdNumberError, check_id_number, mask_id_number
 from campaigns.models import Donation
 from campaigns.services import lock_people, reflag
 from core import crypto

@@ -8,7 +8,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from campaigns.identity import check_character
+from campaigns.donors.identity import check_character
 from campaigns.models import Donation
 from campaigns.services import donation_build
 from quotas.models import AnnualPlan, Quota

@@ -181,11 +181,11 @@ def test_two_simultaneous_confirmations_of_a_new_notice_create_one_plan(staff_us
 @needs_postgresql
 @pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_confirmations_of_a_roster_save_it_once(liaison_user, unit_a, unit_plan, monkeypatch):
-    import campaigns.liaison_views
+    import campaigns.liaison.views
 
     clients = two_clients(liaison_user)
     token = preview_roster(clients[0], unit_a, roster_file(20))
-    slow(monkeypatch, campaigns.liaison_views, "roster_commit")
+    slow(monkeypatch, campaigns.liaison.views, "roster_commit")
     responses = confirm_together(clients, ROSTER_URL, token)
     said = sorted(m for r in responses for m in messages_of(r))
     assert said.count(ALREADY_SAVED) == 1 and "已保存名单中的 20 条献血记录。" in said, said

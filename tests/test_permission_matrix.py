@@ -21,7 +21,7 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLResolver, get_resolver, reverse
 
-from campaigns.dashboard import dashboard_figures
+from campaigns.dashboard.figures import dashboard_figures
 from campaigns.models import AccessEvent, Bulletin, DonationDrive
 from quotas.models import PlanSource
 from tests.factories import JurisdictionFactory, QuotaFactory, UnitFactory, UserFactory, make_donation, make_liaison

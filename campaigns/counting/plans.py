@@ -19,7 +19,7 @@ from .quotas import DONE, OVERDUE, QuotaFigures, next_status_change
 
 LIST_LENGTH = 10
 THIS_MONTH_LENGTH = LIST_LENGTH * 3
-# The layout of a summary. A kept summary of another format is stale (campaigns/progress.py),
+# The layout of a summary. A kept summary of another format is stale (campaigns/dashboard/kept.py),
 # so changing what a summary holds needs no migration: bump this.
 FORMAT = 3  # 3: blood units split by core.apportion (ties to the larger weight)
 

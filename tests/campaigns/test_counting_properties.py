@@ -19,9 +19,9 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from campaigns.dashboard import dashboard_figures
+from campaigns.dashboard.figures import dashboard_figures
+from campaigns.dashboard.kept import invalidate_all
 from campaigns.models import Donation
-from campaigns.progress import invalidate_all
 from campaigns.selectors import liaison_progress
 from quotas.models import AnnualPlan, Quota
 from units.models import Jurisdiction, Unit

@@ -15,9 +15,9 @@ from django.test import Client
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from campaigns.dashboard import dashboard_figures
+from campaigns.dashboard.figures import dashboard_figures
+from campaigns.dashboard.kept import invalidate_all
 from campaigns.models import Bulletin
-from campaigns.progress import invalidate_all
 from tests.factories import (
     JurisdictionFactory,
     PlanFactory,
@@ -501,7 +501,7 @@ def test_only_the_wide_pages_are_shared(tree, settings):
         return compute()
 
     client = _leader(tree.city)
-    with mock.patch("campaigns.dashboard_views.shared", side_effect=record):
+    with mock.patch("campaigns.dashboard.views.shared", side_effect=record):
         assert client.get("/dashboard/?year=2026").status_code == 200
         assert seen == []  # a city: computed by each reader
         settings.DASHBOARD_SHARED_LEVEL = Jurisdiction.Level.CITY

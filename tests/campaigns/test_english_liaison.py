@@ -17,7 +17,7 @@ import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from campaigns.identity import check_character
+from campaigns.donors.identity import check_character
 from campaigns.messages import translate
 from campaigns.models import Donation
 from campaigns.services import donation_log

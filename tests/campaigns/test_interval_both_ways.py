@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from campaigns.donors.rules import person_flags
 from campaigns.models import Donation
-from campaigns.rules import person_flags
 from campaigns.services import donation_log, donation_update, donation_withdraw, donations_review
 from tests.factories import QuotaFactory, id_number
 
@@ -158,7 +158,7 @@ def test_roster_rows_breach_each_other_and_the_database(liaison_client, unit_a, 
     assert [f["other"] for f in flags_of(D(2026, 5, 1))] == ["2026-06-01"]
 
 
-# The oracle: written from the rule's statement, not from campaigns.rules.
+# The oracle: written from the rule's statement, not from campaigns.donors.rules.
 LIMITS = {
     ("whole", "whole"): ("whole_interval", "WHOLE_BLOOD_INTERVAL_DAYS"),
     ("platelets", "platelets"): ("platelet_interval", "PLATELET_INTERVAL_DAYS"),

@@ -10,8 +10,8 @@ from unittest import mock
 import pytest
 from django.core.management import call_command
 
-from campaigns import progress
-from campaigns.dashboard import dashboard_figures
+from campaigns.dashboard import kept
+from campaigns.dashboard.figures import dashboard_figures
 from campaigns.models import PlanProgressDirty
 from tests.campaigns.test_dashboard import JULY, Tree, _fresh, _leader
 from tests.factories import make_donation
@@ -68,7 +68,7 @@ def test_a_failed_computation_leaves_the_marks_for_the_next_reader(tree):
     make_donation(tree.a, donated_on=dt.date(2026, 7, 1), seq=903)
     marks = PlanProgressDirty.objects.count()
     assert marks
-    with mock.patch.object(progress, "_store", side_effect=RuntimeError("worker died")), pytest.raises(RuntimeError):
+    with mock.patch.object(kept, "_store", side_effect=RuntimeError("worker died")), pytest.raises(RuntimeError):
         dashboard_figures(jurisdiction=tree.city, year=2026, today=JULY)
     assert PlanProgressDirty.objects.count() == marks  # taken in the transaction that failed: back
     assert dashboard_figures(jurisdiction=tree.city, year=2026, today=JULY) == _fresh(tree.city, JULY)

@@ -9,8 +9,8 @@ import datetime as dt
 import pytest
 from django.test import Client
 
-from campaigns.dashboard import dashboard_figures
-from campaigns.progress import invalidate_all
+from campaigns.dashboard.figures import dashboard_figures
+from campaigns.dashboard.kept import invalidate_all
 from tests.factories import (
     JurisdictionFactory,
     PlanFactory,
@@ -27,7 +27,7 @@ JULY = dt.date(2026, 7, 15)
 
 def liaison_figures(unit, *, today=JULY) -> dict[str, tuple[int, str]]:
     """What the unit's liaison sees on their home page: label → (completed, status)."""
-    from campaigns import liaison_views as views
+    from campaigns.liaison import views
 
     user = UserFactory(username=f"liaison-{unit.pk}", role="联络员")
     make_liaison(user, unit)

@@ -110,7 +110,7 @@ def test_another_offices_staff_and_leadership_cannot_review(flagged, leader_clie
 
 def test_the_flags_are_in_the_staff_members_language(flagged, staff_client):
     """A flag is stored in Chinese (as the rule wrote it); an English page shows it in English."""
-    from campaigns.rules import FLAG_WHOLE_INTERVAL
+    from campaigns.donors.rules import FLAG_WHOLE_INTERVAL
 
     message = FLAG_WHOLE_INTERVAL.format(other="2026-01-05", days=57, limit=180)
     Donation.objects.filter(pk=flagged.pk).update(flags=[{"code": "whole_interval", "message": message}])

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from campaigns.identity import IdNumberError, check_character, check_id_number, mask_id_number
-from campaigns.rules import check_donor
+from campaigns.donors.identity import IdNumberError, check_character, check_id_number, mask_id_number
+from campaigns.donors.rules import check_donor
 
 D = dt.date
 RULES = {

@@ -8,7 +8,7 @@ from django.db import connection
 from django.utils import timezone
 
 from campaigns import tally
-from campaigns.dashboard import dashboard_figures
+from campaigns.dashboard.figures import dashboard_figures
 from campaigns.models import Donation
 from quotas.models import AnnualPlan, Quota
 from units.models import Jurisdiction, Unit

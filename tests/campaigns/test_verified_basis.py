@@ -19,9 +19,9 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from campaigns.dashboard import dashboard_figures
+from campaigns.dashboard.figures import dashboard_figures
+from campaigns.dashboard.kept import invalidate_all
 from campaigns.models import Donation
-from campaigns.progress import invalidate_all
 from campaigns.selectors import ALL, VERIFIED, quota_figures
 from tests.campaigns.test_counting_properties import YEAR, _build, donations, plan_statuses, quotas, todays, units
 from tests.campaigns.test_dashboard import Tree, _leader

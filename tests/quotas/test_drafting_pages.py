@@ -318,7 +318,7 @@ def test_a_published_draft_is_not_published_twice(staff, draft):
 def test_last_year_figures_read_completion_through_the_registered_counting_core(monkeypatch):
     """Drafting (quotas) asks campaigns' counting core through a hook, never by import; without
     a reader, last year's completed is unknown (None), never a made-up 0."""
-    from campaigns.dashboard import plan_completed
+    from campaigns.dashboard.figures import plan_completed
     from quotas.drafting import selectors
     from tests.factories import PlanFactory, QuotaFactory, UnitFactory, make_donation
 

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from campaigns.dashboard import dashboard_figures
+from campaigns.dashboard.figures import dashboard_figures
 from quotas.models import AnnualPlan
 from quotas.services import CREATE_SUB_JURISDICTION, plan_import, plan_set_status, preview_import
 from tests.factories import JurisdictionFactory

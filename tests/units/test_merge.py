@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from campaigns import tally
-from campaigns.dashboard import dashboard_figures
+from campaigns.dashboard.figures import dashboard_figures
 from campaigns.models import Donation, DonationDrive
 from quotas.models import DraftLine, PlanDraft, Quota
 from stations.models import CollectionRecord, StationExport

@@ -58,10 +58,10 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from campaigns import tally
-from campaigns.dashboard import dashboard_figures, warm
-from campaigns.identity import check_character
+from campaigns.dashboard.figures import dashboard_figures, warm
+from campaigns.dashboard.kept import invalidate_all
+from campaigns.donors.identity import check_character
 from campaigns.models import Donation
-from campaigns.progress import invalidate_all
 from campaigns.selectors import (
     _DONOR_SUMS_SQL,
     _DONOR_SUMS_TEMPLATE,

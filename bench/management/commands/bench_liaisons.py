@@ -48,7 +48,7 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from campaigns import tally
-from campaigns.identity import check_character
+from campaigns.donors.identity import check_character
 from campaigns.models import Donation
 from quotas.models import AnnualPlan, Quota
 from units.models import Jurisdiction, Liaison, Unit

@@ -26,7 +26,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.test import Client
 from django.test.utils import override_settings
 
-from campaigns.identity import check_character
+from campaigns.donors.identity import check_character
 
 from .bench_liaisons import Command as LoadBenchmark
 

@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 from django.utils import timezone
 
-from campaigns.identity import check_character
+from campaigns.donors.identity import check_character
 from campaigns.models import Donation
 from campaigns.rosters.services import roster_commit, roster_preview
 from units.models import Unit

@@ -33,7 +33,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 
 from campaigns import tally
-from campaigns.identity import check_character, mask_id_number
+from campaigns.donors.identity import check_character, mask_id_number
 from campaigns.models import Donation, VerifiedTally
 from core import crypto
 from stations.models import CollectionRecord, StationExport

@@ -28,7 +28,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from campaigns import tally
-from campaigns.identity import check_character, mask_id_number
+from campaigns.donors.identity import check_character, mask_id_number
 from core.crypto import encrypt, lookup_hash
 
 MARK = "（模拟）"  # every generated name ends with it, so --replace finds them

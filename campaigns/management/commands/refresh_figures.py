@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 from django.utils import timezone
 
-from campaigns.dashboard import warm
+from campaigns.dashboard.figures import warm
 
 
 class Command(BaseCommand):

@@ -20,7 +20,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns.identity import check_character
+from campaigns.donors.identity import check_character
 from campaigns.models import Donation, DonationDrive
 from campaigns.services import donation_build
 from quotas.models import AnnualPlan

@@ -11,7 +11,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from campaigns import dashboard, tally
+from campaigns import tally
+from campaigns.dashboard import figures as dashboard
 
 
 class Command(BaseCommand):

@@ -1,8 +1,8 @@
-"""The dashboard page's own lookups, in SQL (its figures are `campaigns.dashboard`'s).
+"""The dashboard page's own lookups, in SQL (its figures are `campaigns.dashboard.figures`').
 
 Raw queries (RawQuerySet, so Django's converters still apply): compiled by the ORM they cost
 0.5-0.9 ms each, more than running them (docs/performance.md, "The page's own lookups in SQL").
-Table names come from the models. One caller: `campaigns.dashboard_views`.
+Table names come from the models. One caller: `campaigns.dashboard.views`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import functools
 
 from units.models import Jurisdiction
 
-from .models import Bulletin
+from ..models import Bulletin
 
 
 @functools.cache

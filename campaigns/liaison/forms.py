@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from core import crypto
 from quotas.forms import check_upload_size
 
-from .models import Donation
+from ..models import Donation
 
 AMOUNT_CHOICES = [
     ("whole:400", _("全血 400 毫升")),
@@ -172,7 +172,7 @@ class DonorSearchForm(forms.Form):
         """`donations` narrowed by what was asked; the full ID is matched through its keyed hash."""
         from django.db.models import Q
 
-        from .identity import IdNumberError, check_id_number
+        from ..donors.identity import IdNumberError, check_id_number
 
         data = self.cleaned_data
         if text := data.get("q", "").strip():

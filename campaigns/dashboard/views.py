@@ -22,11 +22,11 @@ from units.models import Jurisdiction, Unit
 from units.roles import FREEZE_BULLETIN, LOG_DONATION, VIEW_DASHBOARD
 from units.scope import Scope, scope_for
 
-from . import dashboard_queries as queries
-from .dashboard import STATUS_ORDER, dashboard_figures, filter_and_sort_units
+from ..models import Bulletin
+from ..selectors import ALL, STATUS_LABELS, VERIFIED, liaison_progress
+from . import queries
 from .exports import dashboard_workbook
-from .models import Bulletin
-from .selectors import ALL, STATUS_LABELS, VERIFIED, liaison_progress
+from .figures import STATUS_ORDER, dashboard_figures, filter_and_sort_units
 
 
 class NoJurisdiction(Exception):

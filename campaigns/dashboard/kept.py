@@ -46,9 +46,9 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .counting.plans import FORMAT, summarise_plan
-from .models import JurisdictionProgress, PlanProgress, ProgressVersion
-from .sql import any_of, as_date, as_datetime, as_json, fetch
+from ..counting.plans import FORMAT, summarise_plan
+from ..models import JurisdictionProgress, PlanProgress, ProgressVersion
+from ..sql import any_of, as_date, as_datetime, as_json, fetch
 
 STORE_BATCH = 1000  # summaries per INSERT (SQLite allows 32,766 parameters)
 DIRTY = "campaigns_planprogressdirty"

@@ -21,14 +21,14 @@ from core.xlsx import escape_formula, xlsx_response
 from units.models import Unit
 from units.roles import LOG_DONATION, liaison_units
 
-from .extensions import attach_marks
+from ..extensions import attach_marks
+from ..messages import translate
+from ..models import Donation, DonationDrive
+from ..rosters.reader import TEMPLATE_HEADER
+from ..rosters.services import roster_commit, roster_preview
+from ..selectors import liaison_progress
+from ..services import donation_log, donation_update, donation_withdraw
 from .forms import DonationForm, DonorSearchForm, RosterUploadForm
-from .messages import translate
-from .models import Donation, DonationDrive
-from .rosters.reader import TEMPLATE_HEADER
-from .rosters.services import roster_commit, roster_preview
-from .selectors import liaison_progress
-from .services import donation_log, donation_update, donation_withdraw
 
 
 def liaison_required(view):

@@ -3,7 +3,7 @@
 Every rule — what a task is, what counts as completed and on time, a quota's or a jurisdiction's
 status, the lists' order — is `campaigns.counting`'s. This module fetches what the rules read
 (the subtree, its plans, each plan's kept summary and each jurisdiction's kept monthly sums,
-recomputed where stale: campaigns/progress.py), hands it to `counting.roll_up`, and lays the
+recomputed where stale: campaigns/dashboard/kept.py), hands it to `counting.roll_up`, and lays the
 result out as plain JSON-ready data for the page, the Excel export and the bulletins (a bulletin
 stores it as it is). Queries: a fixed number whatever the number of units and jurisdictions
 (pinned by `test_queries_do_not_grow_with_units_or_jurisdictions`).
@@ -22,13 +22,13 @@ from django.db.models.functions import ExtractMonth
 from quotas.models import AnnualPlan
 from units.models import Jurisdiction, Unit
 
-from . import counting
-from .counting.jurisdictions import JurisdictionTree, Line
-from .counting.plans import summarise_plan
-from .models import Donation, DonationTally
-from .progress import current_version, jurisdiction_months, plan_summaries
-from .selectors import ALL, STATUS_LABELS, VERIFIED, quota_figures, quota_figures_by_basis
-from .sql import any_of, fetch
+from .. import counting
+from ..counting.jurisdictions import JurisdictionTree, Line
+from ..counting.plans import summarise_plan
+from ..models import Donation, DonationTally
+from ..selectors import ALL, STATUS_LABELS, VERIFIED, quota_figures, quota_figures_by_basis
+from ..sql import any_of, fetch
+from .kept import current_version, jurisdiction_months, plan_summaries
 
 STATUS_ORDER = list(counting.QUOTA_STATUSES)
 UNIT_TABLE_LIMIT = 1000
