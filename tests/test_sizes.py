@@ -45,9 +45,9 @@ def _long_functions() -> set[str]:
     found = set()
     for name, text in _sources():
         for node in ast.walk(ast.parse(text)):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                if node.end_lineno - node.lineno + 1 > FUNCTION_LINES:
-                    found.add(f"{name}:{node.name}")
+            is_function = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            if is_function and node.end_lineno - node.lineno + 1 > FUNCTION_LINES:
+                found.add(f"{name}:{node.name}")
     return found
 
 
