@@ -58,7 +58,7 @@ def switch_triggers(*, enabled: bool) -> None:
 @transaction.atomic
 def recount() -> None:
     """Rebuild the tally from the donations (after a bulk load with triggers disabled)."""
-    from .dashboard import kept as progress
+    from .dashboard import kept
 
     postgresql = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
@@ -70,7 +70,7 @@ def recount() -> None:
             cursor.execute(sql.replace("{year}", YEAR_OF.get(connection.vendor, YEAR_OF["postgresql"])))
         if postgresql:
             cursor.execute("SET LOCAL campaigns.recounting = 'off'")
-    progress.invalidate_all()
+    kept.invalidate_all()
 
 
 def mismatches(limit: int = 20) -> list[tuple]:
