@@ -177,7 +177,10 @@ def _cleanup(name: str) -> None:
         for plan in AnnualPlan.objects.filter(jurisdiction=jurisdiction):
             plan_delete(plan=plan)
         with transaction.atomic():
-            Unit.objects.filter(jurisdiction=jurisdiction).delete()
+            # The bench's own units, nothing refers to them once their plans are gone: one
+            # statement instead of a history row per unit through the ORM (minutes for 20,000).
+            units = Unit.objects.filter(jurisdiction=jurisdiction)
+            units._raw_delete(units.db)
             jurisdiction.delete()
 
 
