@@ -28,13 +28,22 @@ from units.scope import scope_for
 from units.selectors import child_level, unit_name_of
 from units.services import jurisdiction_get_or_create
 
+from . import staging
 from .forms import NoticeUploadForm
 from .models import AnnualPlan
 from .notice.layouts import FLAG_OCR_CONFIDENCE, FLAG_SEQ, FLAG_TOTAL, FLAG_UNMATCHED, KIND_YEAR
 from .notice.ocr import MAX_CELL_IMAGES
 from .notice.reader import same_text
 from .notice.text import decode_notice_text
-from .services import CHANGED, ERROR, cell_images_bounded, plan_import, preview_import, scan_pages_bounded
+from .services import (
+    CHANGED,
+    ERROR,
+    cell_images_bounded,
+    compare_reading,
+    plan_import,
+    read_for_import,
+    scan_pages_bounded,
+)
 from .tasks import DONE, FAILED, QUEUED, read_scan_task, scan_document
 
 
@@ -110,9 +119,11 @@ def import_notice_view(request, plan_id=None, *, model_admin):
             uploads.set_progress(staged, {"state": QUEUED, "done": 0, "total": pages})
             read_scan_task.enqueue(str(staged.token))
             return redirect(f"{request.path}?{urlencode({'reading': str(staged.token)})}")
-        report = preview_import(
+        reading = read_for_import(
             data=data, filename=filename, jurisdiction=jurisdiction, year=year, notice_text=notice_text
         )
+        frozen = staging.freeze(reading, None)  # as read: the comparison below adds to it
+        report = compare_reading(reading, jurisdiction=jurisdiction, year=year)
         shown_rows = _rows_to_show(report)
         shown = _attach_review_cells(report, shown_rows, data)
         token = None
@@ -124,6 +135,7 @@ def import_notice_view(request, plan_id=None, *, model_admin):
                 data=data,
                 meta=meta | {"shown": shown},
             )
+            staging.keep(staged, frozen)
             token = str(staged.token)
         return _preview_response(request, context, report, shown_rows, token, jurisdiction, year, filename)
     context["form"] = form
@@ -148,7 +160,7 @@ def _reading(request, context):
     staged = _peek(request, request.GET["reading"])
     if isinstance(staged, HttpResponse):
         return staged
-    upload, meta = staged.upload, dict(staged.upload.meta)
+    upload = staged.upload
     progress = upload.progress or {}
     state = progress.get("state")
     if state not in (DONE, FAILED):
@@ -170,28 +182,7 @@ def _reading(request, context):
             request, _("没有读出文件“%(name)s”，未导入任何内容：%(error)s") % {"name": upload.filename, "error": error}
         )
         return redirect(request.path)
-    jurisdiction = _staged_jurisdiction(request, meta)
-    report = preview_import(
-        data=staged.data,
-        filename=upload.filename,
-        jurisdiction=jurisdiction,
-        year=meta["year"],
-        notice_text=meta.get("notice_text", ""),
-        document=document,
-    )
-    shown_rows = _rows_to_show(report)
-    shown = _attach_review_cells(report, shown_rows, staged.data)
-    token = str(upload.token)
-    if report.errors:  # a file that cannot be applied is not kept
-        uploads.discard(upload)
-        token = None
-    else:
-        try:
-            uploads.update_meta(upload, meta | {"shown": shown, "corrections": {}})
-        except uploads.NotStaged:
-            messages.error(request, _("导入已过期或已完成，请重新上传。"))
-            return redirect(reverse("admin:quotas_annualplan_changelist"))
-    return _preview_response(request, context, report, shown_rows, token, jurisdiction, meta["year"], upload.filename)
+    return _preview_staged(request, context, staged, document=document)
 
 
 @require_GET
@@ -260,29 +251,43 @@ def _recheck(request, context, typed: dict[str, str]):
     staged = _peek(request, request.POST["token"])
     if isinstance(staged, HttpResponse):
         return staged
+    # Every field as typed: the reader keeps those that differ from what it recognised.
+    return _preview_staged(request, context, staged, document=scan_document(staged.upload), typed=typed)
+
+
+def _preview_staged(request, context, staged, *, document, typed: dict[str, str] | None = None):
+    """The preview of a staged scan, read by OCR in the background (`document`): first as read
+    (`typed` None: a reading with errors is not kept), then with the corrections typed over its
+    cells, each checked and the totals added up again. The reading is kept beside the upload for
+    the apply (`quotas.staging`), with the corrections it was read with."""
     upload, meta = staged.upload, dict(staged.upload.meta)
     jurisdiction = _staged_jurisdiction(request, meta)
-    # Every field as typed: the reader keeps those that differ from what it recognised.
-    corrections = typed
-    report = preview_import(
+    corrections = typed or {}
+    reading = read_for_import(
         data=staged.data,
         filename=upload.filename,
         jurisdiction=jurisdiction,
         year=meta["year"],
         notice_text=meta.get("notice_text", ""),
         corrections=corrections,
-        document=scan_document(upload),
+        document=document,
     )
+    frozen = staging.freeze(reading, corrections)
+    report = compare_reading(reading, jurisdiction=jurisdiction, year=meta["year"])
     shown_rows = _rows_to_show(report)
     shown = _attach_review_cells(report, shown_rows, staged.data, typed=typed)
-    try:
-        uploads.update_meta(upload, meta | {"shown": shown, "corrections": corrections})
-    except uploads.NotStaged:
-        messages.error(request, _("导入已过期或已完成，请重新上传。"))
-        return redirect(reverse("admin:quotas_annualplan_changelist"))
-    return _preview_response(
-        request, context, report, shown_rows, str(upload.token), jurisdiction, meta["year"], upload.filename
-    )
+    token = str(upload.token)
+    if report.errors and typed is None:  # a file that cannot be applied is not kept
+        uploads.discard(upload)
+        token = None
+    else:
+        try:
+            uploads.update_meta(upload, meta | {"shown": shown, "corrections": corrections})
+        except uploads.NotStaged:
+            messages.error(request, _("导入已过期或已完成，请重新上传。"))
+            return redirect(reverse("admin:quotas_annualplan_changelist"))
+        staging.keep(upload, frozen)
+    return _preview_response(request, context, report, shown_rows, token, jurisdiction, meta["year"], upload.filename)
 
 
 def _staged_jurisdiction(request, meta):
@@ -451,6 +456,9 @@ def _apply(request, context):
                 jurisdiction = jurisdiction_get_or_create(name=name, parent=parent, level=child_level(parent, name))
             else:
                 jurisdiction = get_object_or_404(allowed, pk=staged.meta["jurisdiction"])
+            # The preview's reading, compared again with the plan and units as they are now; the
+            # file is read again only when none was kept for these corrections.
+            reading = staging.kept_reading(staged, corrections=corrections)
             report = plan_import(
                 data=claim.data,
                 filename=staged.filename,
@@ -460,7 +468,8 @@ def _apply(request, context):
                 decisions=decisions,
                 notice_text=staged.meta.get("notice_text", ""),
                 corrections=corrections,
-                document=scan_document(staged),
+                document=scan_document(staged) if reading is None else None,
+                reading=reading,
             )
             if not report.applied:
                 raise _NotApplied(report)

@@ -17,15 +17,12 @@ that slips past these checks is still bounded.
 from __future__ import annotations
 
 import bisect
-import csv
-import io
 import re
-import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from openpyxl.utils.cell import get_column_letter, range_boundaries
+from openpyxl.utils.cell import get_column_letter
 
 MAX_ROWS = 200_000
 MAX_COLUMNS = 200
@@ -314,15 +311,18 @@ def read_grids(data: bytes, filename: str) -> list[Sheet]:
 
 def read_document(data: bytes, filename: str) -> Document:
     """Every table of a notice file (spreadsheet, Word, WPS or PDF) as a grid, with the file's text."""
+    from .tables import read_csv, read_docx
+    from .workbook import read_xlsx
+
     kind = detect_format(data, filename)
     if kind == "xlsx":
-        return Document(_read_xlsx(data))
+        return Document(read_xlsx(data))
     if kind == "xls":
         return Document(_read_legacy_workbook(data, filename))
     if kind == "docx":
-        return Document(*_read_docx(data))
+        return Document(*read_docx(data))
     if kind == "doc":
-        return Document(*_read_docx(_convert(data, "doc")))
+        return Document(*read_docx(_convert(data, "doc")))
     if kind == "pdf":
         from .pdf import read_pdf
 
@@ -331,7 +331,7 @@ def read_document(data: bytes, filename: str) -> Document:
         from .ocr import read_image_file
 
         return Document(*read_image_file(data))
-    return Document([_read_csv(data, Path(filename).stem or "CSV")])
+    return Document([read_csv(data, Path(filename).stem or "CSV")])
 
 
 def _convert(data: bytes, kind: str) -> bytes:
@@ -346,9 +346,10 @@ def _convert(data: bytes, kind: str) -> bytes:
 def _read_legacy_workbook(data: bytes, filename: str) -> list[Sheet]:
     """An .xls or WPS .et: xlrd first; a workbook it cannot read goes through LibreOffice."""
     from .legacy import ERROR_NO_LIBREOFFICE, WORKBOOK, ConvertError, convert, soffice_path
+    from .workbook import read_xls, read_xlsx
 
     try:
-        return _read_xls(data)
+        return read_xls(data)
     except GridError as exc:
         if str(exc) == ERROR_ENCRYPTED or not str(exc).startswith(ERROR_CORRUPT.split("（")[0]):
             raise
@@ -360,7 +361,7 @@ def _read_legacy_workbook(data: bytes, filename: str) -> list[Sheet]:
             converted = convert(data, WORKBOOK)
         except ConvertError:
             raise exc from None
-        return _read_xlsx(converted)
+        return read_xlsx(converted)
 
 
 def table_check(data: bytes, filename: str, *, formats: tuple[str, ...]) -> tuple[str, int]:
@@ -375,373 +376,14 @@ def table_check(data: bytes, filename: str, *, formats: tuple[str, ...]) -> tupl
     return "", max((sum(1 for row in sheet.rows if any(v is not None for v in row)) for sheet in sheets), default=0)
 
 
-# -- xlsx ---------------------------------------------------------------------------------
-
-_MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"')
-_FORMULA_RE = re.compile(rb"<(?:\w+:)?f[\s>/]")
-# A formula with no cached value: the formula closes the cell, or only an empty <v> follows.
-_UNSAVED_RE = re.compile(
-    rb"(?:</(?:\w+:)?f>|<(?:\w+:)?f\b[^>]*/>)\s*(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>"
-)
-_DTD_RE = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
-_DIMENSION_RE = re.compile(rb'<(?:\w+:)?dimension\s+ref="([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)"')
-
-
-def guard_zip(archive: zipfile.ZipFile) -> None:
-    """Refuse zip bombs and macro workbooks before any XML is parsed."""
-    total = 0
-    for info in archive.infolist():
-        total += info.file_size
-        if info.file_size > 10 * 1024 * 1024 and info.compress_size and info.file_size / info.compress_size > MAX_RATIO:
-            raise GridError(ERROR_ZIP_BOMB.format(size=info.file_size // (1024 * 1024)))
-        if info.filename.lower().endswith("vbaproject.bin"):
-            raise GridError(ERROR_MACRO)
-    if total > MAX_UNCOMPRESSED:
-        raise GridError(ERROR_ZIP_BOMB.format(size=total // (1024 * 1024)))
-    for info in archive.infolist():
-        # Office XML never declares a DTD; one that does is an entity bomb or an external
-        # entity. The prolog comes first, so the head of each part is enough.
-        if info.filename.lower().endswith((".xml", ".rels")):
-            with archive.open(info) as part:
-                if _DTD_RE.search(part.read(64 * 1024)):
-                    raise GridError(ERROR_UNSAFE_XML)
-
-
-@dataclass
-class _SheetScan:
-    """What a byte scan of one sheet's XML found, before any row is read."""
-
-    merges: list[Merge]
-    formulas: int
-    declared_cells: int
-
-
-def _merge(min_col: int, min_row: int, max_col: int, max_row: int, *, one_based: bool) -> Merge:
+def make_merge(min_col: int, min_row: int, max_col: int, max_row: int, *, one_based: bool) -> Merge:
     shift = 1 if one_based else 0
     top, bottom = sorted((min_row - shift, max_row - shift))
     left, right = sorted((min_col - shift, max_col - shift))
     return Merge(top, left, bottom, right)
 
 
-def _scan_sheet_xml(archive: zipfile.ZipFile, path: str, sheet: str) -> _SheetScan:
-    """Merged ranges, formula count and declared size of one sheet, streamed with no parser.
-
-    openpyxl's read-only mode, the fast one, does not expose merged cells; the ranges sit at
-    the end of the sheet XML, so a byte scan finds them without building a tree. The scan
-    stops as soon as the sheet has more merged ranges than any table has.
-    """
-    refs: list[bytes] = []
-    formulas = unsaved = 0
-    declared = 0
-    tail = b""
-    first = True
-    with archive.open(path) as stream:
-        while chunk := stream.read(1 << 20):
-            buf = tail + chunk
-            if first:
-                first = False
-                if m := _DIMENSION_RE.search(buf[:4096]):
-                    declared = _check_dimension(m.group(1).decode(), sheet)
-            # Count only complete tokens; keep a short tail for tokens split across chunks.
-            cut = max(0, len(buf) - 256)
-            formulas += len(_FORMULA_RE.findall(buf, 0, cut))
-            unsaved += len(_UNSAVED_RE.findall(buf, 0, cut))
-            refs.extend(_MERGE_RE.findall(buf, 0, cut))
-            if len(refs) > MAX_MERGES:
-                raise GridError(ERROR_TOO_MANY_MERGES.format(sheet=sheet, limit=MAX_MERGES))
-            tail = buf[cut:]
-    formulas += len(_FORMULA_RE.findall(tail))
-    unsaved += len(_UNSAVED_RE.findall(tail))
-    refs.extend(_MERGE_RE.findall(tail))
-    if unsaved:
-        raise GridError(ERROR_FORMULAS_UNSAVED.format(sheet=sheet, count=unsaved))
-    merges = [_merge(*range_boundaries(ref.decode()), one_based=True) for ref in refs]
-    return _SheetScan(merges=merges, formulas=formulas, declared_cells=declared)
-
-
-def _check_dimension(ref: str, sheet: str) -> int:
-    """Refuse a sheet that declares more rows or columns than a table has; its declared cells."""
-    if ":" not in ref:
-        return 1
-    min_col, min_row, max_col, max_row = range_boundaries(ref)
-    rows, cols = max_row - min_row + 1, max_col - min_col + 1
-    if rows > MAX_ROWS:
-        raise GridError(ERROR_TOO_MANY_ROWS.format(sheet=sheet, rows=rows, limit=MAX_ROWS))
-    if cols > MAX_COLUMNS:
-        raise GridError(ERROR_TOO_MANY_COLUMNS.format(sheet=sheet, cols=cols, limit=MAX_COLUMNS))
-    # openpyxl pads every row to the declared width and height: those cells are read too.
-    return max_row * max_col
-
-
-def _read_xlsx(data: bytes) -> list[Sheet]:
-    import openpyxl
-
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        guard_zip(archive)
-    except zipfile.BadZipFile as exc:
-        raise GridError(ERROR_CORRUPT.format(detail=exc)) from exc
-    except (EOFError, OSError, zipfile.LargeZipFile) as exc:
-        raise GridError(ERROR_CORRUPT.format(detail=exc)) from exc
-    try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except GridError:
-        raise
-    except Exception as exc:  # openpyxl raises many types on broken files
-        raise GridError(ERROR_CORRUPT.format(detail=type(exc).__name__)) from exc
-    sheets = []
-    budget = _Budget()
-    try:
-        worksheets = [ws for ws in workbook.worksheets if hasattr(ws, "_worksheet_path")]  # not chartsheets
-        _check_sheet_count(len(worksheets))
-        # Every sheet's declarations first: a workbook of 40 sheets each declaring 40 million
-        # cells is refused before a single row is read.
-        scans = []
-        for ws in worksheets:
-            scan = _scan_sheet_xml(archive, ws._worksheet_path, ws.title)
-            budget.add_merges(scan.merges, ws.title)
-            scans.append(scan)
-        declared = sum(scan.declared_cells for scan in scans)
-        if declared > MAX_CELLS:
-            raise GridError(ERROR_DECLARED_CELLS.format(cells=declared, limit=MAX_CELLS))
-        for ws, scan in zip(worksheets, scans, strict=True):
-            rows = []
-            for values in ws.iter_rows(values_only=True):
-                if len(values) > MAX_COLUMNS:
-                    raise GridError(ERROR_TOO_MANY_COLUMNS.format(sheet=ws.title, cols=len(values), limit=MAX_COLUMNS))
-                budget.add_cells(len(values) or 1)
-                check_cells(values, ws.title)
-                rows.append(list(values))
-                if len(rows) > MAX_ROWS:
-                    raise GridError(ERROR_TOO_MANY_ROWS.format(sheet=ws.title, rows=f"{MAX_ROWS}+", limit=MAX_ROWS))
-            sheets.append(Sheet(ws.title, _trim(rows), formula_cells=scan.formulas, merges=scan.merges))
-    except GridError:
-        raise
-    except Exception as exc:
-        raise GridError(ERROR_CORRUPT.format(detail=type(exc).__name__)) from exc
-    finally:
-        workbook.close()
-    return sheets
-
-
-def _trim(rows: list[list[object]]) -> list[list[object]]:
+def trim_rows(rows: list[list[object]]) -> list[list[object]]:
     while rows and all(v is None or (isinstance(v, str) and not v.strip()) for v in rows[-1]):
         rows.pop()
-    return rows
-
-
-# -- xls ----------------------------------------------------------------------------------
-
-
-def _read_xls(data: bytes) -> list[Sheet]:
-    import xlrd
-
-    if b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00e\x00d\x00P\x00a\x00c\x00k\x00a\x00g\x00e" in data[: 65536 * 4]:
-        raise GridError(ERROR_ENCRYPTED)
-    try:
-        book = xlrd.open_workbook(file_contents=data, formatting_info=True, on_demand=True)
-    except xlrd.biffh.XLRDError as exc:
-        if "encrypt" in str(exc).lower():
-            raise GridError(ERROR_ENCRYPTED) from exc
-        raise GridError(ERROR_CORRUPT.format(detail=exc)) from exc
-    except Exception as exc:
-        raise GridError(ERROR_CORRUPT.format(detail=type(exc).__name__)) from exc
-    sheets = []
-    budget = _Budget()
-    _check_sheet_count(book.nsheets)
-    for index in range(book.nsheets):
-        xs = book.sheet_by_index(index)
-        if xs.nrows > MAX_ROWS:
-            raise GridError(ERROR_TOO_MANY_ROWS.format(sheet=xs.name, rows=xs.nrows, limit=MAX_ROWS))
-        if xs.ncols > MAX_COLUMNS:
-            raise GridError(ERROR_TOO_MANY_COLUMNS.format(sheet=xs.name, cols=xs.ncols, limit=MAX_COLUMNS))
-        # xlrd gives (rlo, rhi, clo, chi), half-open and 0-based.
-        merges = [_merge(clo, rlo, chi - 1, rhi - 1, one_based=False) for rlo, rhi, clo, chi in xs.merged_cells]
-        budget.add_merges(merges, xs.name)
-        budget.add_cells(xs.nrows * xs.ncols)
-        rows = []
-        for r in range(xs.nrows):
-            row = []
-            for c in range(xs.ncols):
-                cell = xs.cell(r, c)
-                if cell.ctype == xlrd.XL_CELL_DATE:
-                    row.append(xlrd.xldate.xldate_as_datetime(cell.value, book.datemode))
-                elif cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
-                    row.append(None)
-                elif cell.ctype == xlrd.XL_CELL_NUMBER and float(cell.value).is_integer():
-                    row.append(int(cell.value))
-                else:
-                    row.append(cell.value)
-            check_cells(row, xs.name)
-            rows.append(row)
-        sheets.append(Sheet(xs.name, _trim(rows), merges=merges))
-    book.release_resources()
-    return sheets
-
-
-# -- csv ----------------------------------------------------------------------------------
-
-
-def decode_text(data: bytes) -> str:
-    """Decode a CSV saved by Excel or WPS: UTF-8 (with or without BOM), else GB18030 (⊃ GBK)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    try:
-        return _refuse_mojibake(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError as exc:
-        raise GridError(ERROR_ENCODING) from exc
-
-
-_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
-_LATIN1_RE = re.compile(r"[\u00c0-\u00ff]")
-
-
-def _refuse_mojibake(text: str) -> str:
-    """Refuse text whose Chinese was mangled on the way: U+FFFD, or GBK read as Latin-1."""
-    head = text[:65536]
-    if head.count("\ufffd") >= 2:
-        raise GridError(ERROR_MOJIBAKE_REPLACED)
-    if not _CJK_RE.search(head) and len(_LATIN1_RE.findall(head)) >= 4:
-        for western in ("cp1252", "latin-1"):
-            try:
-                meant = head.encode(western).decode("gb18030")
-            except (UnicodeEncodeError, UnicodeDecodeError):
-                continue
-            if len(_CJK_RE.findall(meant)) >= 2:
-                seen = next(w for w in re.split(r"[,\t;\s]+", head) if _LATIN1_RE.search(w))
-                sample = re.search(r"[\u4e00-\u9fff]+", meant).group()
-                raise GridError(ERROR_MOJIBAKE.format(seen=seen[:12], meant=sample[:6]))
-    return text
-
-
-def _read_csv(data: bytes, name: str) -> Sheet:
-    text = decode_text(data)
-    try:
-        dialect = csv.Sniffer().sniff(text[:8192], delimiters=",\t;")
-    except csv.Error:
-        dialect = csv.excel
-    rows: list[list[object]] = []
-    budget = _Budget()
-    try:
-        for values in csv.reader(io.StringIO(text), dialect):
-            if len(values) > MAX_COLUMNS:
-                raise GridError(ERROR_TOO_MANY_COLUMNS.format(sheet=name, cols=len(values), limit=MAX_COLUMNS))
-            budget.add_cells(len(values) or 1)
-            check_cells(values, name)
-            rows.append([v if v.strip() else None for v in values])
-            if len(rows) > MAX_ROWS:
-                raise GridError(ERROR_TOO_MANY_ROWS.format(sheet=name, rows=f"{MAX_ROWS}+", limit=MAX_ROWS))
-    except csv.Error as exc:  # the module's own limit (128 KB per field) or a broken quote
-        if "field limit" in str(exc):
-            raise GridError(ERROR_CELL_TOO_LONG.format(sheet=name, limit=MAX_CELL_CHARS)) from exc
-        raise GridError(ERROR_CORRUPT.format(detail=exc)) from exc
-    return Sheet(name, _trim(rows))
-
-
-# -- docx ---------------------------------------------------------------------------------
-
-
-def _read_docx(data: bytes) -> tuple[list[Sheet], str]:
-    """The tables of a Word file, and its paragraphs' text (the notice's own words)."""
-    import docx
-
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        guard_zip(archive)
-        document = docx.Document(io.BytesIO(data))
-        tables = document.tables
-    except GridError:
-        raise
-    except Exception as exc:
-        raise GridError(ERROR_CORRUPT.format(detail=type(exc).__name__)) from exc
-    _check_sheet_count(len(tables))
-    above = _docx_labels(document, tables)
-    budget = _Budget()
-    sheets = []
-    for number, table in enumerate(tables, start=1):
-        label, lines = above.get(number - 1, ("", []))
-        name = label if label and label not in {s.name for s in sheets} else f"表{number}"
-        try:
-            rows = [[line] for line in lines] + _docx_rows(table, name, budget)
-        except GridError:
-            raise
-        except Exception as exc:  # one broken table must not hide the others
-            sheets.append(Sheet(name, [], problem=WARN_TABLE_UNREADABLE.format(sheet=name, detail=type(exc).__name__)))
-            continue
-        sheets.append(Sheet(name, _trim(rows)))
-    try:
-        text = "\n".join(p.text for p in document.paragraphs)[: MAX_CELL_CHARS * 10]
-    except Exception:  # noqa: BLE001 - the tables are what counts; the text only adds checks
-        text = ""
-    return sheets, text
-
-
-_LABEL_RE = re.compile(r"^附\s*件\s*[0-9０-９一二三四五六七八九十]{0,3}\s*[:：]?$")
-
-
-def _docx_labels(document, tables) -> dict[int, tuple[str, list[str]]]:
-    """For each table after an "附件N" paragraph: the label ("附件1") and the lines between it
-    and the table (its title, "献血时间：…"), which become rows above the table as in a workbook."""
-    index = {id(table._tbl): i for i, table in enumerate(tables)}
-    found: dict[int, tuple[str, list[str]]] = {}
-    label, lines = "", []
-    try:
-        for child in document.element.body.iterchildren():
-            tag = child.tag.rsplit("}", 1)[-1]
-            if tag == "p":
-                text = "".join(t.text or "" for t in child.iter() if t.tag.endswith("}t")).strip()
-                if _LABEL_RE.match(text):
-                    label, lines = re.sub(r"\s+", "", text).rstrip(":："), [text]
-                elif label and text and len(lines) < 6:
-                    lines.append(text)
-            elif tag == "tbl" and id(child) in index:
-                if label:
-                    found[index[id(child)]] = (label, lines)
-                label, lines = "", []
-    except Exception:  # noqa: BLE001 - labels only name the tables; the tables are read anyway
-        return {}
-    return found
-
-
-def _docx_rows(table, name: str, budget: _Budget) -> list[list[object]]:
-    """A Word table's rows, one value per grid column, read row by row without recursion.
-
-    A cell spanning several grid columns (gridSpan) repeats in each, as python-docx's
-    `row.cells` gives it; a cell continuing a vertical merge (vMerge) shows the value of the
-    merge's first cell, carried down from the row above. A continuation with nothing above it
-    (a hostile or damaged file: Word never writes one in the first row) shows its own text.
-    """
-    from docx.oxml.simpletypes import ST_Merge
-    from docx.table import _Cell
-
-    rows: list[list[object]] = []
-    above: dict[int, tuple[object, int]] = {}  # grid offset -> (value, span) in the previous row
-    for tr in table._tbl.tr_lst:
-        values: list[object] = []
-        here: dict[int, tuple[object, int]] = {}
-        offset = tr.grid_before
-        for tc in tr.tc_lst:
-            span = max(1, tc.grid_span)
-            if tc.vMerge == ST_Merge.CONTINUE and offset in above:
-                value, span = above[offset]
-            else:
-                text = _Cell(tc, table).text
-                value = text if text.strip() else None
-            values.extend([value] * span)
-            here[offset] = (value, span)
-            offset += span
-            if len(values) > MAX_COLUMNS:
-                raise GridError(ERROR_TOO_MANY_COLUMNS.format(sheet=name, cols=f"{MAX_COLUMNS}+", limit=MAX_COLUMNS))
-        above = here
-        budget.add_cells(len(values) or 1)
-        check_cells(values, name)
-        rows.append(values)
-        if len(rows) > MAX_ROWS:
-            raise GridError(ERROR_TOO_MANY_ROWS.format(sheet=name, rows=f"{MAX_ROWS}+", limit=MAX_ROWS))
     return rows

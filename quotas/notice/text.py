@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .grid import GridError, decode_text
+from .grid import GridError
+from .tables import decode_text
 
 
 def decode_notice_text(data: bytes) -> str:

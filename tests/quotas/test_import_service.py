@@ -105,12 +105,12 @@ def test_a_file_with_an_error_in_the_middle_writes_nothing(jurisdiction):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_failure_while_writing_rolls_back_everything(jurisdiction, monkeypatch):
-    from quotas import services
+    from quotas.services import apply
 
     def explode(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(services, "copy_rows", explode)
+    monkeypatch.setattr(apply, "copy_rows", explode)
     with pytest.raises(RuntimeError):
         plan_import(data=notice(["三月", "教育局", 170]), filename="a.xlsx", jurisdiction=jurisdiction, year=2024)
     assert (AnnualPlan.objects.count(), Unit.objects.count(), PlanSource.objects.count()) == (0, 0, 0)
