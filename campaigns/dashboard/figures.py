@@ -165,7 +165,7 @@ def _verified_basis(prefix: str, year: int, today: dt.date, tree: dict, plans: d
 
 
 def _kept_basis(jurisdiction, prefix: str, year: int, today: dt.date, tree: dict, plans: dict, own_plan, budget):
-    """Months and plan summaries of every reported donation, kept (campaigns/progress.py) and
+    """Months and plan summaries of every reported donation, kept (campaigns/dashboard/kept.py) and
     recomputed where stale within `budget`; the own plan's rows on both bases (its unit table
     and its station-verified column); since when the figures shown are behind, if they are."""
     year_start, year_end = dt.date(year, 1, 1), dt.date(year, 12, 31)

@@ -25,7 +25,7 @@ from ..extensions import attach_marks
 from ..messages import translate
 from ..models import Donation, DonationDrive
 from ..rosters.reader import TEMPLATE_HEADER
-from ..rosters.services import roster_commit, roster_preview
+from ..rosters.services import RosterChanged, roster_commit, roster_keep, roster_preview, roster_restore
 from ..selectors import liaison_progress
 from ..services import donation_log, donation_update, donation_withdraw
 from .forms import DonationForm, DonorSearchForm, RosterUploadForm
@@ -169,29 +169,54 @@ def withdraw_donation(request, pk: int):
 
 
 class _NotSaved(Exception):
-    def __init__(self, preview, message: str):
+    def __init__(self, preview, message: str, *, keep=None):
         super().__init__(message)
         self.preview = preview
+        self.keep = keep  # the staged upload whose kept rows the preview replaces (RosterChanged)
+
+
+KEPT_ROWS = "rows"  # the checked rows kept beside a staged roster (`roster_keep`)
+PREVIEW_ROWS_PER_PAGE = 50
+
+
+def _render_preview(request, preview, token):
+    """The preview page: counts by status, then the rows a page at a time, those with an error,
+    a warning or a flag first (those the confirmation found new before them). A 5,000-row
+    roster is 100 pages of 50 rows, not one page of 1 MB; a roster with errors is not kept,
+    so only its first page is shown."""
+    rows = sorted(preview.rows, key=lambda c: (not c.changed, not c.errors, not c.problem))
+    number = request.GET.get("page") if token else 1
+    page = Paginator(rows, PREVIEW_ROWS_PER_PAGE).get_page(number)
+    return render(request, "campaigns/roster_preview.html", {"preview": preview, "token": token, "page": page})
+
+
+def _kept_preview(upload, units, user):
+    """The checked rows kept with a staged roster, for its user now; NotStaged when they are gone
+    (purged, or unreadable with the current key)."""
+    kept = uploads.load_derived(upload, KEPT_ROWS)
+    if kept is None:
+        raise uploads.NotStaged(str(upload.token))
+    return roster_restore(kept=kept, units=units, logged_by=user)
 
 
 @liaison_required
 def upload_roster(request):
-    """Upload → preview every row with its checks → commit all or nothing, once."""
+    """Upload → preview every row with its checks (kept with the staged file, paged) → confirm:
+    the kept rows are checked again against what can have changed and saved, all or nothing,
+    once."""
     units = _units(request)
-    if request.method == "POST" and "token" in request.POST:
-        token = request.POST["token"]
+    token = request.POST.get("token") if request.method == "POST" else request.GET.get("token")
+    if token:
         try:
+            if request.method == "GET":  # another page of a staged preview
+                upload = uploads.peek(kind=StagedUpload.Kind.ROSTER, token=token, owner=request.user).upload
+                return _render_preview(request, _kept_preview(upload, list(units), request.user), token)
             with uploads.claim(kind=StagedUpload.Kind.ROSTER, token=token, owner=request.user) as claim:
-                unit = get_object_or_404(units, pk=claim.upload.meta["unit"])
-                preview = roster_preview(
-                    data=claim.data,
-                    filename=claim.upload.filename,
-                    units=list(units),
-                    default_unit=unit,
-                    logged_by=request.user,
-                )
+                preview = _kept_preview(claim.upload, list(units), request.user)
                 try:
                     saved = roster_commit(preview=preview)
+                except RosterChanged as exc:
+                    raise _NotSaved(preview, " ".join(translate(m) for m in exc.messages), keep=claim.upload) from exc
                 except ValidationError as exc:
                     raise _NotSaved(preview, " ".join(translate(m) for m in exc.messages)) from exc
                 claim.result = {"saved": saved}
@@ -202,8 +227,10 @@ def upload_roster(request):
             messages.error(request, _("名单已过期或已保存，请重新上传。"))
             return redirect("campaigns:upload_roster")
         except _NotSaved as exc:  # rolled back: the same file can be confirmed again
+            if exc.keep is not None:  # what the liaison is shown now is what the next confirmation compares
+                uploads.save_derived(exc.keep, KEPT_ROWS, roster_keep(exc.preview))
             messages.error(request, str(exc))
-            return render(request, "campaigns/roster_preview.html", {"preview": exc.preview, "token": token})
+            return _render_preview(request, exc.preview, token)
         messages.success(request, _("已保存名单中的 %(n)d 条献血记录。") % {"n": saved})
         return redirect("campaigns:liaison_home")
     form = RosterUploadForm(request.POST or None, request.FILES or None, units=units)
@@ -226,8 +253,9 @@ def upload_roster(request):
                 data=data,
                 meta={"unit": form.cleaned_data["unit"].pk},
             )
+            uploads.save_derived(staged, KEPT_ROWS, roster_keep(preview))
             token = str(staged.token)
-        return render(request, "campaigns/roster_preview.html", {"preview": preview, "token": token})
+        return _render_preview(request, preview, token)
     return render(request, "campaigns/roster_upload.html", {"form": form})
 
 

@@ -2,22 +2,27 @@
 
 The rows are read by `reader.read_roster` in the bounded child process, checked against the
 database and each other with the donation rules (`campaigns.services`), and saved under the
-person lock (`lock_people`) in one transaction.
+person lock (`lock_people`) in one transaction. A preview without errors is kept with the staged
+file (`roster_keep`, encrypted by `core.uploads`), so the confirmation neither reads the file
+again nor rebuilds its rows (`roster_restore`): it checks again only what can have changed since.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from core import crypto
+from core.bulk import copy_rows
 from units.models import Unit
 from units.naming import normalize_name
 
@@ -51,6 +56,12 @@ class RosterCheck:
     warnings: list[str] = field(default_factory=list)
     flags: list[dict] = field(default_factory=list)
     reflag: bool = False  # stored donations of this person get new flags when the row is saved
+    changed: bool = False  # the confirmation found a warning or flag the preview had not shown
+
+    @property
+    def problem(self) -> bool:
+        """An error, a warning or a flag: listed before the rows that passed clean."""
+        return bool(self.errors or self.warnings or self.flags)
 
 
 @dataclass
@@ -67,6 +78,19 @@ class RosterPreview:
     @property
     def error_count(self) -> int:
         return sum(1 for r in self.rows if r.errors)
+
+    @property
+    def review_count(self) -> int:
+        """Rows that pass with a warning or a flag for staff review."""
+        return sum(1 for r in self.rows if not r.errors and (r.warnings or r.flags))
+
+    @property
+    def clean_count(self) -> int:
+        return len(self.rows) - self.error_count - self.review_count
+
+    @property
+    def changed_count(self) -> int:
+        return sum(1 for r in self.rows if r.changed)
 
 
 def roster_preview(*, data: bytes, filename: str, units: list[Unit], default_unit: Unit, logged_by) -> RosterPreview:
@@ -150,33 +174,45 @@ def _check_rows(checks: list[RosterCheck], history: dict[str, list[Past]], years
         check.warnings, check.flags, check.reflag = result.warnings, result.flags, bool(donation.reflag)
 
 
+class RosterChanged(ValidationError):
+    """The confirmation's checks found a warning or flag the preview had not shown (a donation of
+    one of these people was logged meanwhile): nothing was saved; `preview` marks those rows."""
+
+    def __init__(self, preview: RosterPreview):
+        super().__init__(ERROR_ROSTER_CHANGED.format(count=preview.changed_count))
+        self.preview = preview
+
+
 @transaction.atomic
 def roster_commit(*, preview: RosterPreview) -> int:
     """Save every row of a checked roster, or none: one transaction, one bulk insert.
 
-    The preview was checked without a lock: here the people are locked (`lock_people`) and the
-    rows checked again against their stored donations, so a donation logged meanwhile is seen
-    (a new flag, or a duplicate that stops the commit)."""
+    The preview was checked without a lock, maybe minutes ago (its rows kept, `roster_restore`):
+    here the people are locked (`lock_people`) and every row is checked again against what can
+    have changed since — the people's stored donations (one query for them all) and the units'
+    plan years (one query a unit). A row that now fails stops the commit (ERROR_ROSTER_CONFLICT);
+    a row that now gets a warning or a flag the preview had not shown stops it too
+    (`RosterChanged`), so nobody confirms a review flag they were not shown."""
     if not preview.ok:
         raise ValidationError(ERROR_ROSTER_HAS_ERRORS)
     people = list({c.donation.id_number_hash for c in preview.rows})
     lock_people(people)
-    _check_rows(preview.rows, history_of(people), None)
+    shown = [_shown(c) for c in preview.rows]
+    units = {c.unit.pk: c.unit for c in preview.rows}
+    _check_rows(preview.rows, history_of(people), {pk: plan_years_for(unit) for pk, unit in units.items()})
     if not preview.ok:
         raise ValidationError(ERROR_ROSTER_CONFLICT)
+    for check, before in zip(preview.rows, shown, strict=True):
+        check.changed = not _shown(check) <= before
+    if preview.changed_count:
+        raise RosterChanged(preview)
     donations = [c.donation for c in preview.rows]
     change = CHANGE_REASON_ROSTER.format(
         name=preview.filename, sha=preview.sha256[:12], batch=new_batch_id(), count=len(donations)
     )
     try:
         with transaction.atomic():
-            bulk_create_with_history(
-                donations,
-                Donation,
-                batch_size=1000,
-                default_user=donations[0].logged_by,
-                default_change_reason=change,
-            )
+            _insert(donations, user=donations[0].logged_by, reason=change)
     except IntegrityError as exc:
         raise ValidationError(ERROR_ROSTER_CONFLICT) from exc
     breached = list({c.donation.id_number_hash for c in preview.rows if c.reflag})
@@ -185,8 +221,147 @@ def roster_commit(*, preview: RosterPreview) -> int:
     return len(preview.rows)
 
 
+def _insert(donations: list[Donation], *, user, reason: str) -> None:
+    """Insert a roster's donations, each with its history row ("+", by `user`, for `reason`).
+
+    PostgreSQL: two COPYs (`core.bulk.copy_rows`; ids drawn from the donation sequence first),
+    not `bulk_create_with_history`, whose preparing of every field of 5,000 donations and as many
+    history rows through the ORM was about half of a confirmation (docs/performance.md, "Donor
+    roster"). A row's own values are the ones `donation_build` and the rules set (`ROW_FIELDS`);
+    every other column is the model's default as the ORM prepares it, once. COPY fires the same
+    row triggers (the tally) and the database checks the same constraints. Elsewhere
+    `bulk_create_with_history`.
+    """
+    if connection.vendor != "postgresql":
+        bulk_create_with_history(donations, Donation, batch_size=1000, default_user=user, default_change_reason=reason)
+        return
+    meta = Donation._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    shared = {f.attname: _prepared(f, donations[0]) for f in fields if f.attname not in ROW_FIELDS}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, len(donations)],
+        )
+        ids = [pk for (pk,) in cursor.fetchall()]
+    rows = []
+    for pk, donation in zip(ids, donations, strict=True):
+        own = {name: getattr(donation, name) for name in KEPT_FIELDS}
+        rows.append({meta.pk.attname: pk, **shared, **own, "flags": json.dumps(donation.flags, ensure_ascii=False)})
+    history = Donation.history.model
+    extra = {
+        "history_date": timezone.now(),
+        "history_change_reason": reason,
+        "history_type": "+",
+        "history_user_id": user.pk if user is not None else None,
+    }
+    names = [f.attname for f in history._meta.concrete_fields if not f.primary_key]
+    unknown = set(names) - set(rows[0]) - set(extra)
+    if unknown:  # a history column this path does not know how to fill
+        raise RuntimeError(f"{history._meta.label}: no value for {sorted(unknown)}")
+    with connection.wrap_database_errors:
+        copy_rows(Donation, rows)
+        copy_rows(history, [{name: extra[name] if name in extra else row[name] for name in names} for row in rows])
+    for pk, donation in zip(ids, donations, strict=True):
+        donation.pk = pk
+        donation._state.adding = False
+
+
+def _prepared(field, instance):
+    """A field's value as the ORM would insert it for `instance`, in a form COPY takes."""
+    value = field.pre_save(instance, True)
+    if field.get_internal_type() == "JSONField":
+        return json.dumps(value, cls=field.encoder)
+    return field.get_db_prep_save(value, connection)
+
+
 ERROR_ROSTER_HAS_ERRORS = "名单中有错误的行，未保存任何记录。"
 ERROR_ROSTER_CONFLICT = "名单中有人已在同一天登记过（可能刚被他人登记），未保存任何记录，请重新上传预览。"
+ERROR_ROSTER_CHANGED = (
+    "预览之后，名单中 {count} 行出现了新的提示（可能刚有人登记了这些献血者），已标在下面。"
+    "未保存任何记录：请查看后再确认。"
+)
+
+
+def _shown(check: RosterCheck) -> set[str]:
+    """What a row's check result tells the liaison, beyond passing: its warnings and flags."""
+    return set(check.warnings) | {f["message"] for f in check.flags}
+
+
+# The fields `donation_build` sets from a row (the user who logs it is the confirming one): kept
+# as the preview built them, ID number encrypted, hashed and masked, never in clear.
+KEPT_FIELDS = (
+    "donor_name",
+    "id_number_encrypted",
+    "id_number_hash",
+    "id_number_masked",
+    "sex",
+    "birth_date",
+    "phone_encrypted",
+    "unit_id",
+    "donated_on",
+    "kind",
+    "volume_ml",
+    "doses",
+    "blood_units",
+    "declared_history",
+)
+KEPT_VERSION = 1
+ROW_FIELDS = {*KEPT_FIELDS, "flags"}  # what differs from one roster row's donation to the next
+
+
+def roster_keep(preview: RosterPreview) -> bytes:
+    """A preview without errors as bytes, for `core.uploads.save_derived` to keep beside the
+    staged file (encrypted like it: the rows name people): each row's place, what was read for
+    the page, the donation's fields as `donation_build` made them, and the warnings and flags
+    the liaison was shown."""
+    if not preview.ok:
+        raise ValueError("only a preview without errors is kept")
+    rows = []
+    for check in preview.rows:
+        row, donation = check.row, check.donation
+        values = {name: getattr(donation, name) for name in KEPT_FIELDS}
+        rows.append(
+            {"ref": row.ref, "unit": row.unit or check.unit.name, "amount": row.amount, **values}
+            | {"warnings": check.warnings, "flags": check.flags}
+        )
+    kept = {"version": KEPT_VERSION, "filename": preview.filename, "sha256": preview.sha256, "rows": rows}
+    return json.dumps(kept, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def roster_restore(*, kept: bytes, units: list[Unit], logged_by) -> RosterPreview:
+    """The preview `roster_keep` kept, its donations logged by `logged_by`, ready for
+    `roster_commit` (which checks it again) or to be shown again. A row whose unit is no longer
+    among `units` (the liaison's, now) gets an error instead of a donation."""
+    from .reader import RosterRow
+
+    kept = json.loads(kept)
+    if kept.get("version") != KEPT_VERSION:
+        raise ValueError("a roster kept by another version")
+    by_pk = {u.pk: u for u in units}
+    fields = [(name, Donation._meta.get_field(name.removesuffix("_id"))) for name in KEPT_FIELDS]
+    checks = []
+    for item in kept["rows"]:
+        values = {name: field.to_python(item[name]) for name, field in fields}  # dates, decimals
+        row = RosterRow(
+            ref=item["ref"],
+            name=values["donor_name"],
+            id_number="",  # never kept in clear: the donation holds it encrypted
+            donated_on=values["donated_on"],
+            kind=values["kind"],
+            amount=item["amount"],
+            unit=item["unit"],
+            phone="",
+            declared_history=values["declared_history"],
+        )
+        unit = by_pk.get(values.pop("unit_id"))
+        check = RosterCheck(row=row, unit=unit, warnings=item["warnings"], flags=item["flags"])
+        if unit is None:
+            check.errors.append(ERROR_NOT_YOUR_UNIT.format(name=row.unit))
+        else:
+            check.donation = Donation(**values, unit=unit, logged_by=logged_by)
+        checks.append(check)
+    return RosterPreview(rows=checks, errors=[], filename=kept["filename"], sha256=kept["sha256"])
 
 
 def roster_export(*, donations, user):
