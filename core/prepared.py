@@ -27,8 +27,10 @@ def prepared(name: str, sql: str, count: int, *, using=None) -> str:
     db = using or connection
     if db.vendor != "postgresql":
         return sql
-    db.ensure_connection()
     raw = db.connection
+    if raw is None:  # (ensure_connection's own checks cost more than this test, on every call)
+        db.ensure_connection()
+        raw = db.connection
     done = getattr(db, "_portal_prepared", None)
     if done is None or done[0] is not raw:  # a new connection: nothing prepared on it yet
         done = db._portal_prepared = (raw, set())
