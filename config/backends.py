@@ -7,7 +7,9 @@ busiest request (bench_log_cost), and the permissions take two more queries. Thi
 all of it with one raw query: the user's row as Django's would (`RawQuerySet` applies the same
 column converters), the highest of the portal's roles among the user's groups, and the user's
 permissions (their own and their groups'), which it puts where `ModelBackend` caches them, so
-`has_perm` asks nothing more. Signing in and everything else stay `ModelBackend`'s.
+`has_perm` asks nothing more. Signing in and everything else stay `ModelBackend`'s. On
+PostgreSQL the query is a prepared statement (`core.prepared`): planning it took 0.6 ms of the
+database's CPU on every request.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 
+from core.prepared import prepared
 from units.roles import ROLES_BY_RANK
 
 
@@ -34,8 +37,9 @@ def _user_with_role_sql(vendor: str) -> str:
     user_perms = model.user_permissions.through._meta.db_table
     joined = "ct.app_label || '.' || p.codename"
     aggregate = f"string_agg({joined}, ',')" if vendor == "postgresql" else f"group_concat({joined}, ',')"
+    columns = ", ".join(f"u.{field.column}" for field in model._meta.concrete_fields)
     return (
-        f"SELECT u.*, (SELECT g.name FROM {Group._meta.db_table} g JOIN {members} m ON m.group_id = g.id"  # noqa: S608 - table names
+        f"SELECT {columns}, (SELECT g.name FROM {Group._meta.db_table} g JOIN {members} m ON m.group_id = g.id"  # noqa: S608 - table names
         f" WHERE m.user_id = u.id AND g.name IN ({placeholders}) ORDER BY CASE g.name {ranked} END LIMIT 1)"
         f" AS portal_role, (SELECT {aggregate} FROM {Permission._meta.db_table} p"
         f" JOIN {ContentType._meta.db_table} ct ON ct.id = p.content_type_id WHERE p.id IN ("
@@ -52,8 +56,9 @@ class PortalBackend(ModelBackend):
             pk = model._meta.pk.to_python(user_id)
         except Exception:  # noqa: BLE001 - a malformed id in a session is no user, as in ModelBackend
             return None
-        sql = _user_with_role_sql(connection.vendor)
-        found = list(model.objects.raw(sql, [*ROLES_BY_RANK, *ROLES_BY_RANK, pk]))
+        params = [*ROLES_BY_RANK, *ROLES_BY_RANK, pk]
+        sql = prepared("portal_user", _user_with_role_sql(connection.vendor), len(params))
+        found = list(model.objects.raw(sql, params))
         if not found or not self.user_can_authenticate(found[0]):
             return None
         user = found[0]
