@@ -21,8 +21,9 @@ from core.xlsx import escape_formula, xlsx_response
 from units.roles import RECONCILE_STATION
 
 from .forms import StationUploadForm
+from .preview import station_preview
 from .selectors import reconciliation, staff_jurisdiction, unit_records
-from .services import confirm_suggestions, rematch, station_apply, station_preview
+from .services import confirm_suggestions, rematch, station_apply
 
 # Staged-upload kind and access-log action of this app: plain values in campaigns' and core's
 # columns, so neither of those apps needs a migration for them (labels: see the report).

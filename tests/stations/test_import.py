@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 
 from campaigns.models import Donation
 from stations.models import CollectionRecord, StationExport
-from stations.services import station_apply, station_preview
+from stations.preview import station_preview
+from stations.services import station_apply
 from tests.factories import UnitFactory, make_donation
 from units.models import UnitAlias
 

@@ -12,7 +12,8 @@ from django.urls import reverse
 from campaigns import tally
 from campaigns.models import Donation, DonationTally, VerifiedTally
 from stations.models import CollectionRecord
-from stations.services import station_apply, station_preview
+from stations.preview import station_preview
+from stations.services import station_apply
 from tests.factories import JurisdictionFactory, make_donation
 from units.models import UnitAlias
 

@@ -37,7 +37,8 @@ from campaigns.identity import check_character, mask_id_number
 from campaigns.models import Donation, VerifiedTally
 from core import crypto
 from stations.models import CollectionRecord, StationExport
-from stations.services import rematch, station_apply, station_preview
+from stations.preview import station_preview
+from stations.services import rematch, station_apply
 from units.models import Jurisdiction, Unit, UnitAlias
 from units.naming import normalize_name
 from units.services import jurisdiction_save
