@@ -46,6 +46,9 @@ ERROR, ALREADY, MATCHED, VOLUME, BY_NAME, BY_ALIAS, SUGGESTED, UNATTRIBUTED = (
     "suggested",
     "unattributed",
 )
+# What a row kept before, linked to no donation, may become on a later import; anything else
+# leaves its record as it is.
+CHANGING = (MATCHED, VOLUME, BY_NAME, BY_ALIAS)
 STATUSES = (ALREADY, MATCHED, VOLUME, BY_NAME, BY_ALIAS, SUGGESTED, UNATTRIBUTED, ERROR)
 _VALID_AMOUNTS = {"whole": {200, 300, 400}, "platelets": {1, 2}}
 
@@ -68,6 +71,9 @@ class RowCheck:
     # 血站记录) unless the person already has a counted donation that day (one a day).
     creates_donation: bool = False
     suggestions: list = field(default_factory=list)  # [(unit id, unit name)], best first
+    # A record kept by an earlier import, linked to no donation, that this row now matches or
+    # attributes (a donation reported since, an alias or unit added since): updated, not added.
+    record_id: int | None = None
     encrypted: str = ""  # the ID number's ciphertext, made once on apply for record and donation
 
 
@@ -85,7 +91,16 @@ class StationPreview:
 
     @property
     def new_count(self) -> int:
-        return sum(1 for r in self.rows if r.status not in (ERROR, ALREADY))
+        return sum(1 for r in self.rows if r.status not in (ERROR, ALREADY) and r.record_id is None)
+
+    @property
+    def updates(self) -> list[RowCheck]:
+        """Rows that change a record kept before: now matched, or now attributed to a unit.
+
+        A kept row that only resembles a unit (SUGGESTED) changes nothing unless staff confirm
+        the suggestion: the confirm reads the file again, and the alias then attributes it.
+        """
+        return [r for r in self.rows if r.record_id is not None and r.status in CHANGING]
 
     @property
     def error_rows(self) -> list[RowCheck]:
@@ -155,17 +170,20 @@ def _classify_batch(
 
     The second also reads the people's donations already linked or of another kind: a person has
     one counted donation a day, so a station-only row whose person has one that day creates none.
+    A row kept before is final once its record is linked to a donation; kept but linked to none
+    (station-only, or attributed to no unit), it is checked again like a new row, as a donation
+    reported or an alias added since may now match or attribute it (`RowCheck.record_id`).
     """
     station_keys = [c.station_key for c in batch]
     match_keys = [c.match_key for c in batch]
-    kept = set()
-    for skey, mkey in CollectionRecord.objects.filter(
+    kept: dict[str, tuple[int, bool, str]] = {}  # either key -> (record, linked, attribution)
+    for pk, skey, mkey, donation_id, attribution in CollectionRecord.objects.filter(
         Q(station_key__in=station_keys) | Q(match_key__in=match_keys)
-    ).values_list("station_key", "match_key"):
-        kept.update((skey, mkey))
-    # Only rows not already kept can match or create a donation: a file applied before (every
-    # row kept) costs this one query a batch.
-    fresh = [c for c in batch if c.station_key not in kept and c.match_key not in kept]
+    ).values_list("pk", "station_key", "match_key", "donation_id", "attribution"):
+        kept[skey] = kept[mkey] = (pk, donation_id is not None, attribution)
+    # Only rows not final can match or create a donation: a file applied before costs this one
+    # query a batch for the rows whose records are all linked.
+    fresh = [c for c in batch if not _final(kept.get(c.station_key) or kept.get(c.match_key))]
     days = [c.row.collected_on for c in fresh]
     donations = {}
     occupied = taken.setdefault("days", set())  # (hash, day): a counted donation exists or will
@@ -205,7 +223,8 @@ def _classify_batch(
             check.errors = [ERROR_DUPLICATE_IN_FILE.format(ref=first)]
             continue
         seen[check.station_key] = seen[check.match_key] = row.ref
-        if check.station_key in kept or check.match_key in kept:
+        record = kept.get(check.station_key) or kept.get(check.match_key)
+        if _final(record):
             check.status = ALREADY
             continue
         found = donations.get((check.id_hash, row.collected_on, row.kind))
@@ -214,23 +233,63 @@ def _classify_batch(
             check.donation_id = found[0]
             check.unit_id = found[2]
             check.status = MATCHED if found[1] == row.amount else VOLUME
-            continue
-        key = normalize_name(row.workplace)
-        if key and names.get(key):
-            check.status, check.unit_id = BY_NAME, names[key]
-        elif key and key in aliases:
-            check.status, check.unit_id = BY_ALIAS, aliases[key]
         else:
-            found_units = matcher().suggest(key) if key and matcher is not None else []
-            if found_units:
-                check.status = SUGGESTED
-                check.suggestions = [(s.unit_id, s.name) for s in found_units]
+            key = normalize_name(row.workplace)
+            if key and names.get(key):
+                check.status, check.unit_id = BY_NAME, names[key]
+            elif key and key in aliases:
+                check.status, check.unit_id = BY_ALIAS, aliases[key]
             else:
-                check.status = UNATTRIBUTED
-            continue
-        day_key = (check.id_hash, row.collected_on)
-        check.creates_donation = day_key not in occupied
-        occupied.add(day_key)
+                found_units = matcher().suggest(key) if key and matcher is not None else []
+                if found_units:
+                    check.status = SUGGESTED
+                    check.suggestions = [(s.unit_id, s.name) for s in found_units]
+                else:
+                    check.status = UNATTRIBUTED
+            if check.status in (BY_NAME, BY_ALIAS):
+                day_key = (check.id_hash, row.collected_on)
+                check.creates_donation = day_key not in occupied
+                occupied.add(day_key)
+        if record is not None:
+            _against_kept(check, record)
+
+
+def _final(record: tuple[int, bool, str] | None) -> bool:
+    """Kept and linked to a donation: nothing a later import reads can change the record."""
+    return record is not None and record[1]
+
+
+def _against_kept(check: RowCheck, record: tuple[int, bool, str]) -> None:
+    """A row of a record kept before, linked to no donation: an update where the row now says
+    more (matched; attributed where it was not; a donation to create), else already imported.
+    A suggestion stays one (staff may confirm it: the alias then attributes the record)."""
+    pk, _linked, attribution = record
+    attributes = check.status in (BY_NAME, BY_ALIAS) and (
+        check.creates_donation or attribution == CollectionRecord.Attribution.NONE
+    )
+    if check.status in (MATCHED, VOLUME) or attributes or check.status == SUGGESTED:
+        check.record_id = pk
+        if check.status == SUGGESTED and attribution != CollectionRecord.Attribution.NONE:
+            check.record_id, check.status, check.suggestions = None, ALREADY, []
+        return
+    check.status, check.unit_id, check.creates_donation = ALREADY, None, False
+
+
+def _final_by_code(rows: list[RowCheck]) -> None:
+    """Rows whose 献血码 names a record already linked to a donation: already imported, before
+    any check — a re-applied export skips the ID number's check and keyed hash of those rows
+    (one query a batch). Rows without a code are keyed by the hash, so they are checked."""
+    coded = [c for c in rows if c.row.code and not c.row.errors]
+    for start in range(0, len(coded), BATCH):
+        batch = coded[start : start + BATCH]
+        final = set(
+            CollectionRecord.objects.filter(
+                station_key__in=[f"c:{c.row.code}" for c in batch], donation__isnull=False
+            ).values_list("station_key", flat=True)
+        )
+        for check in batch:
+            if f"c:{check.row.code}" in final:
+                check.station_key, check.status = f"c:{check.row.code}", ALREADY
 
 
 def station_preview(
@@ -247,15 +306,21 @@ def station_preview(
     except SandboxError as exc:
         reading = StationReading(errors=[str(exc)])
     preview = StationPreview(rows=[RowCheck(row=r) for r in reading.rows], errors=list(reading.errors))
+    _final_by_code(preview.rows)
     lookup_hash = crypto.lookup_hasher()
+    seen: dict[str, str] = {}
     for check in preview.rows:
+        if check.status == ALREADY:  # final by its code: the first row of that code in the file
+            first = seen.setdefault(check.station_key, check.row.ref)
+            if first != check.row.ref:
+                check.errors = [ERROR_DUPLICATE_IN_FILE.format(ref=first)]
+            continue
         _check_row(check, lookup_hash)
-    ready = [c for c in preview.rows if not c.errors]
+    ready = [c for c in preview.rows if not c.errors and c.status != ALREADY]
     if ready:
         names, aliases = _unit_names(jurisdiction)
         # Loaded (three queries) only when a workplace is neither a unit's name nor an alias.
         matcher = functools.cache(lambda: UnitMatcher(jurisdiction)) if suggest else None
-        seen: dict[str, str] = {}
         taken: dict[str, set] = {}
         for start in range(0, len(ready), BATCH):
             _classify_batch(ready[start : start + BATCH], jurisdiction, names, aliases, seen, taken, matcher)

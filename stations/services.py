@@ -9,9 +9,10 @@ writes `stations.bulk`'s.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef
 
 from campaigns.models import Donation
@@ -57,6 +58,32 @@ def confirm_suggestions(*, jurisdiction: Jurisdiction, choices: dict[str, int]) 
     return saved
 
 
+# Advisory-lock key (PostgreSQL, two-integer form, beside campaigns' LOCK_PERSON/LOCK_EVERYONE):
+# station imports of one top-level jurisdiction, so a city and its districts share it.
+LOCK_STATION_IMPORT = 0x535449
+
+
+def lock_station_imports(jurisdiction: Jurisdiction) -> None:
+    """Serialise station imports of the jurisdiction's whole tree until the transaction ends.
+
+    Two staff may confirm the same export, or overlapping ones, at the same moment: each preview
+    was read before the other's records existed. The confirm takes this lock before it reads the
+    file again, so the second one sees the first's records as already imported; `station_apply`
+    and `rematch` take it too (it is re-entrant). The unique station and match keys, and the
+    state check of the records an apply updates, refuse what a stale preview would double.
+    SQLite has one writer at a time: no lock.
+    """
+    if connection.vendor != "postgresql":
+        return
+    if not connection.in_atomic_block:
+        raise RuntimeError("lock_station_imports outside a transaction would release the lock at once")
+    top = (jurisdiction.path.strip("/").split("/") or [""])[0]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_STATION_IMPORT, int(top) if top else jurisdiction.pk]
+        )
+
+
 @transaction.atomic
 def station_apply(
     *,
@@ -76,6 +103,9 @@ def station_apply(
     an alias, with no reported donation, becomes a donation of that unit (source 血站记录,
     station-verified, counted like any other; the person's rule flags recomputed). Records
     attributed to no unit — suggestions staff did not confirm among them — keep no personal data.
+    A record kept before and linked to no donation is updated the same way when the row now
+    matches a donation or names a unit (`StationPreview.updates`): re-uploading an export after
+    adding an alias attributes what it could not before; nothing is added twice.
     """
     if not preview.ok:
         raise ValidationError(ERROR_HAS_ERRORS)
@@ -83,7 +113,10 @@ def station_apply(
     last_day = last_day or preview.last_day
     if first_day > last_day or first_day > preview.first_day or last_day < preview.last_day:
         raise ValidationError(ERROR_RANGE.format(first=preview.first_day, last=preview.last_day))
-    counts = preview.counts
+    lock_station_imports(jurisdiction)
+    new = [c for c in preview.rows if c.status not in (ERROR, ALREADY) and c.record_id is None]
+    updates = preview.updates
+    counts = Counter(c.status for c in new + updates)
     export = StationExport(
         jurisdiction=jurisdiction,
         uploaded_by=user,
@@ -92,8 +125,9 @@ def station_apply(
         first_day=first_day,
         last_day=last_day,
         rows=len(preview.rows),
-        new_records=preview.new_count,
-        already_imported=counts[ALREADY],
+        new_records=len(new),
+        updated_records=len(updates),
+        already_imported=len(preview.rows) - len(new) - len(updates),
         matched=counts[MATCHED],
         volume_differs=counts[VOLUME],
         station_only=counts[BY_NAME] + counts[BY_ALIAS] + counts[SUGGESTED] + counts[UNATTRIBUTED],
@@ -101,9 +135,8 @@ def station_apply(
     )
     export.full_clean()
     export.save()
-    new = [c for c in preview.rows if c.status not in (ERROR, ALREADY)]
     reason = CHANGE_REASON_CREATED.format(filename=filename[:200])
-    for check in new:
+    for check in new + updates:
         if check.status not in (UNATTRIBUTED, SUGGESTED):  # kept with personal data
             check.encrypted = crypto.encrypt(check.id_number)  # once, for the record and its donation
     creating = [c for c in new if c.creates_donation and c.status in (BY_NAME, BY_ALIAS)]
@@ -111,33 +144,85 @@ def station_apply(
     try:
         with transaction.atomic():
             # First the records that create no donation: they take no lock a liaison's logging
-            # waits for (a matched donation's row is only share-locked by the foreign key).
+            # waits for (a matched donation is only referenced: the foreign key is checked at
+            # the end, below).
             for start in range(0, len(plain), BATCH):
                 batch = plain[start : start + BATCH]
                 insert_records([record_values(c, export.pk, jurisdiction.pk) for c in batch])
             # Then, last, what liaisons' writes meet, from here to the commit only (not across
-            # the whole apply): the people's lock first, as every writer of donations takes it
-            # before any donation row (`lock_people`; exclusive above `MANY_PEOPLE` people, so
-            # liaisons' logging waits for this part), then the matched donations marked verified
-            # (one statement a batch: the kept count, campaigns' trigger once per statement),
-            # the donations of station-only records, their records, marks and rule flags.
-            if creating:
-                lock_people({c.id_hash for c in creating})
-            mark_verified([c.donation_id for c in new if c.donation_id])
+            # the whole apply): the people's lock first — every person whose donations this
+            # writes, matched ones included — as every writer of donations takes it before any
+            # donation row (`lock_people`; exclusive above `MANY_PEOPLE` people, so liaisons'
+            # logging waits for this part). Marking a matched donation verified without it let a
+            # liaison withdrawing another donation of that person (person lock held, waiting for
+            # a row this apply had locked) and the apply wait for each other: a deadlock. Then
+            # the matched donations marked verified (one statement a batch: the kept count,
+            # campaigns' trigger once per statement), the donations of station-only records,
+            # their records, marks and rule flags, and the records updated.
+            people = {c.id_hash for c in new + updates if c.donation_id or c.creates_donation}
+            lock_people(people)
+            _check_kept(updates)
+            mark_verified([c.donation_id for c in new + updates if c.donation_id])
             for start in range(0, len(creating), BATCH):
                 batch = creating[start : start + BATCH]
                 create_donations(batch, user, reason)
                 insert_records([record_values(c, export.pk, jurisdiction.pk) for c in batch])
-            mark_verified([c.donation_id for c in creating])
-            for start in range(0, len(creating), BATCH):  # a created donation may breach an interval
+            updating = [c for c in updates if c.creates_donation]
+            for start in range(0, len(updating), BATCH):
+                create_donations(updating[start : start + BATCH], user, reason)
+            _update_records(updates, jurisdiction.pk)
+            created = creating + updating
+            mark_verified([c.donation_id for c in created])
+            for start in range(0, len(created), BATCH):  # a created donation may breach an interval
                 reflag(
-                    list({c.id_hash for c in creating[start : start + BATCH]}),
+                    list({c.id_hash for c in created[start : start + BATCH]}),
                     cause=CAUSE_CREATED.format(day=f"{first_day}–{last_day}"),
                     user=user,
                 )
+            if connection.vendor == "postgresql":
+                # The deferred foreign keys now, not at commit: a matched donation withdrawn
+                # between the preview and the people's lock is refused here as a conflict.
+                connection.check_constraints()
     except IntegrityError as exc:
         raise ValidationError(ERROR_CONFLICT) from exc
     return export
+
+
+def _check_kept(updates: list) -> None:
+    """The records an apply updates are as its preview saw them, else a conflict: still linked
+    to no donation, with the same attribution (another import may have changed them since).
+    Locked until the commit (after the people's lock; liaisons' writes never lock records that
+    are linked to no donation)."""
+    for start in range(0, len(updates), BATCH):
+        batch = updates[start : start + BATCH]
+        found = set(
+            CollectionRecord.objects.filter(pk__in=[c.record_id for c in batch], donation__isnull=True)
+            .select_for_update()
+            .values_list("pk", flat=True)
+        )
+        if len(found) != len(batch):
+            raise ValidationError(ERROR_CONFLICT)
+
+
+def _update_records(updates: list, jurisdiction_id: int) -> None:
+    """Write what the rows now say into the records kept before (personal data, unit, link)."""
+    names = [
+        "donor_name",
+        "sex",
+        "id_number_encrypted",
+        "id_number_hash",
+        "id_number_masked",
+        "workplace",
+        "unit_id",
+        "attribution",
+        "donation_id",
+        "outcome",
+    ]
+    records = []
+    for check in updates:
+        values = record_values(check, 0, jurisdiction_id)
+        records.append(CollectionRecord(pk=check.record_id, **{name: values[name] for name in names}))
+    CollectionRecord.objects.bulk_update(records, [n.removesuffix("_id") for n in names], batch_size=BATCH)
 
 
 @transaction.atomic
@@ -147,6 +232,7 @@ def rematch(*, jurisdiction: Jurisdiction) -> int:
     A liaison may report a donation after the station's export arrived: the record then becomes
     matched (or volume differs) and counts for the donation's unit. Batched like the preview.
     """
+    lock_station_imports(jurisdiction)
     linked = 0
     pending = list(
         CollectionRecord.objects.filter(jurisdiction__path__startswith=jurisdiction.path, donation__isnull=True)
@@ -185,6 +271,9 @@ def rematch(*, jurisdiction: Jurisdiction) -> int:
                     else CollectionRecord.Outcome.VOLUME_DIFFERS,
                 )
             )
+        # The people first, as every writer of donations (see station_apply), then the rows.
+        updated = {u.pk for u in updates}
+        lock_people({id_hash for pk, id_hash, *_rest in batch if pk in updated})
         CollectionRecord.objects.bulk_update(updates, ["donation", "unit", "attribution", "outcome"])
         Donation.objects.filter(pk__in=[u.donation_id for u in updates]).update(station_verified=True)
         linked += len(updates)
