@@ -9,6 +9,7 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from campaigns.models import Donation
 from stations.models import CollectionRecord, StationExport
@@ -18,6 +19,7 @@ from tests.factories import make_donation
 from units.models import UnitAlias
 
 from .conftest import TODAY, station_row, station_xlsx
+from .test_pages import _upload, office  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db
 MARCH_5 = dt.date(2026, 3, 5)
@@ -165,3 +167,22 @@ def test_a_stale_preview_of_a_record_another_import_updated_is_refused(jurisdict
         station_apply(preview=second, jurisdiction=jurisdiction, user=staff_user, filename="b", sha256="0")
     assert refused.value.messages == [ERROR_CONFLICT]
     assert Donation.objects.filter(source="station").count() == 2
+
+
+def test_the_pages_say_what_a_reupload_updates(
+    staff_client,
+    office,  # noqa: F811
+    jurisdiction,
+    unit_a,
+    unit_b,
+    staff_user,
+):
+    _import(jurisdiction, staff_user, ROWS)
+    UnitAlias.objects.create(
+        unit=unit_b, jurisdiction=jurisdiction, name="仪征市教育局", normalized_name="仪征市教育局"
+    )
+    response = _upload(staff_client, station_xlsx(ROWS))
+    assert '<td id="station-updates">1</td>' in response.content.decode()
+    done = staff_client.post(reverse("stations:upload"), {"token": response.context["token"]}, follow=True)
+    assert "1 条此前未匹配或未归属的记录已更新" in done.content.decode()
+    assert CollectionRecord.objects.get(workplace="仪征市教育局").unit == unit_b
