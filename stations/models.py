@@ -36,6 +36,9 @@ class StationExport(models.Model):
     rows = models.PositiveIntegerField(_("行数"), default=0)
     new_records = models.PositiveIntegerField(_("新增记录"), default=0)
     already_imported = models.PositiveIntegerField(_("已导入"), default=0)
+    # Records kept by an earlier import, linked to no donation, that this one matched or
+    # attributed (a donation reported, an alias or unit added since): updated, not added again.
+    updated_records = models.PositiveIntegerField(_("更新的已有记录"), default=0)
     matched = models.PositiveIntegerField(_("已匹配"), default=0)
     volume_differs = models.PositiveIntegerField(_("献血量不一致"), default=0)
     station_only = models.PositiveIntegerField(_("仅血站有记录"), default=0)
@@ -84,7 +87,9 @@ class CollectionRecord(models.Model):
         NONE = "none", _("未归属")
 
     station_key = models.CharField(_("血站记录键"), max_length=100, unique=True)
-    match_key = models.CharField(_("匹配键"), max_length=64, db_index=True)
+    # Unique too: one person, one day, one kind is one collection, whichever key an export gave
+    # it — two imports of overlapping exports keyed differently cannot both keep it.
+    match_key = models.CharField(_("匹配键"), max_length=64, unique=True)
     export = models.ForeignKey(
         StationExport, verbose_name=_("首次导入于"), on_delete=models.PROTECT, related_name="records"
     )

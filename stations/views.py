@@ -21,8 +21,9 @@ from core.xlsx import escape_formula, xlsx_response
 from units.roles import RECONCILE_STATION
 
 from .forms import StationUploadForm
+from .preview import station_preview
 from .selectors import reconciliation, staff_jurisdiction, unit_records
-from .services import confirm_suggestions, rematch, station_apply, station_preview
+from .services import confirm_suggestions, lock_station_imports, rematch, station_apply
 
 # Staged-upload kind and access-log action of this app: plain values in campaigns' and core's
 # columns, so neither of those apps needs a migration for them (labels: see the report).
@@ -151,6 +152,10 @@ def upload(request):
         try:
             with uploads.claim(kind=STAGED_KIND, token=token, owner=request.user) as claim:
                 meta = claim.upload.meta
+                # Imports of the tree one at a time, taken before the file is read again: a
+                # colleague confirming the same or an overlapping export meanwhile waits, then
+                # finds these records already imported (nothing doubled).
+                lock_station_imports(root)
                 # Suggestions staff confirmed become aliases first (in the same transaction), so
                 # the file, read again, attributes their records by alias.
                 aliases = confirm_suggestions(jurisdiction=root, choices=_choices(request.POST))
@@ -190,6 +195,10 @@ def upload(request):
             _("已导入 %(new)d 条新记录，%(already)d 条已导入过。")
             % {"new": done.new_records, "already": done.already_imported},
         )
+        if done.updated_records:
+            messages.success(
+                request, _("%(updated)d 条此前未匹配或未归属的记录已更新。") % {"updated": done.updated_records}
+            )
         return redirect("stations:overview")
     form = StationUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():

@@ -16,7 +16,9 @@ def forward(apps, schema_editor):
     for name, codenames in GRANTS.items():
         group = Group.objects.filter(name=name).first()
         if group:
-            group.permissions.add(*Permission.objects.filter(content_type__app_label="stations", codename__in=codenames))
+            group.permissions.add(
+                *Permission.objects.filter(content_type__app_label="stations", codename__in=codenames)
+            )
 
 
 def backward(apps, schema_editor):
@@ -25,19 +27,25 @@ def backward(apps, schema_editor):
     for name, codenames in GRANTS.items():
         group = Group.objects.filter(name=name).first()
         if group:
-            group.permissions.remove(*Permission.objects.filter(content_type__app_label="stations", codename__in=codenames))
+            group.permissions.remove(
+                *Permission.objects.filter(content_type__app_label="stations", codename__in=codenames)
+            )
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('stations', '0001_initial'),
+        ("stations", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='collectionrecord',
-            options={'ordering': ['-collected_on', '-id'], 'permissions': [('reconcile_station', '导入血站记录并核对')], 'verbose_name': '血站采血记录', 'verbose_name_plural': '血站采血记录'},
+            name="collectionrecord",
+            options={
+                "ordering": ["-collected_on", "-id"],
+                "permissions": [("reconcile_station", "导入血站记录并核对")],
+                "verbose_name": "血站采血记录",
+                "verbose_name_plural": "血站采血记录",
+            },
         ),
         migrations.RunPython(forward, backward),
     ]

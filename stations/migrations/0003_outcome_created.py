@@ -4,15 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('stations', '0002_role_permissions'),
+        ("stations", "0002_role_permissions"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='collectionrecord',
-            name='outcome',
-            field=models.CharField(choices=[('matched', '已匹配'), ('volume', '献血量不一致'), ('station', '仅血站有记录'), ('created', '仅血站有记录，已计入单位')], max_length=10, verbose_name='核对结果'),
+            model_name="collectionrecord",
+            name="outcome",
+            field=models.CharField(
+                choices=[
+                    ("matched", "已匹配"),
+                    ("volume", "献血量不一致"),
+                    ("station", "仅血站有记录"),
+                    ("created", "仅血站有记录，已计入单位"),
+                ],
+                max_length=10,
+                verbose_name="核对结果",
+            ),
         ),
     ]

@@ -9,7 +9,8 @@ import pytest
 from campaigns.models import Donation
 from core import crypto
 from stations.models import CollectionRecord
-from stations.services import station_apply, station_preview
+from stations.preview import station_preview
+from stations.services import station_apply
 from tests.test_backup import _round_trip, small_portal  # noqa: F401 - the fixture is used by name
 
 from .conftest import TODAY, station_row, station_xlsx

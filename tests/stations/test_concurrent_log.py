@@ -20,7 +20,8 @@ from django.db import connection, connections, transaction
 from campaigns.models import Donation
 from campaigns.services import donation_log
 from stations.models import CollectionRecord
-from stations.services import station_apply, station_preview
+from stations.preview import station_preview
+from stations.services import station_apply
 from tests.factories import UnitFactory, id_number, make_donation
 
 from .conftest import TODAY, station_row, station_xlsx

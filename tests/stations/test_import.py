@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 
 from campaigns.models import Donation
 from stations.models import CollectionRecord, StationExport
-from stations.services import station_apply, station_preview
+from stations.preview import station_preview
+from stations.services import station_apply
 from tests.factories import UnitFactory, make_donation
 from units.models import UnitAlias
 
@@ -200,10 +201,11 @@ def test_preview_queries_do_not_grow_with_rows(jurisdiction, unit_a, unit_b, dja
     many = station_xlsx([station_row(100 + i, dt.date(2026, 3, 5), "教育局") for i in range(300)])
     for i in range(0, 300, 7):
         make_donation(unit_a, donated_on=dt.date(2026, 3, 5), seq=100 + i)
-    # units, aliases, then per batch: records kept, donations that may match
-    with django_assert_max_num_queries(4):
+    # per batch: records already linked by their code (before any check), then units, aliases,
+    # and per batch: records kept, donations that may match
+    with django_assert_max_num_queries(5):
         station_preview(data=few, filename="s.xlsx", jurisdiction=jurisdiction, today=TODAY)
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(5):
         preview = station_preview(data=many, filename="s.xlsx", jurisdiction=jurisdiction, today=TODAY)
     assert preview.counts["matched"] == 43 and preview.counts["name"] == 257
 

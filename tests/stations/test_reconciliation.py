@@ -8,8 +8,9 @@ import pytest
 
 from campaigns.models import Donation
 from stations.models import CollectionRecord
+from stations.preview import station_preview
 from stations.selectors import reconciliation, reported_unseen, verified_counts
-from stations.services import rematch, station_apply, station_preview
+from stations.services import rematch, station_apply
 from tests.factories import JurisdictionFactory, UnitFactory, make_donation
 from units.services import jurisdiction_save
 

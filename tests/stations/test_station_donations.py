@@ -12,7 +12,8 @@ from django.urls import reverse
 from campaigns import tally
 from campaigns.models import Donation, DonationTally, VerifiedTally
 from stations.models import CollectionRecord
-from stations.services import station_apply, station_preview
+from stations.preview import station_preview
+from stations.services import station_apply
 from tests.factories import JurisdictionFactory, make_donation
 from units.models import UnitAlias
 
@@ -129,9 +130,7 @@ def test_a_suggestion_for_a_unit_elsewhere_is_refused(staff_client, jurisdiction
     assert not UnitAlias.objects.exists() and not Donation.objects.exists()
 
 
-def test_the_liaison_sees_verified_and_unseen_on_their_donations(
-    liaison_client, jurisdiction, unit_a, staff_user
-):
+def test_the_liaison_sees_verified_and_unseen_on_their_donations(liaison_client, jurisdiction, unit_a, staff_user):
     verified = make_donation(unit_a, donated_on=MARCH_3, seq=11)
     unseen = make_donation(unit_a, donated_on=dt.date(2026, 3, 20), seq=13)
     later = make_donation(unit_a, donated_on=dt.date(2026, 5, 2), seq=15)  # no export covers it

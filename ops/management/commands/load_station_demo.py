@@ -25,7 +25,8 @@ from django.utils import timezone
 from campaigns.models import Donation
 from core import crypto
 from stations.models import StationExport
-from stations.services import rematch, station_apply, station_preview
+from stations.preview import station_preview
+from stations.services import rematch, station_apply
 from units.models import Jurisdiction, Unit
 from units.services import alias_create
 
