@@ -116,14 +116,29 @@ def station_apply(
     lock_station_imports(jurisdiction)
     new = [c for c in preview.rows if c.status not in (ERROR, ALREADY) and c.record_id is None]
     updates = preview.updates
+    export = _new_export(preview, new, updates, jurisdiction=jurisdiction, user=user, filename=filename, sha256=sha256)
+    export.first_day, export.last_day = first_day, last_day
+    export.full_clean()
+    export.save()
+    for check in new + updates:
+        if check.status not in (UNATTRIBUTED, SUGGESTED):  # kept with personal data
+            check.encrypted = crypto.encrypt(check.id_number)  # once, for the record and its donation
+    try:
+        with transaction.atomic():
+            _write(new, updates, export=export, jurisdiction=jurisdiction, user=user)
+    except IntegrityError as exc:
+        raise ValidationError(ERROR_CONFLICT) from exc
+    return export
+
+
+def _new_export(preview: StationPreview, new: list, updates: list, *, jurisdiction, user, filename, sha256):
+    """The export's row (not saved): who, which file, and what its rows came to."""
     counts = Counter(c.status for c in new + updates)
-    export = StationExport(
+    return StationExport(
         jurisdiction=jurisdiction,
         uploaded_by=user,
         filename=filename[:255],
         sha256=sha256,
-        first_day=first_day,
-        last_day=last_day,
         rows=len(preview.rows),
         new_records=len(new),
         updated_records=len(updates),
@@ -133,59 +148,51 @@ def station_apply(
         station_only=counts[BY_NAME] + counts[BY_ALIAS] + counts[SUGGESTED] + counts[UNATTRIBUTED],
         unattributed=counts[SUGGESTED] + counts[UNATTRIBUTED],
     )
-    export.full_clean()
-    export.save()
-    reason = CHANGE_REASON_CREATED.format(filename=filename[:200])
-    for check in new + updates:
-        if check.status not in (UNATTRIBUTED, SUGGESTED):  # kept with personal data
-            check.encrypted = crypto.encrypt(check.id_number)  # once, for the record and its donation
+
+
+def _write(new: list, updates: list, *, export: StationExport, jurisdiction: Jurisdiction, user) -> None:
+    """The records, the verified marks and the station-only donations of one apply."""
+    reason = CHANGE_REASON_CREATED.format(filename=export.filename[:200])
     creating = [c for c in new if c.creates_donation and c.status in (BY_NAME, BY_ALIAS)]
     plain = [c for c in new if not (c.creates_donation and c.status in (BY_NAME, BY_ALIAS))]
-    try:
-        with transaction.atomic():
-            # First the records that create no donation: they take no lock a liaison's logging
-            # waits for (a matched donation is only referenced: the foreign key is checked at
-            # the end, below).
-            for start in range(0, len(plain), BATCH):
-                batch = plain[start : start + BATCH]
-                insert_records([record_values(c, export.pk, jurisdiction.pk) for c in batch])
-            # Then, last, what liaisons' writes meet, from here to the commit only (not across
-            # the whole apply): the people's lock first — every person whose donations this
-            # writes, matched ones included — as every writer of donations takes it before any
-            # donation row (`lock_people`; exclusive above `MANY_PEOPLE` people, so liaisons'
-            # logging waits for this part). Marking a matched donation verified without it let a
-            # liaison withdrawing another donation of that person (person lock held, waiting for
-            # a row this apply had locked) and the apply wait for each other: a deadlock. Then
-            # the matched donations marked verified (one statement a batch: the kept count,
-            # campaigns' trigger once per statement), the donations of station-only records,
-            # their records, marks and rule flags, and the records updated.
-            people = {c.id_hash for c in new + updates if c.donation_id or c.creates_donation}
-            lock_people(people)
-            _check_kept(updates)
-            mark_verified([c.donation_id for c in new + updates if c.donation_id])
-            for start in range(0, len(creating), BATCH):
-                batch = creating[start : start + BATCH]
-                create_donations(batch, user, reason)
-                insert_records([record_values(c, export.pk, jurisdiction.pk) for c in batch])
-            updating = [c for c in updates if c.creates_donation]
-            for start in range(0, len(updating), BATCH):
-                create_donations(updating[start : start + BATCH], user, reason)
-            _update_records(updates, jurisdiction.pk)
-            created = creating + updating
-            mark_verified([c.donation_id for c in created])
-            for start in range(0, len(created), BATCH):  # a created donation may breach an interval
-                reflag(
-                    list({c.id_hash for c in created[start : start + BATCH]}),
-                    cause=CAUSE_CREATED.format(day=f"{first_day}–{last_day}"),
-                    user=user,
-                )
-            if connection.vendor == "postgresql":
-                # The deferred foreign keys now, not at commit: a matched donation withdrawn
-                # between the preview and the people's lock is refused here as a conflict.
-                connection.check_constraints()
-    except IntegrityError as exc:
-        raise ValidationError(ERROR_CONFLICT) from exc
-    return export
+    # First the records that create no donation: they take no lock a liaison's logging waits for
+    # (a matched donation is only referenced: the foreign key is checked at the end, below).
+    for start in range(0, len(plain), BATCH):
+        batch = plain[start : start + BATCH]
+        insert_records([record_values(c, export.pk, jurisdiction.pk) for c in batch])
+    # Then, last, what liaisons' writes meet, from here to the commit only (not across the whole
+    # apply): the people's lock first — every person whose donations this writes, matched ones
+    # included — as every writer of donations takes it before any donation row (`lock_people`;
+    # exclusive above `MANY_PEOPLE` people, so liaisons' logging waits for this part). Marking a
+    # matched donation verified without it let a liaison withdrawing another donation of that
+    # person (person lock held, waiting for a row this apply had locked) and the apply wait for
+    # each other: a deadlock. Then the matched donations marked verified (one statement a batch:
+    # the kept count, campaigns' trigger once per statement), the donations of station-only
+    # records, their records, marks and rule flags, and the records updated.
+    people = {c.id_hash for c in new + updates if c.donation_id or c.creates_donation}
+    lock_people(people)
+    _check_kept(updates)
+    mark_verified([c.donation_id for c in new + updates if c.donation_id])
+    for start in range(0, len(creating), BATCH):
+        batch = creating[start : start + BATCH]
+        create_donations(batch, user, reason)
+        insert_records([record_values(c, export.pk, jurisdiction.pk) for c in batch])
+    updating = [c for c in updates if c.creates_donation]
+    for start in range(0, len(updating), BATCH):
+        create_donations(updating[start : start + BATCH], user, reason)
+    _update_records(updates, jurisdiction.pk)
+    created = creating + updating
+    mark_verified([c.donation_id for c in created])
+    for start in range(0, len(created), BATCH):  # a created donation may breach an interval
+        reflag(
+            list({c.id_hash for c in created[start : start + BATCH]}),
+            cause=CAUSE_CREATED.format(day=f"{export.first_day}–{export.last_day}"),
+            user=user,
+        )
+    if connection.vendor == "postgresql":
+        # The deferred foreign keys now, not at commit: a matched donation withdrawn between the
+        # preview and the people's lock is refused here as a conflict.
+        connection.check_constraints()
 
 
 def _check_kept(updates: list) -> None:
