@@ -21,7 +21,8 @@ import pytest
 from django.core.management import call_command
 
 from quotas.notice.layouts import FLAG_UNMATCHED
-from quotas.notice.ocr import ERROR_IMAGE_BOMB, ERROR_IMAGE_TOO_LARGE, OcrText, _skew, _straighten, read_images
+from quotas.notice.ocr import ERROR_IMAGE_BOMB, ERROR_IMAGE_TOO_LARGE, OcrText, read_images
+from quotas.notice.page_geometry import _skew, _straighten
 from quotas.notice.reader import read_notice
 from units.naming import normalize_name
 
@@ -154,7 +155,7 @@ def test_a_turned_page_is_straightened():
     for x in (100, 300, 800):
         cv2.line(page, (x, 200), (x, 960), 0, 2)
     turned = cv2.warpAffine(page, cv2.getRotationMatrix2D((450, 600), 1.7, 1.0), (900, 1200), borderValue=255)
-    from quotas.notice.ocr import _binary
+    from quotas.notice.page_geometry import _binary
 
     assert abs(_skew(_binary(turned)) + 1.7) <= 0.1
     assert abs(_skew(_binary(_straighten(turned)))) <= 0.1
