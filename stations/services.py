@@ -278,9 +278,17 @@ def rematch(*, jurisdiction: Jurisdiction) -> int:
                     else CollectionRecord.Outcome.VOLUME_DIFFERS,
                 )
             )
-        # The people first, as every writer of donations (see station_apply), then the rows.
+        # The people first, as every writer of donations (see station_apply), then the rows. A
+        # donation withdrawn or rejected between the look-up above and the lock is left out: under
+        # the lock no writer of these people can change it again.
         updated = {u.pk for u in updates}
         lock_people({id_hash for pk, id_hash, *_rest in batch if pk in updated})
+        alive = set(
+            Donation.objects.filter(pk__in=[u.donation_id for u in updates])
+            .exclude(status=Donation.Status.REJECTED)
+            .values_list("pk", flat=True)
+        )
+        updates = [u for u in updates if u.donation_id in alive]
         CollectionRecord.objects.bulk_update(updates, ["donation", "unit", "attribution", "outcome"])
         Donation.objects.filter(pk__in=[u.donation_id for u in updates]).update(station_verified=True)
         linked += len(updates)

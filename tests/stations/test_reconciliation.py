@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from campaigns.models import Donation
+from stations import services
 from stations.models import CollectionRecord
 from stations.preview import station_preview
 from stations.selectors import reconciliation, reported_unseen, verified_counts
@@ -103,6 +104,24 @@ def test_a_donation_reported_after_the_import_is_matched_by_rematch(jurisdiction
     assert (lines[unit_a].verified, lines[unit_a].volume_differs) == (1, 1)
     assert unit_b not in lines
     assert rematch(jurisdiction=jurisdiction) == 0
+
+
+def test_a_donation_withdrawn_while_rematch_waits_for_the_people_is_left_out(
+    jurisdiction, unit_a, unit_b, staff_user, monkeypatch
+):
+    # As test above: a station-only record, then the donation corrected so rematch finds it.
+    platelets = make_donation(unit_a, donated_on=dt.date(2026, 3, 3), seq=11, kind="platelets", amount=1)
+    _import(jurisdiction, staff_user, [station_row(11, dt.date(2026, 3, 3), "教育局")])
+    Donation.objects.filter(pk=platelets.pk).update(kind="whole", doses=None, volume_ml=300, blood_units=1.5)
+    real_lock = services.lock_people
+
+    def withdrawn_first(people):  # the liaison's withdrawal held the person's lock and committed
+        Donation.objects.filter(pk=platelets.pk).delete()
+        return real_lock(people)
+
+    monkeypatch.setattr(services, "lock_people", withdrawn_first)
+    assert rematch(jurisdiction=jurisdiction) == 0  # no error at commit: nothing linked
+    assert CollectionRecord.objects.get().donation is None
 
 
 def test_another_jurisdiction_sees_none_of_it(jurisdiction, unit_a, staff_user):
