@@ -168,14 +168,7 @@ def _units_sheet(wb: Workbook, figures: dict, *, title: str, as_of: str) -> None
         (_("单位"), ""),
         (_("类别"), ""),
         (_("时间"), ""),
-        (_("任务数"), COUNT),
-        (_("已完成（人次）"), COUNT),
-        (_("血站核实（人次）"), COUNT),
-        (_("血站核实占已完成"), PERCENT),
-        (_("完成率"), PERCENT),
-        (_("差额"), COUNT),
-        (_("按期完成"), COUNT),
-        (_("献血量（U）"), UNITS),
+        *_figure_columns()[:-1],  # the summary's figures, then the due date before the status
         (_("截止日期"), DATE),
         (_("状态"), ""),
     ]
