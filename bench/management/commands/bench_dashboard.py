@@ -339,6 +339,8 @@ class Command(BaseCommand):
                 ready.wait(timeout=120)
                 go.wait(timeout=120)
                 response = client.get(url)
+                if response.status_code != 200:  # a failed page is not a fast one
+                    raise CommandError(f"{url} answered {response.status_code}")
                 results.put((time.time() - due.value, "后台正在更新".encode() in response.content))
             except Exception as exc:  # reported, never a parent waiting forever
                 results.put(exc.__class__.__name__ + ": " + str(exc))
