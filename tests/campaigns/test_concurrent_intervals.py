@@ -20,7 +20,7 @@ from django.db import connection, connections, transaction
 
 import campaigns.services
 from campaigns.models import Donation
-from campaigns.rosters.services import roster_commit, roster_preview
+from campaigns.rosters.services import RosterChanged, roster_commit, roster_preview
 from campaigns.services import MANY_PEOPLE, donation_log, lock_people
 from tests.factories import QuotaFactory, id_number
 
@@ -119,7 +119,14 @@ def test_a_roster_committed_while_the_same_person_is_logged_flags_both(quotas, u
     assert preview.ok and preview.rows[0].flags == []  # checked before the other donation existed
     request.getfixturevalue("reads_together")  # from here on
     errors = run_together(lambda: roster_commit(preview=preview), logger(unit_b, D(2026, 11, 30)))
-    assert errors == []
+    if errors:
+        # The logging took the person's lock first: the confirmation, checking again under the
+        # lock, found a flag the preview had not shown and saved nothing (issue 23: no flag is
+        # confirmed unseen). Confirmed again with the flag shown, the row is saved.
+        [error] = errors
+        assert isinstance(error, RosterChanged) and error.preview.rows[0].changed
+        assert Donation.objects.filter(donated_on=D(2026, 11, 20)).count() == 0
+        roster_commit(preview=error.preview)
     assert flags_by_day() == {
         D(2026, 11, 30): [("whole_interval", "2026-11-20")],
         D(2026, 11, 20): [("whole_interval", "2026-11-30")],
