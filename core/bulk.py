@@ -13,12 +13,24 @@ import json
 
 from django.db import connection
 
+class _Null:
+    """COPY's NULL (`\\N`), written unquoted: csv's QUOTE_NONNUMERIC leaves numbers unquoted and
+    this passes for one, while every string is quoted, so a text that reads `\\N` stays text."""
+
+    def __float__(self) -> float:
+        return 0.0
+
+    def __str__(self) -> str:
+        return NULL
+
+
 NULL = r"\N"
+_NULL = _Null()
 
 
 def _csv_value(value):
     if value is None:
-        return NULL
+        return _NULL
     if value is True:
         return "t"
     if value is False:
@@ -44,11 +56,11 @@ def copy_rows(model, rows: list[dict]) -> None:
         for name in fields
     )
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
     writer.writerows([_csv_value(row[name]) for name in fields] for row in rows)
     buffer.seek(0)
     table = connection.ops.quote_name(meta.db_table)
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, connection.wrap_database_errors:  # IntegrityError as Django's
         cursor.cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '{NULL}')", buffer)
 
 

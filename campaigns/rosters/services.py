@@ -16,16 +16,15 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history
 
 from core import crypto
-from core.bulk import copy_rows
 from units.models import Unit
 from units.naming import normalize_name
 
+from ..bulk import insert_donations
 from ..models import AccessEvent, Donation
 from ..services import (
     CAUSE_ROSTER,
@@ -222,57 +221,14 @@ def roster_commit(*, preview: RosterPreview) -> int:
 
 
 def _insert(donations: list[Donation], *, user, reason: str) -> None:
-    """Insert a roster's donations, each with its history row ("+", by `user`, for `reason`).
-
-    PostgreSQL: two COPYs (`core.bulk.copy_rows`; ids drawn from the donation sequence first),
-    not `bulk_create_with_history`, whose preparing of every field of 5,000 donations and as many
-    history rows through the ORM was about half of a confirmation (docs/performance.md, "Donor
-    roster"). A row's own values are the ones `donation_build` and the rules set (`ROW_FIELDS`);
-    every other column is the model's default as the ORM prepares it, once. COPY fires the same
-    row triggers (the tally) and the database checks the same constraints. Elsewhere
-    `bulk_create_with_history`.
-    """
-    if connection.vendor != "postgresql":
-        bulk_create_with_history(donations, Donation, batch_size=1000, default_user=user, default_change_reason=reason)
-        return
-    meta = Donation._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    shared = {f.attname: _prepared(f, donations[0]) for f in fields if f.attname not in ROW_FIELDS}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(donations)],
-        )
-        ids = [pk for (pk,) in cursor.fetchall()]
-    rows = []
-    for pk, donation in zip(ids, donations, strict=True):
-        own = {name: getattr(donation, name) for name in KEPT_FIELDS}
-        rows.append({meta.pk.attname: pk, **shared, **own, "flags": json.dumps(donation.flags, ensure_ascii=False)})
-    history = Donation.history.model
-    extra = {
-        "history_date": timezone.now(),
-        "history_change_reason": reason,
-        "history_type": "+",
-        "history_user_id": user.pk if user is not None else None,
-    }
-    names = [f.attname for f in history._meta.concrete_fields if not f.primary_key]
-    unknown = set(names) - set(rows[0]) - set(extra)
-    if unknown:  # a history column this path does not know how to fill
-        raise RuntimeError(f"{history._meta.label}: no value for {sorted(unknown)}")
-    with connection.wrap_database_errors:
-        copy_rows(Donation, rows)
-        copy_rows(history, [{name: extra[name] if name in extra else row[name] for name in names} for row in rows])
+    """Insert a roster's donations, each with its history row ("+", by `user`, for `reason`),
+    through `campaigns.bulk.insert_donations`: a row's own values are the ones `donation_build`
+    and the rules set (`ROW_FIELDS`), every other column the first donation's."""
+    rows = [{name: getattr(donation, name) for name in ROW_FIELDS} for donation in donations]
+    ids = insert_donations(rows, template=donations[0], user=user, reason=reason)
     for pk, donation in zip(ids, donations, strict=True):
         donation.pk = pk
         donation._state.adding = False
-
-
-def _prepared(field, instance):
-    """A field's value as the ORM would insert it for `instance`, in a form COPY takes."""
-    value = field.pre_save(instance, True)
-    if field.get_internal_type() == "JSONField":
-        return json.dumps(value, cls=field.encoder)
-    return field.get_db_prep_save(value, connection)
 
 
 ERROR_ROSTER_HAS_ERRORS = "名单中有错误的行，未保存任何记录。"
@@ -307,7 +263,7 @@ KEPT_FIELDS = (
     "declared_history",
 )
 KEPT_VERSION = 1
-ROW_FIELDS = {*KEPT_FIELDS, "flags"}  # what differs from one roster row's donation to the next
+ROW_FIELDS = (*KEPT_FIELDS, "flags")  # what differs from one roster row's donation to the next
 
 
 def roster_keep(preview: RosterPreview) -> bytes:
