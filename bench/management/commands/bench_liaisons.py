@@ -22,6 +22,12 @@ Measured honestly (issue 23):
   the machine), and for the load clients, which share the cores; "server" is workers + their
   backends, per logged donation, and the clients are reported apart.
 
+Realistic load: `--units N` lets the clients share N units (several liaisons of one unit logging
+at once; default one unit each), and `--repeat F` makes that share of the donors people who gave
+before: drawn from the database's own donations (on the scale set, `generate_scale_data`'s
+donors with years of history), their ID numbers decrypted, each person at most once in the run,
+so the interval rule reads a real history and flags those who gave too recently.
+
 `--without-bookkeeping` runs the same load with the donation triggers off (no tally, no
 dashboard marks), to compare logging with and without what keeps the dashboard real-time.
 """
@@ -32,6 +38,7 @@ import datetime as dt
 import http.client
 import multiprocessing
 import os
+import random
 import signal
 import statistics
 import subprocess
@@ -45,6 +52,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, connections, transaction
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from campaigns import tally
@@ -83,7 +91,7 @@ def _request(conn, method, path, jar, body=None, headers=None):
 
 def _client(args) -> tuple[list[float], list[str], int]:
     """One liaison: sign in, then log donors until the deadline. Returns latencies, ids saved, failures."""
-    username, unit_id, offset, start_at, deadline, interval = args
+    username, unit_id, offset, start_at, deadline, interval, repeats, repeat = args
     # Sign-ins are PBKDF2, deliberately slow: 50 at once on a busy machine take more than 30 s.
     conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=180)
     jar: dict[str, str] = {}
@@ -118,9 +126,12 @@ def _client(args) -> tuple[list[float], list[str], int]:
             due = time.time()
         n = offset + counter
         counter += 1
-        birth = dt.date(1975, 1, 1) + dt.timedelta(days=n // 1000)
-        first17 = f"110101{birth:%Y%m%d}{n % 1000:03d}"
-        number = first17 + check_character(first17)
+        if repeats and int(counter * repeat) > int((counter - 1) * repeat):  # this share has given before
+            number = repeats.pop()
+        else:
+            birth = dt.date(1975, 1, 1) + dt.timedelta(days=n // 1000)
+            first17 = f"110101{birth:%Y%m%d}{n % 1000:03d}"
+            number = first17 + check_character(first17)
         body = urllib.parse.urlencode(
             {
                 "unit": unit_id,
@@ -250,6 +261,13 @@ class Command(BaseCommand):
             help="total donations per second to offer, spread over the clients (0: as fast as possible)",
         )
         parser.add_argument("--login-seconds", type=int, default=40, help="time allowed for every client to sign in")
+        parser.add_argument("--units", type=int, default=0, help="units the clients share (0: one each)")
+        parser.add_argument(
+            "--repeat",
+            type=float,
+            default=0.0,
+            help="share of donors who gave before (people of the database's donations, each once)",
+        )
         parser.add_argument("--port", type=int, default=PORT, help="gunicorn's port on 127.0.0.1")
         parser.add_argument(
             "--without-bookkeeping",
@@ -264,10 +282,12 @@ class Command(BaseCommand):
         global PORT
         PORT = options["port"]
         clients, seconds = options["clients"], options["seconds"]
-        users = self._setup(clients)
+        users = self._setup(clients, options["units"] or clients)
+        repeats = self._repeat_donors(clients, options)
         application_name = f"bench_liaisons_{os.getpid()}"
         url = os.environ.get("DATABASE_URL", "")
         without = options["without_bookkeeping"]
+        repeat = options["repeat"]
         connections.close_all()
         env = {
             **os.environ,
@@ -308,7 +328,7 @@ class Command(BaseCommand):
             deadline = start_at + seconds
             interval = clients / options["rate"] if options["rate"] else 0
             jobs = [
-                (u, unit_id, i * 10_000, start_at + i * interval / clients, deadline, interval)
+                (u, unit_id, i * 10_000, start_at + i * interval / clients, deadline, interval, repeats[i], repeat)
                 for i, (u, unit_id) in enumerate(users)
             ]
             processes = options["client_processes"]
@@ -341,6 +361,8 @@ class Command(BaseCommand):
         maybe = {lookup_hash(n) for n in unanswered}
         late = set(stored) - expected
         exact = len(stored) == len(set(stored)) and expected <= set(stored) and late <= maybe
+        flagged = Donation.objects.filter(unit__jurisdiction__name=BENCH).exclude(flags=[]).count()
+        repeated = len(expected & getattr(self, "repeat_hashes", set()))
         # The window ends when the last answer came, if the server was still catching up then.
         window = max(seconds, max((t[2] for t in timings), default=start_at) - start_at)
         scheduled, sent = [t[0] for t in timings], [t[1] for t in timings]
@@ -354,7 +376,8 @@ class Command(BaseCommand):
 
         self.stdout.write(
             f"clients {clients}, {seconds} s, offered rate {options['rate'] or 'max (closed loop)'}/s, "
-            f"gunicorn {options['workers']}×{options['threads']} gthread\n"
+            f"gunicorn {options['workers']}×{options['threads']} gthread, "
+            f"{options['units'] or clients} units, repeat donors {options['repeat']:.0%}\n"
             f"requests {len(timings)}, saved {len(saved)}, failed {failures}, "
             f"unanswered in 30 s {len(unanswered)} (stored all the same: {len(late)}), "
             f"not sent (behind schedule) {unsent}\n"
@@ -366,7 +389,8 @@ class Command(BaseCommand):
             self.stdout.write(f"latency ms from the send: {line(sent)}")
         self.stdout.write(
             f"database: {len(stored)} rows, {len(set(stored))} people; "
-            f"none lost or doubled (every success stored once, nothing else but unanswered ones): {exact}"
+            f"none lost or doubled (every success stored once, nothing else but unanswered ones): {exact}\n"
+            f"saved donors who gave before: {repeated}; flagged by a donor rule: {flagged}"
         )
         cpu = meter.used
         if cpu and saved:
@@ -394,7 +418,7 @@ class Command(BaseCommand):
         raise CommandError("gunicorn did not start")
 
     @transaction.atomic
-    def _setup(self, clients: int):
+    def _setup(self, clients: int, n_units: int):
         from django.contrib.auth import get_user_model
 
         self._cleanup()
@@ -403,16 +427,45 @@ class Command(BaseCommand):
         plan = AnnualPlan.objects.create(jurisdiction=jurisdiction, year=year, status=AnnualPlan.Status.PUBLISHED)
         group = Group.objects.get(name="联络员")
         User = get_user_model()
-        users = []
-        for i in range(clients):
+        units = []
+        for i in range(min(n_units, clients)):
             unit = unit_create(name=f"压测单位{i:03d}", jurisdiction=jurisdiction)
             quota = Quota.objects.create(plan=plan, year=year, label=unit.name, target=1000)
             quota.units.add(unit)
+            units.append(unit)
+        users = []
+        for i in range(clients):
+            unit = units[i % len(units)]
             user = User.objects.create_user(username=f"bench-liaison-{i:03d}", password=PASSWORD)
             user.groups.add(group)
             Liaison.objects.create(user=user).units.add(unit)
             users.append((user.username, unit.pk))
         return users
+
+    def _repeat_donors(self, clients: int, options) -> list[list[str]]:
+        """Per client, ID numbers of people who gave before (none repeated across clients)."""
+        share = options["repeat"]
+        if not share:
+            return [[] for _ in range(clients)]
+        from core.crypto import decrypt
+
+        wanted = int(options["rate"] * options["seconds"] * share * 1.2) + 10 * clients if options["rate"] else 0
+        wanted = wanted or 20_000
+        bounds = Donation.objects.exclude(unit__jurisdiction__name=BENCH).aggregate(lo=Min("pk"), hi=Max("pk"))
+        if bounds["lo"] is None:
+            raise CommandError("--repeat needs donations in the database (generate_scale_data)")
+        rng = random.Random(7)
+        people: dict[str, str] = {}
+        while len(people) < wanted:
+            sample = [rng.randint(bounds["lo"], bounds["hi"]) for _ in range(2 * wanted)]
+            for digest, token in Donation.objects.filter(pk__in=sample).values_list(
+                "id_number_hash", "id_number_encrypted"
+            ):
+                people.setdefault(digest, token)
+        numbers = [decrypt(token) for token in list(people.values())[:wanted]]
+        self.repeat_hashes = set(list(people)[:wanted])
+        self.stdout.write(f"repeat donors: {len(numbers)} people drawn from the database's donations")
+        return [numbers[i::clients] for i in range(clients)]
 
     @transaction.atomic
     def _cleanup(self):
