@@ -418,7 +418,7 @@ class Command(BaseCommand):
         raise CommandError("gunicorn did not start")
 
     @transaction.atomic
-    def _setup(self, clients: int, n_units: int):
+    def _setup(self, clients: int, n_units: int = 0):
         from django.contrib.auth import get_user_model
 
         self._cleanup()
@@ -428,7 +428,7 @@ class Command(BaseCommand):
         group = Group.objects.get(name="联络员")
         User = get_user_model()
         units = []
-        for i in range(min(n_units, clients)):
+        for i in range(min(n_units or clients, clients)):
             unit = unit_create(name=f"压测单位{i:03d}", jurisdiction=jurisdiction)
             quota = Quota.objects.create(plan=plan, year=year, label=unit.name, target=1000)
             quota.units.add(unit)
