@@ -39,6 +39,7 @@ import http.client
 import multiprocessing
 import os
 import random
+import re
 import signal
 import statistics
 import subprocess
@@ -46,6 +47,7 @@ import sys
 import threading
 import time
 import urllib.parse
+from collections import Counter
 from pathlib import Path
 
 from django.conf import settings
@@ -112,7 +114,7 @@ def _client(args) -> tuple[list[float], list[str], int]:
     conn.close()
     conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
     today = dt.date.today().isoformat()
-    latencies, saved, failures, unsent, unanswered = [], [], 0, 0, []
+    latencies, saved, failures, unsent, unanswered = [], [], [], 0, []
     counter = 0
     due = start_at
     while due < deadline:
@@ -145,7 +147,7 @@ def _client(args) -> tuple[list[float], list[str], int]:
         )
         sent = time.time()
         try:
-            status, _ = _request(
+            status, page = _request(
                 conn,
                 "POST",
                 "/liaison/log/",
@@ -166,11 +168,17 @@ def _client(args) -> tuple[list[float], list[str], int]:
             saved.append(number)
         elif status is None:
             unanswered.append(number)
-        else:
-            failures += 1
+        else:  # refused (the form shown again with its error) or an error page
+            failures.append(_reason(status, page))
         if interval:
             due += interval
     return latencies, saved, failures, unsent, unanswered
+
+
+def _reason(status: int, page: bytes) -> str:
+    """Why a request did not save: the status and the form's first error, as the liaison reads it."""
+    found = re.search(r'class="error">(?:<p>)?(.*?)</p>', page.decode("utf-8", "replace"), re.S)
+    return f"{status}: " + (re.sub(r"<[^>]+>|\s+", " ", found.group(1)).strip()[:80] if found else "no form error")
 
 
 def _cpu_seconds(pids) -> float:
@@ -350,7 +358,7 @@ class Command(BaseCommand):
     def _report(self, results, start_at, clients, seconds, options, meter):
         timings = [x for group in results for x in group[0]]
         saved = [x for group in results for x in group[1]]
-        failures = sum(group[2] for group in results)
+        failures = Counter(x for group in results for x in group[2])
         unsent = sum(group[3] for group in results)
         unanswered = [x for group in results for x in group[4]]
         from core.crypto import lookup_hash
@@ -378,11 +386,13 @@ class Command(BaseCommand):
             f"clients {clients}, {seconds} s, offered rate {options['rate'] or 'max (closed loop)'}/s, "
             f"gunicorn {options['workers']}×{options['threads']} gthread, "
             f"{options['units'] or clients} units, repeat donors {options['repeat']:.0%}\n"
-            f"requests {len(timings)}, saved {len(saved)}, failed {failures}, "
+            f"requests {len(timings)}, saved {len(saved)}, refused or failed {failures.total()}, "
             f"unanswered in 30 s {len(unanswered)} (stored all the same: {len(late)}), "
             f"not sent (behind schedule) {unsent}\n"
             f"throughput {len(saved) / window:.0f} donations/s (over {window:.1f} s)"
         )
+        for reason, count in failures.most_common(5):
+            self.stdout.write(f"  not saved ×{count}: {reason}")
         if timings:
             if paced:
                 self.stdout.write(f"latency ms from the schedule: {line(scheduled)}")
@@ -487,7 +497,7 @@ def _client_group(jobs):
     return (
         [x for p in parts for x in p[0]],
         [x for p in parts for x in p[1]],
-        sum(p[2] for p in parts),
+        [x for p in parts for x in p[2]],
         sum(p[3] for p in parts),
         [x for p in parts for x in p[4]],
     )
