@@ -1,6 +1,6 @@
 """A database migrated from zero holds exactly the triggers the migrations' frozen SQL installs.
 
-The tally and mark triggers live only in migrations (0006, 0010, 0011, 0013, 0017, 0020), as text
+The tally and mark triggers live only in migrations (0006, 0010, 0011, 0013, 0017, 0020, 0022), as text
 frozen there; nothing at run time rebuilds them. This reads the triggers the test database got
 from `migrate` and compares them with the last text each migration installed, so a migration
 that rebuilds a table (SQLite drops a table's triggers when it rebuilds it) and forgets to put
@@ -28,14 +28,16 @@ def _norm(sql: str) -> str:
 
 def _expected(vendor: str) -> list[str]:
     """The statements in force after the last migration: 0013's marks and staff marks, the
-    tally's (0006; on SQLite put back by 0017 and 0020 after their table rebuilds), and 0020's
+    tally's (0006; on SQLite put back by 0017 and 0020 after their table rebuilds; on
+    PostgreSQL its insert trigger replaced by 0022's statement trigger), and 0020's
     station-verified count."""
     marks = _migration("0013_staff_edits_mark_plans").SQL[vendor]
-    tally = (
-        _migration("0017_blood_units_derived").SQLITE_TALLY_TRIGGERS
-        if vendor == "sqlite"
-        else _migration("0006_donation_tally_triggers").SQL[vendor]["install"]
-    )
+    if vendor == "sqlite":
+        tally = _migration("0017_blood_units_derived").SQLITE_TALLY_TRIGGERS
+    else:
+        per_statement = [s for s in _migration("0022_tally_insert_per_statement").SQL["install"] if "DROP" not in s]
+        kept = [s for s in _migration("0006_donation_tally_triggers").SQL[vendor]["install"] if "tally_ins" not in s]
+        tally = [*kept, *per_statement]
     verified = _migration("0020_donation_source_station_verified").SQL[vendor]
     return [*tally, *marks["marks_install"], *marks["install"], *verified]
 
