@@ -1,0 +1,51 @@
+"""The background refresh sorts a whole country's quotas with more memory than a page view
+gets (`campaigns.dashboard.figures.warm`, PostgreSQL): set for the refresh, reset after it, so
+a web worker's persistent connection that ran a refresh keeps the default."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+
+from campaigns.dashboard import figures
+from quotas.models import AnnualPlan
+from units.models import Jurisdiction
+
+pytestmark = pytest.mark.django_db
+
+
+def _work_mem() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW work_mem")
+        return cursor.fetchone()[0]
+
+
+def test_the_refresh_sorts_with_more_memory_and_gives_it_back(monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL setting")
+    city = Jurisdiction.objects.create(name="甲市", level=Jurisdiction.Level.CITY)
+    AnnualPlan.objects.create(jurisdiction=city, year=2026, status=AnnualPlan.Status.PUBLISHED)
+    before = _work_mem()
+    seen = []
+    monkeypatch.setattr(figures, "dashboard_figures", lambda **kwargs: seen.append(_work_mem()))
+    assert figures.warm(today=dt.date(2026, 6, 1)) == [2026]
+    assert seen == [figures.REFRESH_WORK_MEM]
+    assert _work_mem() == before
+
+
+def test_a_failed_refresh_gives_it_back_too(monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL setting")
+    city = Jurisdiction.objects.create(name="乙市", level=Jurisdiction.Level.CITY)
+    AnnualPlan.objects.create(jurisdiction=city, year=2026, status=AnnualPlan.Status.PUBLISHED)
+    before = _work_mem()
+
+    def fail(**kwargs):
+        raise RuntimeError("the refresh failed")
+
+    monkeypatch.setattr(figures, "dashboard_figures", fail)
+    with pytest.raises(RuntimeError):
+        figures.warm(today=dt.date(2026, 6, 1))
+    assert _work_mem() == before
