@@ -13,6 +13,7 @@ import json
 
 from django.db import connection
 
+
 class _Null:
     """COPY's NULL (`\\N`), written unquoted: csv's QUOTE_NONNUMERIC leaves numbers unquoted and
     this passes for one, while every string is quoted, so a text that reads `\\N` stays text."""

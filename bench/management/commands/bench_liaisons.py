@@ -34,19 +34,16 @@ dashboard marks), to compare logging with and without what keeps the dashboard r
 
 from __future__ import annotations
 
-import datetime as dt
 import http.client
 import multiprocessing
 import os
 import random
-import re
 import signal
 import statistics
 import subprocess
 import sys
 import threading
 import time
-import urllib.parse
 from collections import Counter
 from pathlib import Path
 
@@ -57,8 +54,8 @@ from django.db import connection, connections, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
+from bench import liaison_client
 from campaigns import tally
-from campaigns.donors.identity import check_character
 from campaigns.models import Donation
 from quotas.models import AnnualPlan, Quota
 from units.models import Jurisdiction, Liaison, Unit
@@ -66,119 +63,7 @@ from units.services import jurisdiction_get_or_create, unit_create
 
 PASSWORD = "bench-liaison-pw-1"
 BENCH = "压测市"
-PORT = 8765  # --port; set before the clients are forked
-DRAIN_SECONDS = 30  # how long behind schedule a client keeps sending after the window
-
-
-def _cookie(headers, jar: dict) -> None:
-    for name, value in headers:
-        if name.lower() == "set-cookie":
-            key, _, rest = value.partition("=")
-            # A browser shows the flash message on the page it is redirected to, and the cookie
-            # goes; these clients skip that page, so they drop the cookie instead of letting
-            # thousands of messages pile up in it.
-            if key != "messages":
-                jar[key] = rest.split(";", 1)[0]
-
-
-def _request(conn, method, path, jar, body=None, headers=None):
-    all_headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items()), "Host": f"127.0.0.1:{PORT}"}
-    all_headers.update(headers or {})
-    conn.request(method, path, body=body, headers=all_headers)
-    response = conn.getresponse()
-    data = response.read()
-    _cookie(response.getheaders(), jar)
-    return response.status, data
-
-
-def _client(args) -> tuple[list[float], list[str], int]:
-    """One liaison: sign in, then log donors until the deadline. Returns latencies, ids saved, failures."""
-    username, unit_id, offset, start_at, deadline, interval, repeats, repeat = args
-    # Sign-ins are PBKDF2, deliberately slow: 50 at once on a busy machine take more than 30 s.
-    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=180)
-    jar: dict[str, str] = {}
-    _request(conn, "GET", "/accounts/login/", jar)
-    body = urllib.parse.urlencode({"username": username, "password": PASSWORD, "csrfmiddlewaretoken": jar["csrftoken"]})
-    status, _ = _request(
-        conn,
-        "POST",
-        "/accounts/login/",
-        jar,
-        body,
-        {"Content-Type": "application/x-www-form-urlencoded", "Referer": f"http://127.0.0.1:{PORT}/"},
-    )
-    if status != 302:
-        raise RuntimeError(f"login failed for {username}: {status}")
-    # Sign-ins (PBKDF2, deliberately slow) all happen before the measured window opens.
-    time.sleep(max(0.0, start_at - time.time()))
-    conn.close()
-    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
-    today = dt.date.today().isoformat()
-    latencies, saved, failures, unsent, unanswered = [], [], [], 0, []
-    counter = 0
-    due = start_at
-    while due < deadline:
-        if interval:  # paced: one donor every `interval` seconds, like people at a collection point
-            if time.time() > deadline + DRAIN_SECONDS:  # hopelessly behind: count, do not send
-                unsent += 1
-                due += interval
-                continue
-            time.sleep(max(0.0, due - time.time()))
-        else:
-            due = time.time()
-        n = offset + counter
-        counter += 1
-        if repeats and int(counter * repeat) > int((counter - 1) * repeat):  # this share has given before
-            number = repeats.pop()
-        else:
-            birth = dt.date(1975, 1, 1) + dt.timedelta(days=n // 1000)
-            first17 = f"110101{birth:%Y%m%d}{n % 1000:03d}"
-            number = first17 + check_character(first17)
-        body = urllib.parse.urlencode(
-            {
-                "unit": unit_id,
-                "donor_name": "压测",
-                "id_number": number,
-                "phone": "",
-                "donated_on": today,
-                "amount": "whole:400",
-                "csrfmiddlewaretoken": jar["csrftoken"],
-            }
-        )
-        sent = time.time()
-        try:
-            status, page = _request(
-                conn,
-                "POST",
-                "/liaison/log/",
-                jar,
-                body,
-                {
-                    "Content-Type": "application/x-www-form-urlencoded",
-                    "Referer": f"http://127.0.0.1:{PORT}/liaison/log/",
-                },
-            )
-        except (OSError, http.client.HTTPException):  # no answer in 30 s: the donation may be saved
-            status = None
-            conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
-        done = time.time()
-        latencies.append((done - due, done - sent, done))  # from the schedule, from the send, when
-        if status == 302:
-            saved.append(number)
-        elif status is None:
-            unanswered.append(number)
-        else:  # refused (the form shown again with its error) or an error page
-            failures.append(_reason(status, page))
-        if interval:
-            due += interval
-    return latencies, saved, failures, unsent, unanswered
-
-
-def _reason(status: int, page: bytes) -> str:
-    """Why a request did not save: the status and the form's first error, as the liaison reads it."""
-    found = re.search(r'class="error">(?:<p>)?(.*?)</p>', page.decode("utf-8", "replace"), re.S)
-    return f"{status}: " + (re.sub(r"<[^>]+>|\s+", " ", found.group(1)).strip()[:80] if found else "no form error")
+PORT = 8765  # --port's default
 
 
 def _cpu_seconds(pids) -> float:
@@ -288,7 +173,7 @@ class Command(BaseCommand):
         if connection.vendor != "postgresql":
             raise CommandError("Run it on PostgreSQL: set DATABASE_URL.")
         global PORT
-        PORT = options["port"]
+        PORT = liaison_client.PORT = options["port"]  # set before the clients are forked
         clients, seconds = options["clients"], options["seconds"]
         users = self._setup(clients, options["units"] or clients)
         repeats = self._repeat_donors(clients, options)
@@ -303,7 +188,7 @@ class Command(BaseCommand):
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             # Connections outlive the window, so the PostgreSQL backends measured at its start
             # are the ones still working at its end (their CPU time is lost when they exit).
-            "DATABASE_CONN_MAX_AGE": str(options["login_seconds"] + seconds + DRAIN_SECONDS + 60),
+            "DATABASE_CONN_MAX_AGE": str(options["login_seconds"] + seconds + liaison_client.DRAIN_SECONDS + 60),
             # Names the workers' connections, so their PostgreSQL backends can be told apart.
             "DATABASE_URL": url + ("&" if "?" in url else "?") + f"application_name={application_name}",
         }
@@ -336,7 +221,8 @@ class Command(BaseCommand):
             deadline = start_at + seconds
             interval = clients / options["rate"] if options["rate"] else 0
             jobs = [
-                (u, unit_id, i * 10_000, start_at + i * interval / clients, deadline, interval, repeats[i], repeat)
+                (u, PASSWORD, unit_id, i * 10_000, start_at + i * interval / clients, deadline, interval)
+                + (repeats[i], repeat)
                 for i, (u, unit_id) in enumerate(users)
             ]
             processes = options["client_processes"]
@@ -344,7 +230,7 @@ class Command(BaseCommand):
             with multiprocessing.get_context("fork").Pool(processes) as pool:
                 measuring = meter.start(start_at)
                 # Each process runs its share of the clients in threads.
-                results = pool.map(_client_group, [jobs[i::processes] for i in range(processes)])
+                results = pool.map(liaison_client.run_group, [jobs[i::processes] for i in range(processes)])
                 measuring.join()
                 meter.stop()  # the clients' processes are still there to be read
         finally:
@@ -486,18 +372,3 @@ class Command(BaseCommand):
         get_user_model().objects.filter(username__startswith="bench-liaison-").delete()
         Unit.objects.filter(jurisdiction__name=BENCH).delete()
         Jurisdiction.objects.filter(name=BENCH).delete()
-
-
-def _client_group(jobs):
-    """Run several clients in threads inside one process."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(len(jobs)) as executor:
-        parts = list(executor.map(_client, jobs))
-    return (
-        [x for p in parts for x in p[0]],
-        [x for p in parts for x in p[1]],
-        [x for p in parts for x in p[2]],
-        sum(p[3] for p in parts),
-        [x for p in parts for x in p[4]],
-    )
