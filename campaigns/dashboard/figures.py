@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.models import Count, F, Sum
 from django.db.models.functions import ExtractMonth
 
@@ -393,22 +393,36 @@ def warm(*, today: dt.date) -> list[int]:
 # A whole country's summaries sort ~100,000 quotas' rows: at PostgreSQL's default 4 MB those
 # sorts spill to disk. 16 MB made a refresh ~9 % faster, alternating with the default, and
 # changed no page view (docs/performance.md, "Settings"); only the refresh asks for it, so the
-# web workers' connections keep the default.
+# web workers' connections keep the server's setting.
 REFRESH_WORK_MEM = "16MB"
 
 
 @contextmanager
 def _refresh_work_mem():
+    """`work_mem` raised to REFRESH_WORK_MEM for the refresh (never lowered: a server set higher
+    keeps its own), then set back to what it was."""
     if connection.vendor != "postgresql":
         yield
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('work_mem', %s, false)", [REFRESH_WORK_MEM])
+        cursor.execute(
+            "SELECT current_setting('work_mem'), pg_size_bytes(current_setting('work_mem')) < pg_size_bytes(%s)",
+            [REFRESH_WORK_MEM],
+        )
+        before, lower = cursor.fetchone()
+        if lower:
+            cursor.execute("SELECT set_config('work_mem', %s, false)", [REFRESH_WORK_MEM])
     try:
         yield
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute("RESET work_mem")
+        if lower:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT set_config('work_mem', %s, false)", [before])
+            except DatabaseError:
+                # The refresh failed inside the caller's transaction, now aborted: its rollback
+                # undoes the setting too, and the refresh's own error is the one to raise.
+                pass
 
 
 def filter_and_sort_units(units: list[dict], *, category: str = "", status: str = "", sort: str = "seq") -> list[dict]:

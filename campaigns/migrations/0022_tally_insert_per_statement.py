@@ -7,10 +7,15 @@ tally's own row triggers (0013's marks) fired as often. Every update of a row in
 adds a version to a chain the next update must walk, so a 50,000-row roster's confirmation grew
 with the square of its rows (`bench_roster`: 238 µs a row at 5,000, 551 at 50,000;
 docs/performance.md). Now the insert trigger is a statement trigger over the statement's new
-rows (a transition table): one upsert per (unit, day) and statement, in a fixed order (no
-deadlock between two statements upserting the same days). A liaison's single insert still
-upserts one row. Deletes and updates keep 0006's row trigger (they come one by one, or as
-updates the verified count's statement trigger already handles).
+rows (a transition table): one upsert per (unit, day) and statement, in (unit, day) order
+within the statement (a transaction of several statements locks its days statement by
+statement, as before). A liaison's single insert still upserts one row. Deletes and updates
+keep 0006's row trigger.
+
+Trigger order on an insert is now: the row triggers first (0020's station-verified count, for a
+donation inserted already verified, which no path does today: station-only donations are
+inserted unverified and verified by an UPDATE), then this statement trigger (the tally, whose
+own triggers mark plans and jurisdictions).
 
 SQLite has no transition tables: its row triggers (0006, put back by 0017 and 0020) stay.
 """

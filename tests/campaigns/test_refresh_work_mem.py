@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
+from django.db import DataError, connection, transaction
 
 from campaigns.dashboard import figures
 from quotas.models import AnnualPlan
@@ -50,3 +50,27 @@ def test_a_failed_refresh_gives_it_back_too(published, monkeypatch):
     with pytest.raises(RuntimeError):
         figures.warm(today=dt.date(2026, 6, 1))
     assert _work_mem() == before
+
+
+def test_a_database_error_in_the_refresh_is_the_error_raised(published, monkeypatch):
+    """Inside a caller's transaction the failed statement aborts it: setting work_mem back must
+    not replace the refresh's own error with "current transaction is aborted"."""
+    before = _work_mem()
+
+    def divide_by_zero(**kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 / 0")
+
+    monkeypatch.setattr(figures, "dashboard_figures", divide_by_zero)
+    with pytest.raises(DataError, match="division by zero"), transaction.atomic():
+        figures.warm(today=dt.date(2026, 6, 1))
+    assert _work_mem() == before  # the savepoint's rollback undid the setting
+
+
+def test_a_server_set_higher_keeps_its_own(published, monkeypatch):
+    with connection.cursor() as cursor:
+        cursor.execute("SET work_mem = '64MB'")
+    seen = []
+    monkeypatch.setattr(figures, "dashboard_figures", lambda **kwargs: seen.append(_work_mem()))
+    figures.warm(today=dt.date(2026, 6, 1))
+    assert seen == ["64MB"] and _work_mem() == "64MB"
