@@ -146,6 +146,8 @@ def run_group(jobs):
     """Run several clients in threads inside one process."""
     from concurrent.futures import ThreadPoolExecutor
 
+    if not jobs:  # fewer clients than processes: this process has none
+        return [], [], [], 0, []
     with ThreadPoolExecutor(len(jobs)) as executor:
         parts = list(executor.map(_client, jobs))
     return (

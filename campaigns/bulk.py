@@ -55,7 +55,7 @@ def insert_donations(rows: list[dict], *, template: Donation, user, reason: str)
         )
         ids = [pk for (pk,) in cursor.fetchall()]
     written = [
-        {meta.pk.attname: pk, **common, **row, **{name: _json(meta, name, row[name]) for name in as_json}}
+        {meta.pk.attname: pk, **common, **row, **{name: _json(meta.get_field(name), row[name]) for name in as_json}}
         for pk, row in zip(ids, rows, strict=True)
     ]
     history = Donation.history.model
@@ -74,13 +74,14 @@ def insert_donations(rows: list[dict], *, template: Donation, user, reason: str)
     return ids
 
 
-def _json(meta, name: str, value) -> str:
-    return json.dumps(value, cls=meta.get_field(name).encoder, ensure_ascii=False)
+def _json(field, value) -> str:
+    """A JSON field's value as COPY takes it (the field's own encoder)."""
+    return json.dumps(value, cls=field.encoder, ensure_ascii=False)
 
 
 def _prepared(field, instance):
     """A field's value as the ORM would insert it for `instance`, in a form COPY takes."""
     value = field.pre_save(instance, True)
     if field.get_internal_type() == "JSONField":
-        return json.dumps(value, cls=field.encoder)
+        return _json(field, value)
     return field.get_db_prep_save(value, connection)
