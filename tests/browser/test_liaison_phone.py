@@ -33,9 +33,23 @@ def liaison_world(roles):
     return unit
 
 
+# The elements that reach past the screen's right edge, innermost first, so a failure names them.
+_OVERFLOWING = """(limit) => [...document.querySelectorAll("body *")]
+  .filter((e) => e.getBoundingClientRect().right > limit)
+  .filter((e) => ![...e.children].some((c) => c.getBoundingClientRect().right > limit))
+  .slice(0, 5)
+  .map((e) => `${e.tagName.toLowerCase()}.${e.className} ${Math.round(e.getBoundingClientRect().right)} px: `
+    + e.textContent.trim().slice(0, 60))"""
+
+
 def fits(page) -> None:
+    # After a form's submit the text can be on the page before its stylesheet has loaded, and an
+    # unstyled table is wider than the phone: measure the page as it is shown.
+    page.wait_for_load_state("load")
     width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"{page.url}: {width} px wide"
+    if width > PHONE["width"]:
+        culprits = page.evaluate(_OVERFLOWING, PHONE["width"])
+        pytest.fail(f"{page.url}: {width} px wide; past the edge: {culprits}")
 
 
 def _roster() -> bytes:
