@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -12,6 +14,8 @@ from campaigns.dashboard.figures import dashboard_figures
 from campaigns.models import Donation
 from quotas.models import AnnualPlan, Quota
 from units.models import Jurisdiction, Unit
+
+QuotaUnit = Quota.units.through
 
 
 @pytest.fixture
@@ -29,8 +33,22 @@ def test_small_scale_data_set(postgresql):
     assert Donation.objects.count() == 6000
     assert not Donation.objects.filter(donated_on__gte=timezone.localdate()).exists()
     assert tally.mismatches() == []
-    # every top-level unit has a quota each year; subordinate units count toward their parent's
-    assert Quota.objects.filter(sub_jurisdiction__isnull=True).count() == 3 * Unit.objects.filter(parent=None).count()
+    # every top-level unit is in exactly one quota each year: its own or its group's
+    unit_quotas = Quota.objects.filter(sub_jurisdiction__isnull=True)
+    top = Unit.objects.filter(parent=None)
+    assert QuotaUnit.objects.filter(unit__in=top).count() == 3 * top.count()
+    assert QuotaUnit.objects.filter(unit__in=top).values("unit", "quota__year").distinct().count() == 3 * top.count()
+    # group quotas (2-4 members) and subordinate units with and without a quota of their own
+    members = Counter(QuotaUnit.objects.filter(quota__in=unit_quotas).values_list("quota", flat=True))
+    assert {1, 2, 3} <= set(members.values()) <= {1, 2, 3, 4}
+    subordinates = Unit.objects.exclude(parent=None)
+    with_own = subordinates.filter(quotas__isnull=False).distinct().count()
+    assert 0 < with_own < subordinates.count()
+    # uneven: a few large jurisdictions and units, many small
+    per_place = sorted(Counter(Unit.objects.values_list("jurisdiction", flat=True)).values())
+    assert per_place[0] >= 1 and per_place[-1] >= 3 * per_place[len(per_place) // 2]
+    per_unit = sorted(Counter(Donation.objects.values_list("unit", flat=True)).values())
+    assert per_unit[-1] >= 5 * per_unit[len(per_unit) // 2]
     year = timezone.localdate().year
     country = dashboard_figures(jurisdiction=None, year=year, today=timezone.localdate())
     counted = Donation.objects.counted().filter(donated_on__year=year).count()

@@ -3,9 +3,9 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_scale python manage.py bench_dashboard
 
-For a county, a city and the whole country, `--runs` times each (medians reported), the whole GET
-/dashboard/ request through Django with the production refresh budget
-(`DASHBOARD_RECOMPUTE_QUOTAS`), in these moments:
+For the county and the city with the most units (the scale data is uneven) and the whole
+country, `--runs` times each (medians reported), the whole GET /dashboard/ request through Django
+with the production refresh budget (`DASHBOARD_RECOMPUTE_QUOTAS`), in these moments:
 
 - kept: nothing changed since the last view;
 - after N (each of `--activity`, default 2,000 and 12,000): N donations were logged across
@@ -57,6 +57,7 @@ from django.db import connection, connections, transaction
 from django.test import Client, override_settings
 from django.utils import timezone
 
+from bench.scale import largest
 from campaigns import tally
 from campaigns.dashboard.figures import dashboard_figures, warm
 from campaigns.dashboard.kept import invalidate_all
@@ -180,9 +181,8 @@ class Command(BaseCommand):
             raise CommandError("bench_dashboard measures PostgreSQL (set DATABASE_URL).")
         self.today = timezone.localdate()
         self.year = year or self.today.year
-        county = Jurisdiction.objects.filter(level=3, children__isnull=False, plans__year=self.year).order_by("pk")
-        city = Jurisdiction.objects.filter(level=2, children__isnull=False, plans__year=self.year).order_by("pk")
-        if not county.exists() or not city.exists():
+        (county, county_units), (city, city_units) = largest(3, self.year), largest(2, self.year)
+        if county is None or city is None:
             raise CommandError("No data: run generate_scale_data first.")
         self.user, _ = get_user_model().objects.get_or_create(
             username="bench-dashboard", defaults={"is_superuser": True, "is_staff": True}
@@ -199,14 +199,14 @@ class Command(BaseCommand):
         warm(today=self.today)
         self.rng = random.Random(2026)
         for key, label, jurisdiction in (
-            ("county", f"county {county.first().name}", county.first()),
-            ("city", f"city {city.first().name}", city.first()),
+            ("county", f"county {county.name} ({county_units:,} units, the most)", county),
+            ("city", f"city {city.name} ({city_units:,} units, the most)", city),
             ("country", "whole country", None),
         ):
             if key in scopes:
                 self._scope(label, jurisdiction, runs, activity, readers)
         if inserts:
-            on, off = self._inserts(county.first(), inserts)
+            on, off = self._inserts(county, inserts)
             self.stdout.write(
                 f"log one donation (median of {inserts}): with tally triggers {on:.2f} ms, "
                 f"without {off:.2f} ms, ratio {on / off:.2f}"

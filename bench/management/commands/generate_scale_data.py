@@ -4,12 +4,22 @@
         python manage.py generate_scale_data [--donations 10000000] [--units 100000]
 
 Default size: 3,000 jurisdictions in 4 levels (31 provinces, 300 cities, 1,000 counties, 1,669
-towns), 100,000 units (5% of them subordinate units), a published plan for every jurisdiction
-and year (each unit's quota in its jurisdiction's plan, each jurisdiction's quota in its
-parent's plan), 3 years (the current one and the two before), and 10 million donations by a
-pool of one million synthetic donors whose ID numbers are valid, encrypted and hashed as the
-portal stores them. Each unit gives on a few drive days, as units do; nobody donates in the
-future. The tally is rebuilt from the donations at the end (triggers are off during the load).
+towns), 100,000 units, a published plan for every jurisdiction and year (each jurisdiction's
+quota in its parent's plan), 3 years (the current one and the two before), and 10 million
+donations by a pool of one million synthetic donors whose ID numbers are valid, encrypted and
+hashed as the portal stores them. Each unit gives on a few drive days, as units do; nobody
+donates in the future. The tally is rebuilt from the donations at the end (triggers are off
+during the load).
+
+Uneven, as real offices are (`skewed`: a few large, many small):
+- units per jurisdiction: every jurisdiction has one, the rest fall on a few large ones (on
+  the default size 16 to ~1,800 units a jurisdiction);
+- donations per unit: each donor gives with one unit, and donors fall on a few large units
+  (a large hospital or university gives thousands a year, a small company a handful);
+- quotas: one unit in twenty is a subordinate unit (下属单位) of an earlier unit of its
+  jurisdiction, and one subordinate in three holds a quota of its own; in a jurisdiction with
+  at least GROUP_MIN top-level units, the first two to four of every GROUP_EVERY share one group
+  quota (联合任务) instead of their own.
 
 Everything is written with server-side INSERT … SELECT over generate_series, so the run takes
 minutes; the figures are in docs/performance.md. It refuses to run on anything but PostgreSQL,
@@ -36,6 +46,13 @@ LEVELS = [(1, 31), (2, 300), (3, 1000), (4, 1669)]
 CATEGORIES = ["党政机关", "事业单位", "企业", "学校", "医疗卫生", "部队", "乡镇街道", "其他"]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚华建国志海燕文博子涵雨欣浩然梓萱思远一鸣佳怡晨阳"
+SKEW = 2.0  # index = floor(n * u ** SKEW) for uniform u: share ~ 1/sqrt(rank), a few large, many small
+GROUP_MIN, GROUP_EVERY, GROUP_SIZES = 8, 40, (2, 3, 4)
+
+
+def skewed(rng: random.Random, n: int) -> int:
+    """An index in [0, n) drawn so that low indexes are far more likely than high ones."""
+    return min(n - 1, int(n * rng.random() ** SKEW))
 
 
 class Command(BaseCommand):
@@ -53,8 +70,6 @@ class Command(BaseCommand):
     def handle(self, *args, **o):
         if connection.vendor != "postgresql":
             raise CommandError("generate_scale_data needs PostgreSQL (set DATABASE_URL).")
-        if o["donors"] % o["units"]:
-            raise CommandError("--donors must be a multiple of --units (each donor gives with one unit).")
         self.rng = random.Random(o["seed"])
         self.today = timezone.localdate()
         self.years = list(range(self.today.year - o["years"] + 1, self.today.year + 1))
@@ -71,7 +86,7 @@ class Command(BaseCommand):
                 self._step("units", self._units, o["units"])
                 self._step("plans and quotas", self._plans_and_quotas)
             self._step("donors", self._donors, o["donors"])
-            self._step("donations", self._donations, o["donations"], o["donors"], o["units"])
+            self._step("donations", self._donations, o["donations"], o["donors"])
             self._step("tally", tally.recount)
             self._step("analyze", cursor.execute, "ANALYZE")
         self.stdout.write(self.style.SUCCESS(f"Done in {time.perf_counter() - started:.0f} s."))
@@ -147,26 +162,39 @@ class Command(BaseCommand):
         self.cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
 
     def _units(self, n_units: int):
+        """Units spread unevenly over the jurisdictions (every jurisdiction has at least one);
+        subordinate units under an earlier top-level unit of their jurisdiction; the groups."""
         lo, hi = self.jurisdictions
+        n_j = hi - lo + 1
         first = self._next_id("units_unit")
-        categories = "ARRAY[" + ", ".join(f"'{c}'" for c in CATEGORIES) + "]"
-        # Unit i lies in jurisdiction lo + i mod N; one in twenty is a subordinate of the unit
-        # before it in the same jurisdiction (i - N).
-        self.cursor.execute(
-            f"""
-            INSERT INTO units_unit (id, name, normalized_name, category, jurisdiction_id, parent_id, headcount,
-                                    contact_name, contact_phone, active)
-            SELECT %(first)s + i, '单位' || (%(first)s + i) || '{MARK}', '单位' || (%(first)s + i) || '{MARK}',
-                   ({categories})[1 + (i * 7) %% 8],
-                   %(lo)s + i %% %(n_j)s,
-                   CASE WHEN i %% 20 = 19 AND i >= %(n_j)s THEN %(first)s + i - %(n_j)s END,
-                   50 + (i * 37) %% 2000, '', '', true
-            FROM generate_series(0, %(n)s - 1) AS i
-            """,  # noqa: S608 -- constant names and categories
-            {"first": first, "lo": lo, "n_j": hi - lo + 1, "n": n_units},
-        )
+        places = list(range(n_j))
+        self.rng.shuffle(places)  # which jurisdictions are the large ones: any level
+        rows, top_by_place, self.group_members = [], {}, []
+        for i in range(n_units):
+            place = lo + (places[i] if i < n_j else places[skewed(self.rng, n_j)])
+            pk, tops = first + i, top_by_place.setdefault(place, [])
+            parent = tops[-1] if i % 20 == 19 and tops else None
+            if parent is None:
+                tops.append(pk)
+            name = f"单位{pk}{MARK}"
+            rows.append((pk, name, name, CATEGORIES[(i * 7) % 8], place, parent, 50 + (i * 37) % 2000, "", "", True))
+        for tops in top_by_place.values():
+            if len(tops) >= GROUP_MIN:
+                for leader in range(0, len(tops), GROUP_EVERY):
+                    size = GROUP_SIZES[len(self.group_members) % len(GROUP_SIZES)]
+                    self.group_members += [(tops[leader], m) for m in tops[leader + 1 : leader + size]]
+        columns = ["id", "name", "normalized_name", "category", "jurisdiction_id", "parent_id", "headcount"]
+        self._copy("units_unit", [*columns, "contact_name", "contact_phone", "active"], rows)
         self._fix_sequence("units_unit")
         self.units = (first, first + n_units - 1)
+        self.cursor.execute("CREATE TEMP TABLE scale_group (leader int, member int PRIMARY KEY)")
+        self._copy("scale_group", ["leader", "member"], self.group_members)
+        self.cursor.execute("CREATE INDEX ON scale_group (leader); ANALYZE scale_group")
+        sizes = sorted(len(t) for t in top_by_place.values())
+        self.stdout.write(
+            f"  top-level units a jurisdiction: {sizes[0]}–{sizes[-1]} (median {sizes[len(sizes) // 2]}); "
+            f"{len(self.group_members):,} units share a group quota"
+        )
 
     def _plans_and_quotas(self):
         lo, hi = self.jurisdictions
@@ -186,13 +214,16 @@ class Command(BaseCommand):
                 {"year": year, "lo": lo, "hi": hi, "now": now},
             )
             # A unit's quota: 15-60 persons in one month (a tenth for the whole year, a fiftieth
-            # advisory); position holds the unit id until the memberships are written.
+            # advisory), a group's the sum of its members'; held by every top-level unit outside
+            # a group's tail and by one subordinate in three. position holds the (leading) unit
+            # id until the memberships are written.
             c.execute(
                 """
                 INSERT INTO quotas_quota (plan_id, year, label, sub_jurisdiction_id, target, period_text,
                     period_start, period_end, location, headcount, advisory, seq, source_id, source_sheet,
                     source_cell, position)
-                SELECT p.id, %(year)s, u.name, NULL, 15 + (u.id * 13 + %(year)s) %% 46,
+                SELECT p.id, %(year)s, u.name || CASE WHEN g.n > 0 THEN '等' || (g.n + 1) || '家单位' ELSE '' END,
+                       NULL, (15 + (u.id * 13 + %(year)s) %% 46) * (g.n + 1),
                        CASE WHEN u.id %% 10 = 0 THEN '全年' ELSE m.month || '月份' END,
                        CASE WHEN u.id %% 10 = 0 THEN NULL ELSE make_date(%(year)s, m.month, 1) END,
                        CASE WHEN u.id %% 10 = 0 THEN NULL
@@ -201,14 +232,18 @@ class Command(BaseCommand):
                 FROM units_unit u
                 JOIN quotas_annualplan p ON p.jurisdiction_id = u.jurisdiction_id AND p.year = %(year)s
                 CROSS JOIN LATERAL (SELECT (1 + (u.id * 5 + %(year)s) %% 12)::int AS month) m
-                WHERE u.id BETWEEN %(ulo)s AND %(uhi)s AND u.parent_id IS NULL
+                CROSS JOIN LATERAL (SELECT count(*) AS n FROM scale_group WHERE leader = u.id) g
+                WHERE u.id BETWEEN %(ulo)s AND %(uhi)s AND (u.parent_id IS NULL OR u.id %% 3 = 0)
+                  AND u.id NOT IN (SELECT member FROM scale_group)
                 """,
                 {"year": year, "ulo": ulo, "uhi": uhi},
             )
             c.execute(
                 """
                 INSERT INTO quotas_quota_units (quota_id, unit_id)
-                SELECT q.id, q.position FROM quotas_quota q JOIN quotas_annualplan p ON p.id = q.plan_id
+                SELECT q.id, m.unit_id FROM quotas_quota q JOIN quotas_annualplan p ON p.id = q.plan_id
+                CROSS JOIN LATERAL (SELECT q.position AS unit_id
+                                    UNION ALL SELECT member FROM scale_group WHERE leader = q.position) m
                 WHERE p.year = %(year)s AND p.jurisdiction_id BETWEEN %(lo)s AND %(hi)s
                   AND q.sub_jurisdiction_id IS NULL
                 """,
@@ -238,8 +273,12 @@ class Command(BaseCommand):
         c = self.cursor
         c.execute(
             "CREATE TEMP TABLE scale_donor (idx int PRIMARY KEY, name text, enc text, hash text, masked text, "
-            "sex text, birth date)"
+            "sex text, birth date, unit int)"
         )
+        ulo, uhi = self.units
+        n_units = uhi - ulo + 1
+        order = list(range(n_units))
+        self.rng.shuffle(order)  # which units are the large ones
         rows = []
         for idx in range(n_donors):
             birth = dt.date(1968, 1, 1) + dt.timedelta(days=self.rng.randrange(365 * 36))
@@ -247,16 +286,17 @@ class Command(BaseCommand):
             number = first17 + check_character(first17)
             name = self.rng.choice(SURNAMES) + self.rng.choice(GIVEN) + (self.rng.choice(GIVEN) if idx % 3 else "")
             sex = "M" if int(number[16]) % 2 else "F"
-            rows.append((idx, name, encrypt(number), lookup_hash(number), mask_id_number(number), sex, birth))
+            unit = ulo + (order[idx] if idx < n_units else order[skewed(self.rng, n_units)])
+            rows.append((idx, name, encrypt(number), lookup_hash(number), mask_id_number(number), sex, birth, unit))
             if len(rows) == 100_000:
-                self._copy("scale_donor", ["idx", "name", "enc", "hash", "masked", "sex", "birth"], rows)
+                self._copy("scale_donor", ["idx", "name", "enc", "hash", "masked", "sex", "birth", "unit"], rows)
                 rows = []
         if rows:
-            self._copy("scale_donor", ["idx", "name", "enc", "hash", "masked", "sex", "birth"], rows)
+            self._copy("scale_donor", ["idx", "name", "enc", "hash", "masked", "sex", "birth", "unit"], rows)
 
-    def _donations(self, n_donations: int, n_donors: int, n_units: int):
-        """Donation k: unit k mod U, donor k mod P (so a donor always gives with the same unit),
-        round k div P on a drive day in its own window of the years, so nobody gives twice a day."""
+    def _donations(self, n_donations: int, n_donors: int):
+        """Donation k: donor k mod P with the donor's unit, round k div P on one of that unit's
+        four drive days in its own window of the years, so nobody gives twice a day."""
         ulo, _ = self.units
         c = self.cursor
         start = dt.date(self.years[0], 1, 1)
@@ -275,9 +315,9 @@ class Command(BaseCommand):
                             id_number_masked, sex, birth_date, phone_encrypted, unit_id, donated_on, kind,
                             volume_ml, doses, blood_units, drive_id, logged_by_id, logged_at, status, flags,
                             flag_resolution, reviewed_by_id, reviewed_at)
-                        SELECT d.name, d.enc, d.hash, d.masked, d.sex, d.birth, '', %(ulo)s + k %% %(n_units)s,
+                        SELECT d.name, d.enc, d.hash, d.masked, d.sex, d.birth, '', d.unit,
                                LEAST(%(start)s::date + (k / %(n_donors)s) * %(window)s
-                                     + ((k %% %(n_units)s) * 37 + (k / %(n_donors)s) * 11)
+                                     + ((d.unit - %(ulo)s) * 37 + (k / %(n_donors)s) * 11 + (d.idx %% 4) * 23)
                                        %% GREATEST(%(window)s - 5, 1),
                                      %(last)s::date),
                                CASE WHEN k %% 7 = 3 THEN 'platelets' ELSE 'whole' END,
@@ -292,7 +332,6 @@ class Command(BaseCommand):
                         """,
                         {
                             "ulo": ulo,
-                            "n_units": n_units,
                             "n_donors": n_donors,
                             "start": start,
                             "window": window,
