@@ -153,6 +153,17 @@ class Donation(models.Model):
             # rules' reads of counted ones use the partial unique index below.
             models.Index(fields=["id_number_hash"], name="donation_id_hash"),
             models.Index(fields=["donated_on"], name="donation_date"),
+            # The station-verified basis (`selectors._SOURCES[VERIFIED]`: the unit table's 血站核实
+            # column, `?basis=verified`) reads a unit's verified donations of a year from the index
+            # alone: a county of 1,885 units took 208 ms of heap reads with none verified, 0.9 ms
+            # with this index; 47 ms with nine in ten verified (docs/performance.md). New donations
+            # are not verified, so logging never writes to it.
+            models.Index(
+                fields=["unit", "donated_on"],
+                include=["blood_units"],
+                condition=Q(station_verified=True) & ~Q(status="rejected"),
+                name="donation_verified_unit_date",
+            ),
         ]
         constraints = [
             # The same person on the same day is one donation, however many liaisons submit it.

@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
+from bench.scale import pick
 from campaigns import tally
 from campaigns.dashboard.figures import dashboard_figures
 from campaigns.models import Donation
@@ -50,6 +51,11 @@ def test_small_scale_data_set(postgresql):
     per_unit = sorted(Counter(Donation.objects.values_list("unit", flat=True)).values())
     assert per_unit[-1] >= 5 * per_unit[len(per_unit) // 2]
     year = timezone.localdate().year
+    # the benchmark's county: the one with the most units in its subtree, or the median one
+    counties = Jurisdiction.objects.filter(level=3, children__isnull=False).distinct()
+    sizes = sorted(Unit.objects.filter(jurisdiction__path__startswith=c.path).count() for c in counties)
+    assert pick(3, year, "largest")[1] == sizes[-1] and pick(3, year, "median")[1] == sizes[len(sizes) // 2]
+    assert Unit.objects.filter(jurisdiction__path__startswith=pick(3, year)[0].path).count() == sizes[-1]
     country = dashboard_figures(jurisdiction=None, year=year, today=timezone.localdate())
     counted = Donation.objects.counted().filter(donated_on__year=year).count()
     assert country["headline"]["completed"] == counted > 0

@@ -3,9 +3,10 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_scale python manage.py bench_dashboard
 
-For the county and the city with the most units (the scale data is uneven) and the whole
-country, `--runs` times each (medians reported), the whole GET /dashboard/ request through Django
-with the production refresh budget (`DASHBOARD_RECOMPUTE_QUOTAS`), in these moments:
+For the county and the city with the most units (the scale data is uneven; `--size median`: the
+median ones) and the whole country, `--runs` times each (medians reported), the whole GET
+/dashboard/ request through Django with the production refresh budget
+(`DASHBOARD_RECOMPUTE_QUOTAS`), in these moments:
 
 - kept: nothing changed since the last view;
 - after N (each of `--activity`, default 2,000 and 12,000): N donations were logged across
@@ -57,7 +58,7 @@ from django.db import connection, connections, transaction
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from bench.scale import largest
+from bench.scale import SIZES, pick
 from campaigns import tally
 from campaigns.dashboard.figures import dashboard_figures, warm
 from campaigns.dashboard.kept import invalidate_all
@@ -164,6 +165,7 @@ class Command(BaseCommand):
             help="rounds of the readers' case, each with the page shared and not (alternating)",
         )
         parser.add_argument("--scopes", nargs="*", default=["county", "city", "country"])
+        parser.add_argument("--size", choices=SIZES, default="largest", help="which county and city")
         parser.add_argument(
             "--moments",
             nargs="*",
@@ -181,7 +183,8 @@ class Command(BaseCommand):
             raise CommandError("bench_dashboard measures PostgreSQL (set DATABASE_URL).")
         self.today = timezone.localdate()
         self.year = year or self.today.year
-        (county, county_units), (city, city_units) = largest(3, self.year), largest(2, self.year)
+        size = o["size"]
+        (county, county_units), (city, city_units) = pick(3, self.year, size), pick(2, self.year, size)
         if county is None or city is None:
             raise CommandError("No data: run generate_scale_data first.")
         self.user, _ = get_user_model().objects.get_or_create(
@@ -199,8 +202,8 @@ class Command(BaseCommand):
         warm(today=self.today)
         self.rng = random.Random(2026)
         for key, label, jurisdiction in (
-            ("county", f"county {county.name} ({county_units:,} units, the most)", county),
-            ("city", f"city {city.name} ({city_units:,} units, the most)", city),
+            ("county", f"county {county.name} ({county_units:,} units, the {size})", county),
+            ("city", f"city {city.name} ({city_units:,} units, the {size})", city),
             ("country", "whole country", None),
         ):
             if key in scopes:

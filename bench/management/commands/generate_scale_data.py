@@ -89,7 +89,51 @@ class Command(BaseCommand):
             self._step("donations", self._donations, o["donations"], o["donors"])
             self._step("tally", tally.recount)
             self._step("analyze", cursor.execute, "ANALYZE")
+            self._shape()
         self.stdout.write(self.style.SUCCESS(f"Done in {time.perf_counter() - started:.0f} s."))
+
+    def _shape(self) -> None:
+        """How uneven the set came out: min, median, 90th percentile and max of units a
+        jurisdiction and of donations a unit in the current year; group quotas; subordinate
+        units with a quota of their own."""
+        lo, hi = self.jurisdictions
+        ulo, uhi = self.units
+        spread = (
+            "SELECT min(n), percentile_disc(0.5) WITHIN GROUP (ORDER BY n),"
+            " percentile_disc(0.9) WITHIN GROUP (ORDER BY n), max(n) FROM ({}) x"
+        )
+        statements = [
+            (
+                "units a jurisdiction: min {}, median {}, 90th pct {}, max {}",
+                spread.format(
+                    "SELECT count(*) n FROM units_unit WHERE jurisdiction_id BETWEEN %s AND %s GROUP BY jurisdiction_id"
+                ),
+                [lo, hi],
+            ),
+            (
+                f"donations a unit in {self.today.year}: min {{}}, median {{}}, 90th pct {{}}, max {{}}",
+                spread.format(
+                    "SELECT count(d.id) n FROM units_unit u LEFT JOIN campaigns_donation d ON d.unit_id = u.id"
+                    " AND d.donated_on >= %s WHERE u.id BETWEEN %s AND %s GROUP BY u.id"
+                ),
+                [dt.date(self.today.year, 1, 1), ulo, uhi],
+            ),
+            (
+                "group quotas: {} of {} unit quotas (all years)",
+                "SELECT count(*) FILTER (WHERE n > 1), count(*) FROM (SELECT quota_id, count(*) n"
+                " FROM quotas_quota_units WHERE unit_id BETWEEN %s AND %s GROUP BY quota_id) x",
+                [ulo, uhi],
+            ),
+            (
+                "subordinate units with a quota of their own: {} of {}",
+                "SELECT count(*) FILTER (WHERE EXISTS (SELECT 1 FROM quotas_quota_units qu WHERE qu.unit_id = u.id)),"
+                " count(*) FROM units_unit u WHERE u.parent_id IS NOT NULL AND u.id BETWEEN %s AND %s",
+                [ulo, uhi],
+            ),
+        ]
+        for text, sql, params in statements:
+            self.cursor.execute(sql, params)
+            self.stdout.write("  " + text.format(*self.cursor.fetchone()))
 
     def _step(self, name, fn, *args):
         t = time.perf_counter()
