@@ -13,7 +13,7 @@ during the load).
 
 Uneven, as real offices are (`skewed`: a few large, many small):
 - units per jurisdiction: every jurisdiction has one, the rest fall on a few large ones (on
-  the default size 16 to ~1,800 units a jurisdiction);
+  the default size 8 to ~1,800 units a jurisdiction, median 25);
 - donations per unit: each donor gives with one unit, and donors fall on a few large units
   (a large hospital or university gives thousands a year, a small company a handful);
 - quotas: one unit in twenty is a subordinate unit (下属单位) of an earlier unit of its
@@ -258,7 +258,7 @@ class Command(BaseCommand):
                 {"year": year, "lo": lo, "hi": hi, "now": now},
             )
             # A unit's quota: 15-60 persons in one month (a tenth for the whole year, a fiftieth
-            # advisory), a group's the sum of its members'; held by every top-level unit outside
+            # advisory), a group's that times its number of units; held by every top-level unit outside
             # a group's tail and by one subordinate in three. position holds the (leading) unit
             # id until the memberships are written.
             c.execute(
